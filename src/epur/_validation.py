@@ -1,0 +1,53 @@
+"""Turn pydantic validation errors into one-line ``ConfigError`` messages.
+
+The message names the field (as a dotted path), the offending value and what is
+allowed, e.g. ``layers[2].hidden: must be greater than 0, not -3``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from epur.errors import ConfigError
+
+__all__ = ["config_error", "dotted"]
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """``("layers", 2, "hidden")`` -> ``"layers[2].hidden"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.endswith("]")))
+    kind, msg = error["type"], str(error["msg"])
+    # pydantic's tagged unions put the tag in the location: drop it for readability
+    loc = tuple(p for p in loc if p not in {"lstm", "fc"})
+    if kind == "extra_forbidden":
+        return f"{dotted(loc)}: unknown field"
+    if kind == "missing":
+        return f"{dotted(loc)}: required field is missing"
+    msg = msg.removeprefix("Value error, ")
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    msg = msg.replace("input should be", "must be")
+    value = error.get("input")
+    if kind.startswith("union_tag") or isinstance(value, dict | list):
+        return f"{dotted(loc)}: {msg}"
+    if f"not {value!r}" in msg:
+        return f"{dotted(loc)}: {msg}"
+    return f"{dotted(loc)}: {msg}, not {value!r}"
+
+
+def config_error(exc: ValidationError, source: str) -> ConfigError:
+    """A ``ConfigError`` for the first problem pydantic found (the rest are counted)."""
+    errors = exc.errors()
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return ConfigError(f"{source}: {_describe(errors[0])}{more}")

@@ -1,0 +1,26 @@
+"""Architecture configuration: the typed config, the paper preset, overrides."""
+
+from epur.arch.config import (
+    ArchConfig,
+    DPUConfig,
+    DRAMConfig,
+    FormatsConfig,
+    MemoryConfig,
+    MFUConfig,
+)
+from epur.arch.overrides import apply_overrides, load_arch
+from epur.arch.presets import PROVENANCE, Provenance, paper_preset
+
+__all__ = [
+    "PROVENANCE",
+    "ArchConfig",
+    "DPUConfig",
+    "DRAMConfig",
+    "FormatsConfig",
+    "MFUConfig",
+    "MemoryConfig",
+    "Provenance",
+    "apply_overrides",
+    "load_arch",
+    "paper_preset",
+]

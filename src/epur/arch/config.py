@@ -1,0 +1,204 @@
+"""The architecture configuration of an E-PUR instance (DESIGN.md section 3).
+
+Typed, frozen and validated once at the edge: every field is checked by pydantic,
+unknown keys are rejected, sizes accept ``"2MiB"``-style strings, number formats
+accept the grammar of ``epur.numerics.formats``. Units are in the field names.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from epur.numerics import NumberFormat, parse_format
+from epur.units import parse_bytes
+
+__all__ = [
+    "ArchConfig",
+    "DPUConfig",
+    "DRAMConfig",
+    "FormatsConfig",
+    "MFUConfig",
+    "MemoryConfig",
+]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+def _to_int(value: Any) -> Any:
+    """Accept integral floats and numeric strings (``25.6e9``) where an int is wanted."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _to_bytes(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_bytes(value)
+        except ValueError:
+            return value
+    return _to_int(value)
+
+
+Count = Annotated[int, BeforeValidator(_to_int), Field(ge=1, strict=True)]
+Cycles = Annotated[int, BeforeValidator(_to_int), Field(ge=0, strict=True)]
+Bytes = Annotated[int, BeforeValidator(_to_bytes), Field(ge=0, strict=True)]
+
+
+class DPUConfig(BaseModel):
+    """Dot-product unit of one CU: ``lanes`` multipliers, an adder tree, an accumulator.
+
+    One chunk of ``lanes`` products enters per cycle; ``latency_cycles`` is the
+    pipeline fill latency from a chunk entering to the accumulated sum leaving
+    (multiplier, adder-tree levels and accumulator stages together).
+    """
+
+    model_config = _STRICT
+    lanes: Count = 16
+    latency_cycles: Cycles = 6
+
+
+class MFUConfig(BaseModel):
+    """Multi-functional unit: activations and element-wise operations, pipelined."""
+
+    model_config = _STRICT
+    latency_cycles: Cycles = 8
+
+
+class MemoryConfig(BaseModel):
+    """An on-chip SRAM: capacity, port width and banks.
+
+    ``port_bits = None`` sizes the port to the DPU: ``lanes x storage bits``, so
+    that one access delivers one chunk.
+    """
+
+    model_config = _STRICT
+    capacity_bytes: Bytes
+    port_bits: Count | None = None
+    banks: Count = 1
+
+
+class DRAMConfig(BaseModel):
+    """Main memory (LPDDR4): sustained bandwidth and access latency."""
+
+    model_config = _STRICT
+    bandwidth_bytes_per_s: Count = 25_600_000_000
+    latency_ns: Annotated[float, Field(ge=0)] = 100.0
+
+
+class FormatsConfig(BaseModel):
+    """Number formats: ``storage`` (weights and activations in every buffer),
+    ``accumulator`` (the DPU adder tree and accumulator) and ``partial_sums``
+    (MWL's input-phase results kept in the intermediate memory)."""
+
+    model_config = _STRICT
+    storage: str = "fp16"
+    accumulator: str = "fp32"
+    partial_sums: str = "fp32"
+
+    @field_validator("storage", "accumulator", "partial_sums")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        return parse_format(value).name
+
+    @field_validator("storage", "partial_sums")
+    @classmethod
+    def _byte_multiple(cls, value: str) -> str:
+        bits = parse_format(value).bits
+        if bits not in (8, 16, 32):
+            raise ValueError(f"stored formats must be 8, 16 or 32 bits wide ({value} is {bits})")
+        return value
+
+    @property
+    def storage_format(self) -> NumberFormat:
+        return parse_format(self.storage)
+
+    @property
+    def accumulator_format(self) -> NumberFormat:
+        return parse_format(self.accumulator)
+
+    @property
+    def partial_sums_format(self) -> NumberFormat:
+        return parse_format(self.partial_sums)
+
+
+class ArchConfig(BaseModel):
+    """One E-PUR instance. The ``paper`` preset (``epur.arch.presets``) fills every field."""
+
+    model_config = _STRICT
+    schema_version: Literal[1] = 1
+    name: str = "custom"
+    compute_units: Count = 4
+    clock_hz: Count
+    dpu: DPUConfig = DPUConfig()
+    mfu: MFUConfig = MFUConfig()
+    weight_buffer: MemoryConfig
+    input_buffer: MemoryConfig
+    intermediate_memory: MemoryConfig
+    dram: DRAMConfig = DRAMConfig()
+    formats: FormatsConfig = FormatsConfig()
+
+    @field_validator("compute_units")
+    @classmethod
+    def _one_cu_per_gate(cls, value: int) -> int:
+        if value != 4:
+            raise ValueError("must be 4 (one compute unit per LSTM gate)")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_feed_the_dpu(self) -> ArchConfig:
+        chunk_bits = self.dpu.lanes * self.storage_bits
+        for key in ("weight_buffer", "input_buffer"):
+            port = getattr(self, key).port_bits
+            if port is not None and port < chunk_bits:
+                raise ValueError(
+                    f"{key}.port_bits must be at least dpu.lanes x storage bits "
+                    f"({chunk_bits}) to feed one chunk per cycle, not {port}"
+                )
+        return self
+
+    # ---- derived quantities, in the units the models use -------------------------------
+    @property
+    def storage_bits(self) -> int:
+        return self.formats.storage_format.bits
+
+    @property
+    def partial_sum_bits(self) -> int:
+        return self.formats.partial_sums_format.bits
+
+    def port_bits(self, memory: MemoryConfig) -> int:
+        """The port width of ``memory`` in bits (``lanes x storage bits`` when unset)."""
+        return (
+            memory.port_bits if memory.port_bits is not None else self.dpu.lanes * self.storage_bits
+        )
+
+    @property
+    def drain_cycles(self) -> int:
+        """Cycles from the last chunk of a dot product entering the DPU to its MFU result."""
+        return self.dpu.latency_cycles + self.mfu.latency_cycles
+
+    @property
+    def dram_latency_cycles(self) -> int:
+        return math.ceil(self.dram.latency_ns * 1e-9 * self.clock_hz - 1e-9)
+
+    def dram_cycles(self, nbytes: int) -> int:
+        """Cycles to move ``nbytes`` over main memory: latency plus transfer (0 for 0 bytes)."""
+        if nbytes == 0:
+            return 0
+        transfer = -(-nbytes * self.clock_hz // self.dram.bandwidth_bytes_per_s)
+        return self.dram_latency_cycles + transfer

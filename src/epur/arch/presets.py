@@ -1,0 +1,83 @@
+"""The ``paper`` preset: the E-PUR design of Silfa et al. (PACT 2018) as we believe it was.
+
+The paper's parameter tables could not be read (``shared/reference/energy.md``
+section 5): every value below is marked **published** (stated in a source we have
+read) or **assumed** (recalled or chosen, with the reason). ``PROVENANCE`` is the
+single record of that status; the reproduction report lists it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from epur.arch.config import (
+    ArchConfig,
+    DPUConfig,
+    DRAMConfig,
+    FormatsConfig,
+    MemoryConfig,
+    MFUConfig,
+)
+from epur.units import KIB, MIB
+
+__all__ = ["PRESETS", "PROVENANCE", "Provenance", "paper_preset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    status: str  # "published" or "assumed"
+    source: str
+
+
+_ASSUMED_CONFIG = "recalled E-PUR configuration, not verified (shared/reference/energy.md s5)"
+
+PROVENANCE: dict[str, Provenance] = {
+    "compute_units": Provenance(
+        "published", "four CUs, one per LSTM gate (PACT 2018 abstract/intro; DESIGN.md s1)"
+    ),
+    "clock_hz": Provenance("assumed", "500 MHz at a 28 nm-class node (DESIGN.md s3)"),
+    "dpu.lanes": Provenance("assumed", "16-lane DPU per CU; " + _ASSUMED_CONFIG),
+    "dpu.latency_cycles": Provenance(
+        "assumed", "1 multiplier + log2(16) = 4 adder-tree levels + 1 accumulator stage"
+    ),
+    "mfu.latency_cycles": Provenance(
+        "assumed", "activation (2) + peephole/cell multiply-adds (4) + output multiply (2)"
+    ),
+    "weight_buffer.capacity_bytes": Provenance("assumed", "2 MiB per CU; " + _ASSUMED_CONFIG),
+    "weight_buffer.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
+    "weight_buffer.banks": Provenance(
+        "assumed", "16 banks: a 2 MiB LSTP array cycles in 1.9 ns (energy.md s1.4)"
+    ),
+    "input_buffer.capacity_bytes": Provenance("assumed", "8 KiB per CU; " + _ASSUMED_CONFIG),
+    "input_buffer.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
+    "input_buffer.banks": Provenance("assumed", "a single bank suffices for 8 KiB"),
+    "intermediate_memory.capacity_bytes": Provenance("assumed", "6 MiB; " + _ASSUMED_CONFIG),
+    "intermediate_memory.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
+    "intermediate_memory.banks": Provenance("assumed", "16 banks, as the weight buffers"),
+    "dram.bandwidth_bytes_per_s": Provenance(
+        "assumed", "Tegra X1's LPDDR4-3200 x64, 25.6 GB/s (energy.md s2.3, DESIGN.md s3)"
+    ),
+    "dram.latency_ns": Provenance("assumed", "typical LPDDR4 random-access latency, ~100 ns"),
+    "formats.storage": Provenance("assumed", "16-bit floating point weights and activations"),
+    "formats.accumulator": Provenance("assumed", "fp32 accumulation in the DPU"),
+    "formats.partial_sums": Provenance("assumed", "MWL partial sums kept in fp32"),
+}
+
+
+def paper_preset() -> ArchConfig:
+    """The E-PUR configuration of DESIGN.md section 3 (see ``PROVENANCE``)."""
+    return ArchConfig(
+        name="paper",
+        compute_units=4,
+        clock_hz=500_000_000,
+        dpu=DPUConfig(lanes=16, latency_cycles=6),
+        mfu=MFUConfig(latency_cycles=8),
+        weight_buffer=MemoryConfig(capacity_bytes=2 * MIB, port_bits=None, banks=16),
+        input_buffer=MemoryConfig(capacity_bytes=8 * KIB, port_bits=None, banks=1),
+        intermediate_memory=MemoryConfig(capacity_bytes=6 * MIB, port_bits=None, banks=16),
+        dram=DRAMConfig(bandwidth_bytes_per_s=25_600_000_000, latency_ns=100.0),
+        formats=FormatsConfig(storage="fp16", accumulator="fp32", partial_sums="fp32"),
+    )
+
+
+PRESETS = {"paper": paper_preset}

@@ -1,0 +1,153 @@
+"""Load networks from YAML or TOML files, validated at the edge with pydantic.
+
+File format (``schema_version: 1``)::
+
+    schema_version: 1
+    name: my-net
+    batch: 1                 # optional
+    frame_period_ms: 10      # optional, gives the real-time factor
+    seq_len: 100             # one stack: seq_len + layers at the top level ...
+    layers:
+      - {type: lstm, input: 120, hidden: 320, bidirectional: true, peepholes: true}
+      - {type: fc, input: 640, output: 46, activation: none}
+
+    stacks:                  # ... or several stacks
+      - {name: encoder, seq_len: 27, layers: [...]}
+      - {name: decoder, seq_len: 28, autoregressive: true, layers: [...]}
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from epur._files import read_mapping
+from epur._validation import config_error
+from epur.errors import ConfigError
+from epur.workload.network import Activation, FCLayer, LSTMLayer, Network, Stack
+
+__all__ = ["load_network", "network_from_dict"]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+
+
+class _LSTMSpec(BaseModel):
+    model_config = _STRICT
+    type: Literal["lstm"]
+    input: PositiveInt
+    hidden: PositiveInt
+    bidirectional: bool = False
+    peepholes: bool = False
+    projection: PositiveInt | None = None
+    residual: bool = False
+    name: str = ""
+
+    def build(self) -> LSTMLayer:
+        return LSTMLayer(
+            self.input,
+            self.hidden,
+            self.bidirectional,
+            self.peepholes,
+            self.projection,
+            self.residual,
+            self.name,
+        )
+
+
+class _FCSpec(BaseModel):
+    model_config = _STRICT
+    type: Literal["fc"]
+    input: PositiveInt
+    output: PositiveInt
+    activation: Activation = Activation.NONE
+    name: str = ""
+
+    def build(self) -> FCLayer:
+        return FCLayer(self.input, self.output, self.activation, self.name)
+
+
+_LayerSpec = Annotated[_LSTMSpec | _FCSpec, Field(discriminator="type")]
+
+
+class _StackSpec(BaseModel):
+    model_config = _STRICT
+    name: str = "main"
+    seq_len: PositiveInt
+    autoregressive: bool = False
+    layers: list[_LayerSpec] = Field(min_length=1)
+
+
+class _NetworkSpec(BaseModel):
+    model_config = _STRICT
+    schema_version: Literal[1] = 1
+    name: str = Field(min_length=1)
+    description: str = ""
+    batch: PositiveInt = 1
+    frame_period_ms: Annotated[float, Field(gt=0)] | None = None
+    seq_len: PositiveInt | None = None
+    layers: list[_LayerSpec] | None = None
+    stacks: list[_StackSpec] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> _NetworkSpec:
+        if self.stacks is not None and (self.layers is not None or self.seq_len is not None):
+            raise ValueError("give either 'stacks' or 'seq_len' and 'layers', not both")
+        if self.stacks is None and (self.layers is None or self.seq_len is None):
+            raise ValueError("give 'seq_len' and 'layers' (or 'stacks')")
+        return self
+
+    def build(self) -> Network:
+        if self.stacks is None:
+            assert self.layers is not None and self.seq_len is not None  # checked above
+            stacks = [_StackSpec(name="main", seq_len=self.seq_len, layers=self.layers)]
+        else:
+            stacks = self.stacks
+        return Network(
+            name=self.name,
+            stacks=tuple(
+                Stack(s.name, s.seq_len, tuple(spec.build() for spec in s.layers), s.autoregressive)
+                for s in stacks
+            ),
+            batch=self.batch,
+            frame_period_s=None if self.frame_period_ms is None else self.frame_period_ms / 1e3,
+            description=self.description,
+        )
+
+
+def network_from_dict(data: dict[str, Any], source: str = "network") -> Network:
+    """Validate a mapping against the network schema and build the ``Network``."""
+    try:
+        spec = _NetworkSpec.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, source) from None
+    try:
+        return spec.build()
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {_file_names(str(exc), spec.stacks is None)}") from None
+
+
+_FILE_FIELDS = {
+    "input_size": "input",
+    "hidden_size": "hidden",
+    "output_size": "output",
+    "projection_size": "projection",
+}
+
+
+def _file_names(message: str, single_stack: bool) -> str:
+    """Speak of a ``Network`` validation error in the file's own field names."""
+    if single_stack:
+        message = message.replace("stacks[0].", "")
+    for python_name, file_name in _FILE_FIELDS.items():
+        message = re.sub(rf"(\]\.){python_name}\b", rf"\g<1>{file_name}", message)
+    return message
+
+
+def load_network(path: str | Path) -> Network:
+    """Load a network from a YAML or TOML file."""
+    path = Path(path)
+    return network_from_dict(read_mapping(path, "network"), str(path))
