@@ -1,0 +1,242 @@
+"""The ``epur`` command line: thin subcommands over the library.
+
+Every user mistake ends in one line on stderr and exit code 2; outputs are written
+through a temporary file and a rename, so a failed run leaves nothing partial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from epur._files import atomic_write_text
+from epur.arch import ArchConfig, load_arch
+from epur.errors import ConfigError, EpurError
+from epur.evaluate import evaluate
+from epur.report import (
+    evaluation_json,
+    layer_table,
+    reproduce,
+    reproduction_json,
+    reproduction_table,
+    sizes_json,
+    sizes_table,
+    summary_text,
+)
+from epur.schedule import Dataflow
+from epur.timing import required_sizes
+from epur.workload import ZOO_NAMES, Network, load_network, zoo_network
+from epur.workload.zoo import zoo_record
+
+__all__ = ["main"]
+
+DATAFLOWS = [d.value for d in Dataflow]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _add_arch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arch", metavar="FILE", help="architecture file (YAML/TOML) over the preset")
+    p.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="assignments",
+        help="override one architecture key, e.g. --set dpu.lanes=32 (repeatable)",
+    )
+
+
+def _add_network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--known-inputs",
+        action="store_true",
+        help="treat autoregressive (decoder) inputs as known: teacher forcing",
+    )
+    p.add_argument("--seq-len", type=_positive_int, metavar="N", help="override every seq_len")
+    p.add_argument("--batch", type=_positive_int, metavar="N", help="override the batch size")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="epur", description="E-PUR LSTM accelerator simulator")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sim = sub.add_parser("simulate", help="cycles, memory traffic and buffer needs of a network")
+    sim.add_argument(
+        "--network",
+        required=True,
+        metavar="NAME|FILE",
+        help=f"one of {', '.join(ZOO_NAMES)}, or a network file (YAML/TOML)",
+    )
+    _add_arch_options(sim)
+    sim.add_argument("--dataflow", choices=DATAFLOWS, default="baseline")
+    sim.add_argument(
+        "--tile-rows",
+        type=_positive_int,
+        metavar="N",
+        help="MWL: rows of W per CU held at once (default: as many as fit)",
+    )
+    _add_network_options(sim)
+    sim.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+    rep = sub.add_parser("reproduce", help="the paper's four networks, both dataflows")
+    _add_arch_options(rep)
+    rep.add_argument("--out", metavar="DIR", help="write results.json and results.md there")
+
+    size = sub.add_parser("size", help="buffer capacities with nothing re-fetched or spilled")
+    size.add_argument("--network", required=True, action="append", metavar="NAME|FILE")
+    size.add_argument(
+        "--dataflow",
+        choices=DATAFLOWS,
+        action="append",
+        help="baseline or mwl (repeatable; default: both)",
+    )
+    _add_arch_options(size)
+    _add_network_options(size)
+    size.add_argument("--json", metavar="FILE", help="also write the sizes as JSON")
+
+    nets = sub.add_parser("networks", help="list the built-in networks")
+    nets.add_argument("--json", metavar="FILE", help="also write the list as JSON")
+    return parser
+
+
+def _load(spec: str) -> Network:
+    """A zoo network by name, or a network file."""
+    if spec.lower() in ZOO_NAMES:
+        return zoo_network(spec)
+    if Path(spec).suffix.lower() in {".yaml", ".yml", ".toml"}:
+        return load_network(spec)
+    raise ConfigError(
+        f"--network must be one of {', '.join(ZOO_NAMES)} or a .yaml/.toml file, not {spec!r}"
+    )
+
+
+def _adjust(network: Network, args: argparse.Namespace) -> Network:
+    """Apply ``--known-inputs``, ``--seq-len`` and ``--batch``."""
+    if args.known_inputs:
+        network = network.with_known_inputs()
+    if args.seq_len is not None:
+        network = network.with_seq_len(args.seq_len)
+    if args.batch is not None:
+        network = replace(network, batch=args.batch)
+    return network
+
+
+def _arch(args: argparse.Namespace) -> ArchConfig:
+    return load_arch(args.arch, args.assignments)
+
+
+def _write_json(path: str, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _simulate(args: argparse.Namespace) -> None:
+    network = _load(args.network)
+    known = args.known_inputs and network.is_autoregressive
+    ev = evaluate(_adjust(network, args), _arch(args), args.dataflow, args.tile_rows)
+    print(layer_table(ev))
+    print()
+    print(summary_text(ev, known))
+    if args.json:
+        _write_json(args.json, evaluation_json(ev, known))
+
+
+def _reproduce(args: argparse.Namespace) -> None:
+    rep = reproduce(_arch(args))
+    table = reproduction_table(rep)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise EpurError(f"--out must be a folder, but {out} is a file")
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(str(out / "results.json"), reproduction_json(rep))
+        atomic_write_text(out / "results.md", table + "\n")
+        print(f"\nwrote {out / 'results.json'} and {out / 'results.md'}")
+
+
+def _size(args: argparse.Namespace) -> None:
+    arch = _arch(args)
+    flows = args.dataflow or DATAFLOWS
+    sizes = [
+        required_sizes(_adjust(_load(spec), args), arch, flow)
+        for spec in args.network
+        for flow in flows
+    ]
+    print(sizes_table(sizes))
+    if args.json:
+        _write_json(args.json, sizes_json(sizes))
+
+
+def _networks(args: argparse.Namespace) -> None:
+    rows = []
+    for key in ZOO_NAMES:
+        net, rec = zoo_network(key), zoo_record(key)
+        rows.append(
+            {
+                "name": key,
+                "task": rec["task"],
+                "one_way_lstm_layers": sum(
+                    getattr(layer, "directions", 1) for _, layer in net.layers()
+                ),
+                "parameters": net.parameter_count(),
+                "seq_len": {s.name: s.seq_len for s in net.stacks},
+                "autoregressive": net.is_autoregressive,
+                "frame_period_s": net.frame_period_s,
+                "confidence": rec["confidence"],
+            }
+        )
+    width = max(len(r["task"]) for r in rows)
+    print(f"{'name':10s} {'task':{width}s} {'layers':>6s} {'params':>12s}  seq_len")
+    for r in rows:
+        seq = ", ".join(f"{k} {v}" for k, v in r["seq_len"].items())
+        layers, params = r["one_way_lstm_layers"], r["parameters"]
+        print(f"{r['name']:10s} {r['task']:{width}s} {layers:6d} {params:12,d}  {seq}")
+    if args.json:
+        _write_json(args.json, {"schema_version": 1, "networks": rows})
+
+
+COMMANDS = {
+    "simulate": _simulate,
+    "reproduce": _reproduce,
+    "size": _size,
+    "networks": _networks,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``epur`` command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except EpurError as exc:
+        print(f"epur {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"epur {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

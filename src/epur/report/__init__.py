@@ -1,0 +1,16 @@
+"""Reports: tables, JSON and the paper reproduction."""
+
+from epur.report.reproduce import Reproduction, reproduce, reproduction_json, reproduction_table
+from epur.report.tables import evaluation_json, layer_table, sizes_json, sizes_table, summary_text
+
+__all__ = [
+    "Reproduction",
+    "evaluation_json",
+    "layer_table",
+    "reproduce",
+    "reproduction_json",
+    "reproduction_table",
+    "sizes_json",
+    "sizes_table",
+    "summary_text",
+]

@@ -1,0 +1,182 @@
+"""Render evaluations as JSON-ready dicts and human-readable tables (SI in JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from epur.evaluate import Evaluation
+from epur.timing import BufferSizes, Counts, LayerResult, TimingResult
+
+__all__ = [
+    "evaluation_json",
+    "format_table",
+    "layer_table",
+    "sizes_json",
+    "sizes_table",
+    "summary_text",
+]
+
+
+def _counts_json(timing: TimingResult, counts: Counts) -> dict[str, Any]:
+    out = timing.summary(counts)
+    out.update(
+        compute_cycles=counts.compute_cycles,
+        stall_cycles=counts.stall_cycles,
+        drain_cycles=counts.drain_cycles,
+        dpu_chunks=counts.dpu_chunks,
+        adder_tree_adds=counts.adder_tree_adds,
+        accumulator_adds=counts.accumulator_adds,
+        mfu_ops=asdict(counts.mfu),
+        weight_buffer_reads=counts.weight_buffer_reads,
+        weight_buffer_writes=counts.weight_buffer_writes,
+        input_buffer_reads=counts.input_buffer_reads,
+        input_buffer_writes=counts.input_buffer_writes,
+        intermediate_memory_reads=counts.intermediate_memory_reads,
+        intermediate_memory_writes=counts.intermediate_memory_writes,
+        dram_activation_read_bytes=counts.dram_activation_read_bytes,
+        dram_activation_write_bytes=counts.dram_activation_write_bytes,
+    )
+    return out
+
+
+def _layer_json(timing: TimingResult, layer: LayerResult) -> dict[str, Any]:
+    info = layer.info
+    head = {
+        "index": info.index,
+        "name": info.name,
+        "kind": info.kind,
+        "stack": info.stack,
+        "directions": info.directions,
+    }
+    return head | _counts_json(timing, layer.counts)
+
+
+def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any]:
+    """Everything ``epur simulate --json`` writes (schema_version 1)."""
+    t = ev.timing
+    total = _counts_json(t, t.total)
+    total.update(
+        sequence_duration_s=ev.sequence_duration_s,
+        real_time_factor=ev.real_time_factor,
+    )
+    return {
+        "schema_version": 1,
+        "network": ev.network.name,
+        "dataflow": str(t.dataflow),
+        "known_inputs": known_inputs,
+        "batch": ev.network.batch,
+        "seq_len": {s.name: s.seq_len for s in ev.network.stacks},
+        "arch": ev.arch.model_dump(mode="json"),
+        "total": total,
+        "layers": [_layer_json(t, layer) for layer in t.layers],
+        "peaks": asdict(t.peaks),
+        "buffer_needs": {
+            "weight_buffer_bytes_per_cu": t.peaks.weight_buffer_bytes,
+            "input_buffer_bytes_per_cu": t.peaks.input_buffer_bytes,
+            "intermediate_memory_bytes": t.peaks.intermediate_memory_bytes,
+        },
+        "notes": list(t.notes),
+    }
+
+
+def format_table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
+    """A plain-text table; columns in ``right`` (default: all but the first) align right."""
+    right = set(range(1, len(headers))) if right is None else right
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def _mb(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.2f}"
+
+
+def layer_table(ev: Evaluation) -> str:
+    t = ev.timing
+    headers = ["layer", "stack", "dirs", "cycles", "ms", "MMACs", "util", "stall%",
+               "W DRAM MB", "act DRAM MB"]  # fmt: skip
+    rows = []
+    for lr in (*t.layers, None):
+        c = lr.counts if lr else t.total
+        name, stack, dirs = (
+            (lr.info.name, lr.info.stack, str(lr.info.directions)) if lr else ("total", "", "")
+        )
+        rows.append(
+            [
+                name,
+                stack,
+                dirs,
+                f"{c.cycles:,}",
+                f"{t.latency_s(c) * 1e3:.3f}",
+                f"{c.macs / 1e6:.2f}",
+                f"{t.dpu_utilization(c):.3f}",
+                f"{100 * c.stall_cycles / c.cycles:.1f}" if c.cycles else "0.0",
+                _mb(c.dram_weight_bytes),
+                _mb(c.dram_activation_bytes),
+            ]
+        )
+    return format_table(headers, rows, right=set(range(2, len(headers))))
+
+
+def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
+    t, c, p = ev.timing, ev.timing.total, ev.timing.peaks
+    mode = " (known inputs)" if known_inputs else ""
+    lines = [
+        f"{ev.network.name}{mode} on {ev.arch.name}, {t.dataflow} dataflow, "
+        f"batch {ev.network.batch}",
+        f"  latency per sequence   {t.latency_s() * 1e3:.3f} ms ({c.cycles:,} cycles at "
+        f"{ev.arch.clock_hz / 1e6:g} MHz)",
+        f"  cycles                 compute {c.compute_cycles:,}, memory stalls "
+        f"{c.stall_cycles:,}, pipeline drains {c.drain_cycles:,}",
+        f"  DPU utilisation        {t.dpu_utilization():.3f}",
+    ]
+    rtf = ev.real_time_factor
+    if rtf is not None and ev.sequence_duration_s is not None:
+        verdict = "real time" if rtf < 1 else "slower than real time"
+        lines.append(
+            f"  real-time factor       {rtf:.4f} for {ev.sequence_duration_s:g} s of input "
+            f"({verdict})"
+        )
+    else:
+        lines.append("  real-time factor       n/a (the network has no frame rate)")
+    lines += [
+        f"  weight traffic         {_mb(c.dram_weight_bytes)} MB from main memory "
+        f"(weights: {_mb(ev.network.parameter_count() * ev.arch.storage_bits // 8)} MB)",
+        f"  activation traffic     {_mb(c.dram_activation_read_bytes)} MB read, "
+        f"{_mb(c.dram_activation_write_bytes)} MB written",
+        f"  buffer needs (peak)    weight {p.weight_buffer_bytes:,} B/CU, input "
+        f"{p.input_buffer_bytes:,} B/CU, intermediate {p.intermediate_memory_bytes:,} B",
+    ]
+    lines += [f"  note: {n}" for n in t.notes]
+    return "\n".join(lines)
+
+
+def sizes_json(sizes: list[BufferSizes]) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "networks": [asdict(s) | {"dataflow": str(s.dataflow)} for s in sizes],
+        "required": {
+            "weight_buffer_bytes": max(s.weight_buffer_bytes for s in sizes),
+            "input_buffer_bytes": max(s.input_buffer_bytes for s in sizes),
+            "intermediate_memory_bytes": max(s.intermediate_memory_bytes for s in sizes),
+        },
+    }
+
+
+def sizes_table(sizes: list[BufferSizes]) -> str:
+    need = sizes_json(sizes)["required"]
+    cells = [(s.network, str(s.dataflow), s.weight_buffer_bytes, s.input_buffer_bytes,
+              s.intermediate_memory_bytes) for s in sizes]  # fmt: skip
+    cells.append(("required", "", need["weight_buffer_bytes"], need["input_buffer_bytes"],
+                  need["intermediate_memory_bytes"]))  # fmt: skip
+    rows = [[name, flow, f"{wb:,}", f"{ib:,}", f"{im:,}"] for name, flow, wb, ib, im in cells]
+    headers = ["network", "dataflow", "weight B/CU", "input B/CU", "intermediate B"]
+    return format_table(headers, rows, right={2, 3, 4})

@@ -1,0 +1,15 @@
+"""Timing and memory models: the closed form, buffer sizing and their result types."""
+
+from epur.timing.model import simulate
+from epur.timing.result import Counts, LayerResult, Peaks, TimingResult
+from epur.timing.sizing import BufferSizes, required_sizes
+
+__all__ = [
+    "BufferSizes",
+    "Counts",
+    "LayerResult",
+    "Peaks",
+    "TimingResult",
+    "required_sizes",
+    "simulate",
+]

@@ -1,0 +1,220 @@
+"""The closed-form timing and memory model (docs/model.md).
+
+``simulate(schedule, arch)`` costs every segment class of a schedule in O(1):
+a work's steps differ only in whether they are the work's first step (full weight
+fetch) and in which of its arrays' rows are spilled, and both are known in closed
+form. The cost of simulating a network therefore grows with its number of layers,
+never with its MACs or its sequence length. ``epur.timing.reference`` walks every
+chunk instead; the property tests prove the two equal.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+
+from epur.arch import ArchConfig
+from epur.schedule.ir import Access, ArrayKind, Order, Phase, Schedule, SeqArray, Work
+from epur.timing.result import Counts, LayerResult, Peaks, TimingResult
+from epur.units import ceil_div
+
+__all__ = ["simulate"]
+
+
+def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
+    """Cycles, event counts and peak buffer occupancy of ``schedule`` on ``arch``."""
+    per_layer: dict[int, Counts] = defaultdict(Counts)
+    for phase in schedule.phases:
+        for work in phase.works:
+            per_layer[work.layer] += _work_counts(phase, work, schedule.batch, arch)
+        if not phase.drain_each_step:
+            drain = phase.works[-1].groups[-1].drain_cycles
+            per_layer[phase.works[-1].layer] += Counts(cycles=drain, drain_cycles=drain)
+    layers = tuple(LayerResult(info, per_layer[info.index]) for info in schedule.layers)
+    total = sum((lr.counts for lr in layers), Counts())
+    return TimingResult(
+        network=schedule.network,
+        dataflow=schedule.dataflow,
+        clock_hz=arch.clock_hz,
+        lanes=arch.dpu.lanes,
+        compute_units=arch.compute_units,
+        layers=layers,
+        total=total,
+        peaks=_peaks(schedule, arch),
+        notes=schedule.notes,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Ports:
+    lanes: int
+    w: int  # storage bits
+    wb: int
+    ib: int
+    im: int
+
+    @classmethod
+    def of(cls, arch: ArchConfig) -> _Ports:
+        return cls(
+            arch.dpu.lanes,
+            arch.storage_bits,
+            arch.port_bits(arch.weight_buffer),
+            arch.port_bits(arch.input_buffer),
+            arch.port_bits(arch.intermediate_memory),
+        )
+
+    def chunk_words(self, length: int, port: int) -> int:
+        """Port words to read one dot product's operand, chunk by chunk."""
+        full, rest = divmod(length, self.lanes)
+        return full * ceil_div(self.lanes * self.w, port) + ceil_div(rest * self.w, port)
+
+
+def _step_counts(work: Work, batch: int, p: _Ports) -> Counts:
+    """Everything a step of ``work`` costs that does not depend on the step index."""
+    macs = chunks = issue = wb_reads = ib_reads = 0
+    for g in work.groups:
+        n_chunks = ceil_div(g.length, p.lanes)
+        rows = sum(g.rows)
+        macs += rows * g.length
+        chunks += rows * n_chunks
+        issue += max(g.rows) * n_chunks
+        wb_reads += rows * p.chunk_words(g.length, p.wb)
+        wb_reads += sum(r * ceil_div(k * p.w, p.wb) for r, k in zip(g.rows, g.consts, strict=True))
+        ib_reads += rows * p.chunk_words(g.length, p.ib)
+    ib_reads += sum(ceil_div(v * p.w, p.ib) for v in work.mfu_ib_reads)
+    ib_writes = len(work.weights.footprint) * sum(ceil_div(v * p.w, p.ib) for v in work.ib_writes)
+    return Counts(
+        compute_cycles=batch * issue,
+        macs=batch * macs,
+        dpu_chunks=batch * chunks,
+        adder_tree_adds=batch * chunks * (p.lanes - 1),
+        accumulator_adds=batch * chunks,
+        mfu=work.mfu.scaled(batch),
+        weight_buffer_reads=wb_reads,
+        input_buffer_reads=batch * ib_reads,
+        input_buffer_writes=batch * ib_writes,
+    )
+
+
+def _access_words(access: Access, port: int) -> int:
+    return sum(ceil_div(v * access.array.bits, port) for v in access.vectors)
+
+
+def _access_bytes(access: Access) -> int:
+    return access.elements * access.array.bits // 8
+
+
+def _spill_breaks(work: Work, steps: int) -> list[int]:
+    """Step indices where some access of ``work`` switches between IM and DRAM."""
+    breaks = {0, steps}
+    for access in (*work.reads, *work.writes):
+        array = access.array
+        if array.rows == steps:
+            breaks.add(min(steps, array.resident_rows))
+        elif array.rows != 1:
+            raise ValueError(f"array {array.name} has {array.rows} rows in a {steps}-step phase")
+    return sorted(breaks)
+
+
+def _activation_traffic(work: Work, step: int, batch: int, im_port: int) -> Counts:
+    """IM words and DRAM bytes of the work's accesses at ``step``."""
+    im_r = im_w = dram_r = dram_w = 0
+    for access in work.reads:
+        if access.array.resident(step):
+            im_r += _access_words(access, im_port)
+        else:
+            dram_r += _access_bytes(access)
+    for access in work.writes:
+        if access.array.resident(step):
+            im_w += _access_words(access, im_port)
+        else:
+            dram_w += _access_bytes(access)
+    return Counts(
+        intermediate_memory_reads=batch * im_r,
+        intermediate_memory_writes=batch * im_w,
+        dram_activation_read_bytes=batch * dram_r,
+        dram_activation_write_bytes=batch * dram_w,
+    )
+
+
+def _segment(
+    base: Counts, traffic: Counts, fetched: tuple[int, ...], drain: int, arch: ArchConfig, p: _Ports
+) -> Counts:
+    """One segment: ``base`` compute, ``traffic`` activations, ``fetched`` weight bytes per CU."""
+    weight_bytes = sum(fetched)
+    dram = arch.dram_cycles(weight_bytes + traffic.dram_activation_bytes)
+    stall = max(0, dram - base.compute_cycles)
+    return (
+        base
+        + traffic
+        + Counts(
+            cycles=base.compute_cycles + stall + drain,
+            stall_cycles=stall,
+            drain_cycles=drain,
+            weight_buffer_writes=sum(ceil_div(f * 8, p.wb) for f in fetched),
+            dram_weight_bytes=weight_bytes,
+        )
+    )
+
+
+def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig) -> Counts:
+    """All segments of ``work`` in ``phase``: steady steps per spill interval, then step one."""
+    p = _Ports.of(arch)
+    base = _step_counts(work, batch, p)
+    drain = sum(g.drain_cycles for g in work.groups) if phase.drain_each_step else 0
+    first = phase.step_order()[0]
+    total = Counts()
+    breaks = _spill_breaks(work, phase.steps)
+    for lo, hi in itertools.pairwise(breaks):
+        if lo == hi:
+            continue
+        traffic = _activation_traffic(work, lo, batch, p.im)
+        steady = _segment(base, traffic, work.weights.overflow, drain, arch, p)
+        count = hi - lo
+        if lo <= first < hi:
+            count -= 1
+            total += _segment(base, traffic, work.weights.footprint, drain, arch, p)
+        total += steady.scaled(count)
+    return total
+
+
+def _peaks(schedule: Schedule, arch: ArchConfig) -> Peaks:
+    wb = 0
+    for phase in schedule.phases:
+        residents = [w.weights.resident for w in phase.works]
+        per_cu = (
+            [sum(col) for col in zip(*residents, strict=True)]
+            if phase.order == Order.STEP_MAJOR
+            else [max(col) for col in zip(*residents, strict=True)]
+        )
+        wb = max(wb, *per_cu)
+    ib = max(
+        ceil_div(w.ib_footprint * arch.storage_bits * schedule.batch, 8)
+        for phase in schedule.phases
+        for w in phase.works
+    )
+    return Peaks(wb, ib, _im_peak(schedule))
+
+
+def _im_peak(schedule: Schedule) -> int:
+    """Largest total of live resident arrays, with liveness tracked phase by phase."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    size: dict[str, int] = {}
+    for index, phase in enumerate(schedule.phases):
+        for work in phase.works:
+            for access in (*work.reads, *work.writes):
+                array: SeqArray = access.array
+                if array.kind == ArrayKind.EXTERNAL:
+                    continue
+                first.setdefault(array.name, index)
+                last[array.name] = index
+                size[array.name] = array.resident_bytes * schedule.batch
+    return max(
+        (
+            sum(size[a] for a in size if first[a] <= index <= last[a])
+            for index in range(len(schedule.phases))
+        ),
+        default=0,
+    )

@@ -1,0 +1,107 @@
+"""Results of the timing and memory model: event counts per layer and in total.
+
+Event counts are the only input of the energy model (DESIGN.md section 5); they are
+plain integers so that the closed-form and reference models can be compared exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from epur.schedule.ir import Dataflow, LayerInfo, MfuOps
+
+__all__ = ["Counts", "LayerResult", "Peaks", "TimingResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Cycles and events of a part of the schedule (one layer, or the whole network).
+
+    Buffer reads and writes are in words of that buffer's port width, summed over
+    the four CUs; DRAM traffic is in bytes.
+    """
+
+    cycles: int = 0
+    compute_cycles: int = 0
+    stall_cycles: int = 0
+    drain_cycles: int = 0
+    macs: int = 0
+    dpu_chunks: int = 0
+    adder_tree_adds: int = 0
+    accumulator_adds: int = 0
+    mfu: MfuOps = field(default_factory=MfuOps)
+    weight_buffer_reads: int = 0
+    weight_buffer_writes: int = 0
+    input_buffer_reads: int = 0
+    input_buffer_writes: int = 0
+    intermediate_memory_reads: int = 0
+    intermediate_memory_writes: int = 0
+    dram_weight_bytes: int = 0
+    dram_activation_read_bytes: int = 0
+    dram_activation_write_bytes: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Counts)))
+
+    def scaled(self, factor: int) -> Counts:
+        """Every count multiplied by ``factor`` (``factor`` identical segments)."""
+        return Counts(*(getattr(self, f.name) * factor for f in fields(Counts)))
+
+    @property
+    def dram_activation_bytes(self) -> int:
+        return self.dram_activation_read_bytes + self.dram_activation_write_bytes
+
+    @property
+    def dram_bytes(self) -> int:
+        return self.dram_weight_bytes + self.dram_activation_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Peaks:
+    """Peak occupancy of each on-chip memory, in bytes (weight and input buffers: per CU)."""
+
+    weight_buffer_bytes: int
+    input_buffer_bytes: int
+    intermediate_memory_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    info: LayerInfo
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class TimingResult:
+    """What the timing model returns for one inference (one batch of sequences)."""
+
+    network: str
+    dataflow: Dataflow
+    clock_hz: int
+    lanes: int
+    compute_units: int
+    layers: tuple[LayerResult, ...]
+    total: Counts
+    peaks: Peaks
+    notes: tuple[str, ...]
+
+    def latency_s(self, counts: Counts | None = None) -> float:
+        return (counts or self.total).cycles / self.clock_hz
+
+    def dpu_utilization(self, counts: Counts | None = None) -> float:
+        c = counts or self.total
+        peak = c.cycles * self.compute_units * self.lanes
+        return c.macs / peak if peak else 0.0
+
+    def summary(self, counts: Counts | None = None) -> dict[str, Any]:
+        """The headline fields of ``counts`` (default: the total), SI units."""
+        c = counts or self.total
+        return {
+            "cycles": c.cycles,
+            "latency_s": self.latency_s(c),
+            "macs": c.macs,
+            "dpu_utilization": self.dpu_utilization(c),
+            "dram_weight_bytes": c.dram_weight_bytes,
+            "dram_bytes": c.dram_bytes,
+        }
