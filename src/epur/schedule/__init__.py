@@ -16,6 +16,7 @@ from epur.schedule.ir import (
     SeqArray,
     Weights,
     Work,
+    live_ranges,
 )
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "Weights",
     "Work",
     "build_schedule",
+    "live_ranges",
 ]

@@ -5,11 +5,11 @@ in the intermediate memory (what does not fit spills to main memory), the
 autoregressive stacks (which run step by step through all their layers in either
 dataflow), the input-buffer check and the notes that explain the result.
 
-Intermediate-memory allocation, per layer of a layer-by-layer stack: the layer's
-input (the output of the layer below) is already placed; its output sequence
-takes as many leading rows as fit in what is left; MWL's partial sums (one
-direction at a time) take as many rows as fit after that. An autoregressive
-stack places all its inter-layer sequences and ``[h, c]`` state rows at once.
+Intermediate-memory placement (``place_arrays``) is first fit over liveness: an
+array is live from the first phase that touches it to the last; in creation order,
+each array gets as many leading rows as fit beside the arrays already placed that
+are live in any of its phases; the other rows spill to main memory. Under MWL a
+layer's input dies after its input phase, so its output can reuse the space.
 Stack inputs and outputs live in main memory.
 """
 
@@ -24,6 +24,7 @@ from epur.schedule import baseline, mwl
 from epur.schedule._context import LayerContext
 from epur.schedule._parts import LayerIO, check_input_buffer, resident_prefix
 from epur.schedule.ir import (
+    Access,
     ArrayKind,
     Dataflow,
     Direction,
@@ -34,6 +35,7 @@ from epur.schedule.ir import (
     Schedule,
     SeqArray,
     Work,
+    live_ranges,
 )
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
 
@@ -87,23 +89,11 @@ class _Builder:
     notes: list[str] = field(default_factory=list)
 
     # ---- arrays ------------------------------------------------------------------------
-    def _array(
-        self, name: str, kind: ArrayKind, rows: int, elements: int, bits: int, room: int = 0
-    ) -> SeqArray:
-        """A new array with as many leading rows resident as ``room`` bytes allow."""
-        row_bytes = elements * bits * self.network.batch // 8
-        resident = min(rows, max(0, room) // row_bytes) if kind != ArrayKind.EXTERNAL else 0
-        array = SeqArray(name, kind, rows, elements, bits, resident)
+    def _array(self, name: str, kind: ArrayKind, rows: int, elements: int, bits: int) -> SeqArray:
+        """A new array; ``result`` decides how many of its rows the IM holds."""
+        array = SeqArray(name, kind, rows, elements, bits, resident_rows=0)
         self.arrays.append(array)
-        if kind != ArrayKind.EXTERNAL and resident < rows:
-            self.notes.append(
-                f"{name}: {rows - resident} of {rows} rows spill to main memory "
-                "(intermediate memory full)"
-            )
         return array
-
-    def _bytes(self, array: SeqArray) -> int:
-        return array.resident_rows * array.row_bytes * self.network.batch
 
     def _ios(
         self, name: str, layer: Layer, k: int, steps: int, below: SeqArray, out: SeqArray
@@ -124,8 +114,7 @@ class _Builder:
 
     # ---- stacks ------------------------------------------------------------------------
     def layered_stack(self, stack: Stack) -> None:
-        bits, cap = self.arch.storage_bits, self.arch.intermediate_memory.capacity_bytes
-        t = stack.seq_len
+        bits, t = self.arch.storage_bits, stack.seq_len
         below = self._array(
             f"{stack.name}.input", ArrayKind.EXTERNAL, t, stack.layers[0].input_size, bits
         )
@@ -135,21 +124,17 @@ class _Builder:
             self._info(index, name, layer, stack)
             last = k == len(stack.layers) - 1
             kind = ArrayKind.EXTERNAL if last else ArrayKind.SEQUENCE
-            room = cap - self._bytes(below)
-            out = self._array(f"{name}.output", kind, t, layer.output_size, bits, room)
+            out = self._array(f"{name}.output", kind, t, layer.output_size, bits)
             ios = self._ios(name, layer, k, t, below, out)
             psums: tuple[SeqArray, ...] = ()
             if self.dataflow == Dataflow.MWL and isinstance(layer, LSTMLayer):
-                room -= self._bytes(out)
-                pbits = self.arch.partial_sum_bits
                 psums = tuple(
                     self._array(
                         f"{name}.partial_sums.{io.direction}",
                         ArrayKind.PARTIAL_SUMS,
                         t,
                         4 * layer.hidden_size,
-                        pbits,
-                        room,
+                        self.arch.partial_sum_bits,
                     )
                     for io in ios
                 )
@@ -166,12 +151,10 @@ class _Builder:
                 f"stack {stack.name} is autoregressive: its input at step t depends on its "
                 "output at t-1, so MWL cannot batch the input phase; it runs step by step"
             )
-        bits, cap = self.arch.storage_bits, self.arch.intermediate_memory.capacity_bytes
-        t = stack.seq_len
+        bits, t = self.arch.storage_bits, stack.seq_len
         below = self._array(
             f"{stack.name}.input", ArrayKind.EXTERNAL, t, stack.layers[0].input_size, bits
         )
-        room = cap
         works: list[Work] = []
         for k, layer in enumerate(stack.layers):
             index = len(self.layers)
@@ -183,15 +166,13 @@ class _Builder:
                 )
             last = k == len(stack.layers) - 1
             kind = ArrayKind.EXTERNAL if last else ArrayKind.SEQUENCE
-            out = self._array(f"{name}.output", kind, t, layer.output_size, bits, room)
-            room -= self._bytes(out)
+            out = self._array(f"{name}.output", kind, t, layer.output_size, bits)
             (io,) = self._ios(name, layer, k, t, below, out)
             if isinstance(layer, FCLayer):
                 works.append(baseline.fc_work(self.arch, index, layer, io))
             else:
                 state_elems = layer.recurrent_size + layer.hidden_size
-                state = self._array(f"{name}.state", ArrayKind.STATE, 1, state_elems, bits, room)
-                room -= self._bytes(state)
+                state = self._array(f"{name}.state", ArrayKind.STATE, 1, state_elems, bits)
                 works.append(baseline.lstm_work(self.arch, index, layer, io, state))
             below = out
         shared = resident_prefix(
@@ -222,12 +203,54 @@ class _Builder:
         self.phases.extend(phases)
 
     def result(self) -> Schedule:
+        cap = self.arch.intermediate_memory.capacity_bytes
+        arrays, phases = place_arrays(self.arrays, self.phases, cap, self.network.batch)
+        spills = [
+            f"{a.name}: {a.rows - a.resident_rows} of {a.rows} rows spill to main memory "
+            "(intermediate memory full)"
+            for a in arrays
+            if a.kind != ArrayKind.EXTERNAL and a.resident_rows < a.rows
+        ]
         return Schedule(
             network=self.network.name,
             dataflow=self.dataflow,
             batch=self.network.batch,
             layers=tuple(self.layers),
-            arrays=tuple(self.arrays),
-            phases=tuple(self.phases),
-            notes=tuple(dict.fromkeys(self.notes)),
+            arrays=tuple(arrays),
+            phases=tuple(phases),
+            notes=tuple(dict.fromkeys([*self.notes, *spills])),
         )
+
+
+def place_arrays(
+    arrays: list[SeqArray], phases: list[Phase], capacity: int, batch: int
+) -> tuple[list[SeqArray], list[Phase]]:
+    """Give each non-external array the leading rows that fit (first fit over liveness)."""
+    ranges = live_ranges(phases)
+    used = [0] * len(phases)  # bytes placed, per phase
+    placed: dict[int, SeqArray] = {}
+    for array in arrays:
+        if array.kind == ArrayKind.EXTERNAL or id(array) not in ranges:
+            placed[id(array)] = array
+            continue
+        first, last = ranges[id(array)]
+        room = capacity - max(used[first : last + 1])
+        rows = min(array.rows, max(0, room) // (array.row_bytes * batch))
+        for index in range(first, last + 1):
+            used[index] += rows * array.row_bytes * batch
+        placed[id(array)] = replace(array, resident_rows=rows)
+
+    def moved(access: Access) -> Access:
+        return replace(access, array=placed[id(access.array)])
+
+    new_phases = [
+        replace(
+            phase,
+            works=tuple(
+                replace(w, reads=tuple(map(moved, w.reads)), writes=tuple(map(moved, w.writes)))
+                for w in phase.works
+            ),
+        )
+        for phase in phases
+    ]
+    return [placed[id(a)] for a in arrays], new_phases

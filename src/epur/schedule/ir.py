@@ -24,6 +24,7 @@ buffers. ``docs/model.md`` gives the exact rules the timing models apply.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -42,6 +43,7 @@ __all__ = [
     "SeqArray",
     "Weights",
     "Work",
+    "live_ranges",
 ]
 
 
@@ -247,3 +249,14 @@ class Schedule:
     arrays: tuple[SeqArray, ...]
     phases: tuple[Phase, ...]
     notes: tuple[str, ...]
+
+
+def live_ranges(phases: Sequence[Phase]) -> dict[int, tuple[int, int]]:
+    """First and last phase index touching each array (keyed by ``id``)."""
+    ranges: dict[int, tuple[int, int]] = {}
+    for index, phase in enumerate(phases):
+        for work in phase.works:
+            for access in (*work.reads, *work.writes):
+                first, _ = ranges.get(id(access.array), (index, index))
+                ranges[id(access.array)] = (first, index)
+    return ranges

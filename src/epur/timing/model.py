@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from epur.arch import ArchConfig
-from epur.schedule.ir import Access, ArrayKind, Order, Phase, Schedule, SeqArray, Work
+from epur.schedule.ir import Access, ArrayKind, Order, Phase, Schedule, Work, live_ranges
 from epur.timing.result import Counts, LayerResult, Peaks, TimingResult
 from epur.units import ceil_div
 
@@ -25,9 +25,14 @@ __all__ = ["simulate"]
 def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
     """Cycles, event counts and peak buffer occupancy of ``schedule`` on ``arch``."""
     per_layer: dict[int, Counts] = defaultdict(Counts)
+    ports = _Ports.of(arch)
+    memo: dict[tuple[int, bool, bool, Work], Counts] = {}  # equal MWL tiles cost the same
     for phase in schedule.phases:
         for work in phase.works:
-            per_layer[work.layer] += _work_counts(phase, work, schedule.batch, arch)
+            key = (phase.steps, phase.reverse, phase.drain_each_step, work)
+            if key not in memo:
+                memo[key] = _work_counts(phase, work, schedule.batch, arch, ports)
+            per_layer[work.layer] += memo[key]
         if not phase.drain_each_step:
             drain = phase.works[-1].groups[-1].drain_cycles
             per_layer[phase.works[-1].layer] += Counts(cycles=drain, drain_cycles=drain)
@@ -158,9 +163,8 @@ def _segment(
     )
 
 
-def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig) -> Counts:
+def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig, p: _Ports) -> Counts:
     """All segments of ``work`` in ``phase``: steady steps per spill interval, then step one."""
-    p = _Ports.of(arch)
     base = _step_counts(work, batch, p)
     drain = sum(g.drain_cycles for g in work.groups) if phase.drain_each_step else 0
     first = phase.step_order()[0]
@@ -198,22 +202,22 @@ def _peaks(schedule: Schedule, arch: ArchConfig) -> Peaks:
 
 
 def _im_peak(schedule: Schedule) -> int:
-    """Largest total of live resident arrays, with liveness tracked phase by phase."""
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
-    size: dict[str, int] = {}
-    for index, phase in enumerate(schedule.phases):
-        for work in phase.works:
-            for access in (*work.reads, *work.writes):
-                array: SeqArray = access.array
-                if array.kind == ArrayKind.EXTERNAL:
-                    continue
-                first.setdefault(array.name, index)
-                last[array.name] = index
-                size[array.name] = array.resident_bytes * schedule.batch
+    """Largest total of resident arrays live in the same phase."""
+    ranges = live_ranges(schedule.phases)
+    arrays = {
+        id(access.array): access.array
+        for phase in schedule.phases
+        for work in phase.works
+        for access in (*work.reads, *work.writes)
+        if access.array.kind != ArrayKind.EXTERNAL
+    }
     return max(
         (
-            sum(size[a] for a in size if first[a] <= index <= last[a])
+            sum(
+                a.resident_bytes * schedule.batch
+                for key, a in arrays.items()
+                if ranges[key][0] <= index <= ranges[key][1]
+            )
             for index in range(len(schedule.phases))
         ),
         default=0,
