@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 __all__ = ["GIB", "KIB", "MIB", "ceil_div", "parse_bytes"]
 
@@ -41,8 +42,7 @@ def parse_bytes(value: int | str) -> int:
     if match is None:
         raise ValueError(f"expected a byte count such as 8192, '8KiB' or '2MiB', not {value!r}")
     number, suffix = match.groups()
-    factor = _FACTORS[(suffix or "B").lower()]
-    total = float(number) * factor
-    if total != int(total):
+    total = Fraction(number) * _FACTORS[(suffix or "B").lower()]  # exact: 4.1GB is whole
+    if total.denominator != 1:
         raise ValueError(f"{value!r} is not a whole number of bytes")
     return int(total)

@@ -47,11 +47,12 @@ def _to_int(value: Any) -> Any:
 
 
 def _to_bytes(value: Any) -> Any:
+    """Accept ``"2MiB"``-style sizes, then whatever ``_to_int`` accepts (``4e6``)."""
     if isinstance(value, str):
         try:
             return parse_bytes(value)
         except ValueError:
-            return value
+            pass
     return _to_int(value)
 
 

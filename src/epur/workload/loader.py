@@ -89,7 +89,7 @@ class _NetworkSpec(BaseModel):
     batch: PositiveInt = 1
     frame_period_ms: Annotated[float, Field(gt=0)] | None = None
     seq_len: PositiveInt | None = None
-    layers: list[_LayerSpec] | None = None
+    layers: Annotated[list[_LayerSpec], Field(min_length=1)] | None = None
     stacks: list[_StackSpec] | None = None
 
     @model_validator(mode="after")

@@ -193,7 +193,10 @@ def _validate(net: Network) -> None:
     if not isinstance(net.name, str) or not net.name:
         raise ConfigError(f"name must be a non-empty string, not {net.name!r}")
     _positive("batch", net.batch)
-    if net.frame_period_s is not None and not net.frame_period_s > 0:
+    period = net.frame_period_s
+    if period is not None and (
+        isinstance(period, bool) or not isinstance(period, int | float) or not period > 0
+    ):
         raise ConfigError(f"frame_period_s must be positive, not {net.frame_period_s!r}")
     if not net.stacks:
         raise ConfigError("stacks must hold at least one stack, not 0")
@@ -207,15 +210,15 @@ def _validate(net: Network) -> None:
 
 
 def _validate_layer(stack: Stack, k: int, layer: Layer, where: str) -> None:
+    if not isinstance(layer, LSTMLayer | FCLayer):
+        raise ConfigError(f"{where} must be an LSTMLayer or an FCLayer, not {layer!r}")
     _positive(f"{where}.input_size", layer.input_size)
     if isinstance(layer, LSTMLayer):
         _positive(f"{where}.hidden_size", layer.hidden_size)
         if layer.projection_size is not None:
             _positive(f"{where}.projection_size", layer.projection_size)
-    elif isinstance(layer, FCLayer):
-        _positive(f"{where}.output_size", layer.output_size)
     else:
-        raise ConfigError(f"{where} must be an LSTMLayer or an FCLayer, not {layer!r}")
+        _positive(f"{where}.output_size", layer.output_size)
     if k > 0:
         below = stack.layers[k - 1].output_size
         if layer.input_size < below:

@@ -1,0 +1,99 @@
+"""Unit tests for ``epur.numerics.formats``: the number-format grammar and widths."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from epur.numerics.formats import FormatKind, NumberFormat, parse_format
+
+ALLOWED = re.escape(
+    "fp32, fp16, bf16, int8 or qM.N (fixed point, M integer bits with the sign, N fraction)"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "bits", "exponent", "mantissa"),
+    [
+        ("fp32", 32, 8, 23),  # IEEE 754 binary32
+        ("fp16", 16, 5, 10),  # IEEE 754 binary16
+        ("bf16", 16, 8, 7),  # bfloat16
+    ],
+)
+def test_float_formats(text: str, bits: int, exponent: int, mantissa: int) -> None:
+    fmt = parse_format(text)
+    assert fmt.name == text
+    assert fmt.kind is FormatKind.FLOAT
+    assert (fmt.bits, fmt.exponent_bits, fmt.mantissa_bits) == (bits, exponent, mantissa)
+    assert fmt.bits == 1 + fmt.exponent_bits + fmt.mantissa_bits  # sign + exponent + fraction
+
+
+def test_int8() -> None:
+    fmt = parse_format("int8")
+    assert (fmt.name, fmt.kind, fmt.bits) == ("int8", FormatKind.INT, 8)
+
+
+@pytest.mark.parametrize(
+    ("m", "n"), [(8, 8), (1, 15), (4, 4), (16, 16), (1, 0), (64, 0), (1, 63), (32, 32), (3, 5)]
+)
+def test_fixed_point(m: int, n: int) -> None:
+    fmt = parse_format(f"q{m}.{n}")
+    assert fmt.kind is FormatKind.FIXED
+    assert fmt.name == f"q{m}.{n}"
+    assert (fmt.int_bits, fmt.frac_bits, fmt.bits) == (m, n, m + n)
+    assert str(fmt) == fmt.name
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("FP16", "fp16"),
+        ("Fp32", "fp32"),
+        ("BF16", "bf16"),
+        ("INT8", "int8"),
+        ("Q8.8", "q8.8"),
+        ("  fp16 ", "fp16"),
+        ("q08.008", "q8.8"),
+    ],
+)
+def test_canonical_names(text: str, canonical: str) -> None:
+    fmt = parse_format(text)
+    assert fmt.name == canonical
+    assert fmt == parse_format(canonical)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fp8",
+        "fp64",
+        "int16",
+        "float16",
+        "fp 16",
+        "q0.8",  # no integer bits: the sign needs one
+        "q40.40",  # 80 bits > 64
+        "q65.0",
+        "q1.64",
+        "q8",
+        "q8.",
+        "q.8",
+        "q-1.8",
+        "q8.8.8",
+        "q8,8",
+        "garbage",
+        "",
+    ],
+)
+def test_rejects(text: str) -> None:
+    message = rf"^number format must be {ALLOWED}, not {re.escape(repr(text))}$"
+    with pytest.raises(ValueError, match=message):
+        parse_format(text)
+
+
+def test_formats_are_frozen() -> None:
+    fmt = parse_format("fp16")
+    assert isinstance(fmt, NumberFormat)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fmt.bits = 8  # type: ignore[misc]
