@@ -1,0 +1,237 @@
+"""The ``epur`` command line as a user runs it: outputs, JSON keys, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from epur.cli import main
+
+SUMMARY_KEYS = {
+    "cycles",
+    "latency_s",
+    "macs",
+    "dram_weight_bytes",
+    "dram_bytes",
+    "dpu_utilization",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("dataflow", ["baseline", "mwl"])
+def test_simulate_gmat_writes_the_json_the_issue_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dataflow: str
+) -> None:
+    out = tmp_path / "out.json"
+    code, text, err = run(
+        capsys, "simulate", "--network", "gmat", "--dataflow", dataflow, "--json", str(out)
+    )
+    assert (code, err) == (0, "")
+    data = json.loads(out.read_text())
+    assert data["total"].keys() >= SUMMARY_KEYS
+    assert len(data["layers"]) == 16
+    for layer in data["layers"]:
+        assert layer.keys() >= SUMMARY_KEYS
+    # the total is the sum of the layers
+    for key in ("cycles", "macs", "dram_weight_bytes", "dram_bytes"):
+        assert data["total"][key] == sum(layer[key] for layer in data["layers"])
+    assert data["total"]["latency_s"] == pytest.approx(data["total"]["cycles"] / 500e6)
+    assert "latency per sequence" in text and "weight traffic" in text
+
+
+def test_known_inputs_cut_gmat_weight_traffic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = {}
+    for flow in ("baseline", "mwl"):
+        out = tmp_path / f"{flow}.json"
+        code, _, _ = run(
+            capsys, "simulate", "--network", "gmat", "--known-inputs", "--dataflow", flow,
+            "--json", str(out),
+        )  # fmt: skip
+        assert code == 0
+        results[flow] = json.loads(out.read_text())
+    assert results["mwl"]["known_inputs"] is True
+    ratio = (
+        results["mwl"]["total"]["dram_weight_bytes"]
+        / results["baseline"]["total"]["dram_weight_bytes"]
+    )
+    assert ratio < 0.1
+
+
+def test_set_and_arch_file_override_the_preset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arch = tmp_path / "arch.yaml"
+    arch.write_text("dpu:\n  lanes: 32\n")
+    out = tmp_path / "o.json"
+    args = ["simulate", "--network", "eesen", "--arch", str(arch), "--json", str(out)]
+    code, _, _ = run(capsys, *args, "--set", "clock_hz=1e9", "--set", "dram.latency_ns=50")
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["arch"]["dpu"]["lanes"] == 32
+    assert data["arch"]["clock_hz"] == 1_000_000_000
+    assert data["total"]["latency_s"] == pytest.approx(data["total"]["cycles"] / 1e9)
+
+
+def test_real_time_factor_for_framed_networks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.json"
+    assert run(capsys, "simulate", "--network", "eesen", "--json", str(out))[0] == 0
+    total = json.loads(out.read_text())["total"]
+    assert total["sequence_duration_s"] == pytest.approx(800 * 0.010)
+    assert total["real_time_factor"] == pytest.approx(total["latency_s"] / 8.0)
+
+
+BAD = [
+    (["simulate", "--network", "nosuchnet"], r"--network must be one of eesen, gmat"),
+    (["simulate", "--network", "eesen", "--set", "dpu.lane=3"], r"--set key must be one of"),
+    (["simulate", "--network", "eesen", "--set", "dpu.lanes=-4"], r"dpu\.lanes: must be greater"),
+    (
+        ["simulate", "--network", "eesen", "--set", "input_buffer.capacity_bytes=64"],
+        r"one step needs .* bytes short",
+    ),
+    (["simulate", "--network", "eesen", "--dataflow", "fast"], r"invalid choice: 'fast'"),
+    (["simulate", "--network", "eesen", "--tile-rows", "-1"], r"must be a positive integer"),
+    (
+        ["size", "--network", "eesen", "--set", "weight_buffer.capacity_bytes=lots"],
+        r"weight_buffer\.capacity_bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "pattern"), BAD)
+def test_bad_input_is_one_line_and_exit_code_2(
+    argv: list[str], pattern: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "o.json"
+    with pytest.raises(SystemExit) if "--dataflow" in argv or "--tile-rows" in argv else _null():
+        code = main([*argv, "--json", str(out)])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert __import__("re").search(pattern, err), err
+    assert not out.exists()
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        ("name: n\nseq_len: 5\nlayers: [{type: lstm, input: 4, hidden: -3}]\n",
+         r"layers\[0\]\.hidden: must be greater than 0, not -3"),
+        ("name: n\nseq_len: 5\nlayers: [{type: lstm, input: 4\n", r"is malformed"),
+        ("name: n\nseq_len: 5\nlayers: [{type: gru, input: 4, hidden: 3}]\n", r"layers\[0\]"),
+    ],
+)  # fmt: skip
+def test_bad_network_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, pattern: str
+) -> None:
+    net = tmp_path / "net.yaml"
+    net.write_text(content)
+    out = tmp_path / "o.json"
+    code, _, err = run(capsys, "simulate", "--network", str(net), "--json", str(out))
+    assert code == 2 and err.count("\n") == 1
+    assert __import__("re").search(pattern, err), err
+    assert not out.exists()
+
+
+def test_truncated_or_binary_files_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net = tmp_path / "net.toml"
+    net.write_bytes(b"\x80\x81\x00garbage")
+    code, _, err = run(capsys, "simulate", "--network", str(net))
+    assert code == 2 and "not UTF-8" in err
+
+
+def test_failed_json_write_leaves_the_old_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.json"
+    out.write_text("previous")
+    code, _, _ = run(
+        capsys, "simulate", "--network", "eesen", "--set", "dpu.lanes=0", "--json", str(out)
+    )
+    assert code == 2 and out.read_text() == "previous"
+    assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind
+
+
+def test_reproduce_writes_table_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results"
+    code, text, _ = run(capsys, "reproduce", "--out", str(out))
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md"]
+    data = json.loads((out / "results.json").read_text())
+    assert set(data["networks"]) == {"eesen", "gmat", "bysdne", "rldradspr"}
+    assert set(data["known_inputs"]) == {"gmat"}
+    for entry in [*data["networks"].values(), *data["known_inputs"].values()]:
+        assert entry["mwl"]["dram_weight_bytes"] <= entry["baseline"]["dram_weight_bytes"]
+        assert entry["mwl"].keys() >= SUMMARY_KEYS
+    assert data["known_inputs"]["gmat"]["mwl_weight_traffic_ratio"] < 0.1
+    assert "GMAT (known inputs)" in text
+
+
+def test_reproduce_failure_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results"
+    code, _, err = run(
+        capsys, "reproduce", "--out", str(out), "--set", "input_buffer.capacity_bytes=16"
+    )
+    assert code == 2 and "bytes short" in err
+    assert not out.exists()
+
+
+def test_size_reports_each_network_and_the_maximum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "sizes.json"
+    code, text, _ = run(
+        capsys, "size", "--network", "eesen", "--network", "bysdne", "--dataflow", "mwl",
+        "--json", str(out),
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert [n["network"] for n in data["networks"]] == ["EESEN", "BYSDNE"]
+    assert data["required"]["weight_buffer_bytes"] == max(
+        n["weight_buffer_bytes"] for n in data["networks"]
+    )
+    assert "required" in text
+
+
+def test_networks_lists_the_zoo(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text, _ = run(capsys, "networks")
+    assert code == 0
+    for name in ("eesen", "gmat", "bysdne", "rldradspr"):
+        assert name in text
+
+
+def test_console_script_has_no_traceback_on_user_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "epur", "simulate", "--network", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("epur simulate: error:") and "Traceback" not in proc.stderr

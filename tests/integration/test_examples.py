@@ -1,0 +1,33 @@
+"""Every example runs, and every example network and architecture file loads."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from epur.arch import load_arch
+from epur.evaluate import evaluate
+from epur.workload import load_network
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("script", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+def test_example_script_runs(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runpy.run_path(str(script), run_name="__main__")
+    assert capsys.readouterr().out
+
+
+NETWORKS = [
+    p for p in sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.toml")]) if "arch" not in p.stem
+]
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=lambda p: p.name)
+def test_example_networks_simulate(network: Path) -> None:
+    net = load_network(network)
+    arch = load_arch(EXAMPLES / "edge_arch.yaml")
+    for flow in ("baseline", "mwl"):
+        assert evaluate(net, arch, flow).timing.total.macs == net.macs_per_sequence()
