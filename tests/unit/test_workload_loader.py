@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pydantic
 import pytest
 import yaml
 
