@@ -8,6 +8,7 @@ accept the grammar of ``epur.numerics.formats``. Units are in the field names.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -195,7 +196,8 @@ class ArchConfig(BaseModel):
 
     @property
     def dram_latency_cycles(self) -> int:
-        return math.ceil(self.dram.latency_ns * 1e-9 * self.clock_hz - 1e-9)
+        exact = Fraction(repr(self.dram.latency_ns)) * self.clock_hz / 10**9
+        return math.ceil(exact)
 
     def dram_cycles(self, nbytes: int) -> int:
         """Cycles to move ``nbytes`` over main memory: latency plus transfer (0 for 0 bytes)."""
