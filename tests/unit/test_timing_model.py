@@ -137,3 +137,17 @@ def test_roofline_on_the_zoo(paper) -> None:
             assert t.total.cycles * 4 * paper.dpu.lanes >= t.total.macs
             bw = paper.dram.bandwidth_bytes_per_s
             assert t.total.cycles * bw >= t.total.dram_bytes * paper.clock_hz
+
+
+def test_peaks_per_layer() -> None:
+    """Layer by layer, each layer's weight-buffer peak is its own footprint per CU.
+
+    L1: 2 rows x (3 + 2 + 1 bias) x 2 B = 24 B; L2: 3 rows x (2 + 3 + 1) x 2 B = 36 B.
+    Input buffers: (3 + 2) and (2 + 3) elements x 2 B = 10 B. The inner sequence
+    (T=2 rows x 2 x 2 B = 8 B) is live in both layers' phases.
+    """
+    net = Network("two", (Stack("main", 2, (LSTMLayer(3, 2), LSTMLayer(2, 3))),))
+    arch = tiny_arch()
+    r = simulate(build_schedule(net, arch, "baseline"), arch)
+    assert [lr.peaks for lr in r.layers] == [Peaks(24, 10, 8), Peaks(36, 10, 8)]
+    assert r.peaks == Peaks(36, 10, 8)

@@ -49,7 +49,7 @@ def _layer_json(timing: TimingResult, layer: LayerResult) -> dict[str, Any]:
         "stack": info.stack,
         "directions": info.directions,
     }
-    return head | _counts_json(timing, layer.counts)
+    return head | _counts_json(timing, layer.counts) | {"peaks": asdict(layer.peaks)}
 
 
 def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any]:

@@ -36,7 +36,10 @@ def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         if not phase.drain_each_step:
             drain = phase.works[-1].groups[-1].drain_cycles
             per_layer[phase.works[-1].layer] += Counts(cycles=drain, drain_cycles=drain)
-    layers = tuple(LayerResult(info, per_layer[info.index]) for info in schedule.layers)
+    peaks = _layer_peaks(schedule, arch)
+    layers = tuple(
+        LayerResult(info, per_layer[info.index], peaks[info.index]) for info in schedule.layers
+    )
     total = sum((lr.counts for lr in layers), Counts())
     return TimingResult(
         network=schedule.network,
@@ -46,7 +49,11 @@ def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         compute_units=arch.compute_units,
         layers=layers,
         total=total,
-        peaks=_peaks(schedule, arch),
+        peaks=Peaks(
+            max(p.weight_buffer_bytes for p in peaks.values()),
+            max(p.input_buffer_bytes for p in peaks.values()),
+            max(p.intermediate_memory_bytes for p in peaks.values()),
+        ),
         notes=schedule.notes,
     )
 
@@ -183,26 +190,26 @@ def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig, p: _Por
     return total
 
 
-def _peaks(schedule: Schedule, arch: ArchConfig) -> Peaks:
-    wb = 0
-    for phase in schedule.phases:
+def _layer_peaks(schedule: Schedule, arch: ArchConfig) -> dict[int, Peaks]:
+    """Peak occupancy per layer: phase-level for the shared memories, per work for the IB."""
+    im = _im_per_phase(schedule)
+    wb: dict[int, int] = defaultdict(int)
+    ib: dict[int, int] = defaultdict(int)
+    im_of: dict[int, int] = defaultdict(int)
+    for index, phase in enumerate(schedule.phases):
         residents = [w.weights.resident for w in phase.works]
-        per_cu = (
-            [sum(col) for col in zip(*residents, strict=True)]
-            if phase.order == Order.STEP_MAJOR
-            else [max(col) for col in zip(*residents, strict=True)]
-        )
-        wb = max(wb, *per_cu)
-    ib = max(
-        ceil_div(w.ib_footprint * arch.storage_bits * schedule.batch, 8)
-        for phase in schedule.phases
-        for w in phase.works
-    )
-    return Peaks(wb, ib, _im_peak(schedule))
+        columns = zip(*residents, strict=True)
+        per_cu = [sum(c) if phase.order == Order.STEP_MAJOR else max(c) for c in columns]
+        for work in phase.works:
+            need = ceil_div(work.ib_footprint * arch.storage_bits * schedule.batch, 8)
+            wb[work.layer] = max(wb[work.layer], *per_cu)
+            ib[work.layer] = max(ib[work.layer], need)
+            im_of[work.layer] = max(im_of[work.layer], im[index])
+    return {i.index: Peaks(wb[i.index], ib[i.index], im_of[i.index]) for i in schedule.layers}
 
 
-def _im_peak(schedule: Schedule) -> int:
-    """Largest total of resident arrays live in the same phase."""
+def _im_per_phase(schedule: Schedule) -> list[int]:
+    """Total resident bytes of the arrays live in each phase."""
     ranges = live_ranges(schedule.phases)
     arrays = {
         id(access.array): access.array
@@ -211,14 +218,11 @@ def _im_peak(schedule: Schedule) -> int:
         for access in (*work.reads, *work.writes)
         if access.array.kind != ArrayKind.EXTERNAL
     }
-    return max(
-        (
-            sum(
-                a.resident_bytes * schedule.batch
-                for key, a in arrays.items()
-                if ranges[key][0] <= index <= ranges[key][1]
-            )
-            for index in range(len(schedule.phases))
-        ),
-        default=0,
-    )
+    return [
+        sum(
+            a.resident_bytes * schedule.batch
+            for key, a in arrays.items()
+            if ranges[key][0] <= index <= ranges[key][1]
+        )
+        for index in range(len(schedule.phases))
+    ]

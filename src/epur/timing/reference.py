@@ -256,12 +256,20 @@ class _Occupancy:
     last_touch: dict[SeqArray, int]
     weight_buffer: list[int] = field(default_factory=list)  # bytes per CU, current phase
     live: set[SeqArray] = field(default_factory=set)
-    peak_wb: int = 0
-    peak_ib: int = 0
-    peak_im: int = 0
+    phase_wb: int = 0  # peaks of the current phase
+    phase_im: int = 0
+    layers: dict[int, list[int]] = field(default_factory=dict)  # layer -> [wb, ib, im]
 
     def start_phase(self, cus: int) -> None:
         self.weight_buffer = [0] * cus
+        self.phase_wb = self.phase_im = 0
+
+    def end_phase(self, phase: Phase) -> None:
+        """The shared memories' peaks of the phase go to every layer that ran in it."""
+        for work in phase.works:
+            peaks = self.layers.setdefault(work.layer, [0, 0, 0])
+            peaks[0] = max(peaks[0], self.phase_wb)
+            peaks[2] = max(peaks[2], self.phase_im)
 
     def load_weights(self, phase: Phase, work: Work) -> None:
         """A work's first step: its resident weights enter the weight buffer."""
@@ -270,26 +278,27 @@ class _Occupancy:
                 self.weight_buffer[c] += resident  # the phase's works coexist
             else:
                 self.weight_buffer[c] = resident  # a tile replaces the previous one
-        self.peak_wb = max(self.peak_wb, *self.weight_buffer)
+        self.phase_wb = max(self.phase_wb, *self.weight_buffer)
 
     def run(self, segment: _Segment) -> None:
         """The input buffer's working set and the live arrays during one segment."""
         hw = self.hw
         need = ceil_div(segment.work.ib_footprint * hw.storage_bits * hw.batch, 8)
-        self.peak_ib = max(self.peak_ib, need)
+        peaks = self.layers.setdefault(segment.work.layer, [0, 0, 0])
+        peaks[1] = max(peaks[1], need)
         for array in _touched(segment.work):
             if array.kind != ArrayKind.EXTERNAL:
                 self.live.add(array)  # live from its first touch
         in_im = 0
         for array in self.live:
             in_im += array.resident_rows * array.row_bytes * hw.batch
-        self.peak_im = max(self.peak_im, in_im)
+        self.phase_im = max(self.phase_im, in_im)
         for array in list(self.live):
             if self.last_touch[array] == segment.position:
                 self.live.remove(array)  # dead after the last phase touching it
 
-    def peaks(self) -> Peaks:
-        return Peaks(self.peak_wb, self.peak_ib, self.peak_im)
+    def layer_peaks(self, layer: int) -> Peaks:
+        return Peaks(*self.layers.get(layer, [0, 0, 0]))
 
 
 # ---- the whole schedule ----------------------------------------------------------------------
@@ -323,6 +332,7 @@ def _run_phase(segments: Iterator[_Segment], occupancy: _Occupancy, ledger: _Led
         ledger.charge(work.layer, _run_segment(segment, first, hw))
     if phase is not None:  # charged to the layer of the phase's last work
         ledger.charge(phase.works[-1].layer, _end_of_phase_drain(phase))
+        occupancy.end_phase(phase)
 
 
 def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
@@ -332,7 +342,10 @@ def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
     occupancy = _Occupancy(hw, _last_touches(schedule))
     for _p, segments in groupby(_segments(schedule), key=lambda s: s.phase_index):
         _run_phase(segments, occupancy, ledger)
-    layers = tuple(LayerResult(info, ledger.per_layer[info.index]) for info in schedule.layers)
+    layers = tuple(
+        LayerResult(info, ledger.per_layer[info.index], occupancy.layer_peaks(info.index))
+        for info in schedule.layers
+    )
     return TimingResult(
         network=schedule.network,
         dataflow=schedule.dataflow,
@@ -341,6 +354,10 @@ def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         compute_units=arch.compute_units,
         layers=layers,
         total=ledger.total,
-        peaks=occupancy.peaks(),
+        peaks=Peaks(
+            max(lr.peaks.weight_buffer_bytes for lr in layers),
+            max(lr.peaks.input_buffer_bytes for lr in layers),
+            max(lr.peaks.intermediate_memory_bytes for lr in layers),
+        ),
         notes=schedule.notes,
     )

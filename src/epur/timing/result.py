@@ -68,8 +68,16 @@ class Peaks:
 
 @dataclass(frozen=True, slots=True)
 class LayerResult:
+    """One layer's counts and the peak occupancy of each memory while it runs.
+
+    Weight-buffer and intermediate-memory peaks are those of the phases the layer
+    runs in (an autoregressive stack's layers share one phase and its buffers); the
+    input-buffer peak is the layer's own working set.
+    """
+
     info: LayerInfo
     counts: Counts
+    peaks: Peaks
 
 
 @dataclass(frozen=True, slots=True)
