@@ -49,11 +49,7 @@ def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         compute_units=arch.compute_units,
         layers=layers,
         total=total,
-        peaks=Peaks(
-            max(p.weight_buffer_bytes for p in peaks.values()),
-            max(p.input_buffer_bytes for p in peaks.values()),
-            max(p.intermediate_memory_bytes for p in peaks.values()),
-        ),
+        peaks=Peaks.envelope(peaks.values()),
         notes=schedule.notes,
     )
 

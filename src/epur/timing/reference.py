@@ -354,10 +354,6 @@ def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         compute_units=arch.compute_units,
         layers=layers,
         total=ledger.total,
-        peaks=Peaks(
-            max(lr.peaks.weight_buffer_bytes for lr in layers),
-            max(lr.peaks.input_buffer_bytes for lr in layers),
-            max(lr.peaks.intermediate_memory_bytes for lr in layers),
-        ),
+        peaks=Peaks.envelope(lr.peaks for lr in layers),
         notes=schedule.notes,
     )

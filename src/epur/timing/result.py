@@ -6,6 +6,7 @@ plain integers so that the closed-form and reference models can be compared exac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -64,6 +65,16 @@ class Peaks:
     weight_buffer_bytes: int
     input_buffer_bytes: int
     intermediate_memory_bytes: int
+
+    @staticmethod
+    def envelope(peaks: Iterable[Peaks]) -> Peaks:
+        """The largest occupancy of each memory over ``peaks`` (e.g. over the layers)."""
+        items = list(peaks)
+        return Peaks(
+            max(p.weight_buffer_bytes for p in items),
+            max(p.input_buffer_bytes for p in items),
+            max(p.intermediate_memory_bytes for p in items),
+        )
 
 
 @dataclass(frozen=True, slots=True)
