@@ -104,7 +104,7 @@ def test_autoregressive_stack_runs_step_major_with_state() -> None:
 
 
 def test_autoregressive_stack_rejects_bidirectional_layers() -> None:
-    with pytest.raises(ScheduleError, match="cannot hold a bidirectional layer"):
+    with pytest.raises(ScheduleError, match="cannot hold a layer that runs backward in time"):
         build_schedule(
             net(LSTMLayer(4, 3, bidirectional=True), autoregressive=True), tiny_arch(), "mwl"
         )
@@ -122,3 +122,10 @@ def test_unknown_dataflow_and_bad_tile() -> None:
         build_schedule(net(LSTMLayer(4, 3)), tiny_arch(), "fast")
     with pytest.raises(ScheduleError, match=r"^tile_rows must be a positive integer, not 0$"):
         build_schedule(net(LSTMLayer(4, 3)), tiny_arch(), "mwl", tile_rows=0)
+
+
+def test_reverse_layer_runs_backward_in_both_dataflows() -> None:
+    for flow in ("baseline", "mwl"):
+        s = build_schedule(net(LSTMLayer(3, 2, reverse=True)), tiny_arch(), flow)
+        assert all(p.reverse for p in s.phases)
+        assert {w.direction.value for p in s.phases for w in p.works} == {"bw"}

@@ -24,6 +24,7 @@ from epur.schedule._parts import (
 )
 from epur.schedule.ir import (
     Access,
+    Direction,
     DotGroup,
     Order,
     Phase,
@@ -110,9 +111,9 @@ def layer_phases(ctx: LayerContext) -> list[Phase]:
             PhaseKind.RECURRENT,
             Order.STEP_MAJOR,
             ctx.steps,
-            reverse=d == 1,
+            reverse=io.direction == Direction.BACKWARD,
             drain_each_step=True,
             works=(with_residency(lstm_work(ctx.arch, ctx.index, layer, io), cap),),
         )
-        for d, io in enumerate(ctx.ios)
+        for io in ctx.ios
     ]

@@ -107,10 +107,10 @@ class _Builder:
         )
         directions = layer.directions if isinstance(layer, LSTMLayer) else 1
         per_dir = out.elements // directions
-        return tuple(
-            LayerIO(name, d, below, ext, out, per_dir)
-            for d in (Direction.FORWARD, Direction.BACKWARD)[:directions]
-        )
+        order: tuple[Direction, ...] = (Direction.FORWARD, Direction.BACKWARD)
+        if isinstance(layer, LSTMLayer) and layer.reverse:
+            order = (Direction.BACKWARD,)
+        return tuple(LayerIO(name, d, below, ext, out, per_dir) for d in order[:directions])
 
     # ---- stacks ------------------------------------------------------------------------
     def layered_stack(self, stack: Stack) -> None:
@@ -160,9 +160,10 @@ class _Builder:
             index = len(self.layers)
             name = _name(layer, index)
             self._info(index, name, layer, stack)
-            if isinstance(layer, LSTMLayer) and layer.bidirectional:
+            if isinstance(layer, LSTMLayer) and (layer.bidirectional or layer.reverse):
                 raise ScheduleError(
-                    f"layer {name}: an autoregressive stack cannot hold a bidirectional layer"
+                    f"layer {name}: an autoregressive stack cannot hold a layer that runs "
+                    "backward in time (bidirectional or reverse)"
                 )
             last = k == len(stack.layers) - 1
             kind = ArrayKind.EXTERNAL if last else ArrayKind.SEQUENCE

@@ -25,6 +25,7 @@ from epur.schedule._parts import (
 from epur.schedule.baseline import fc_work
 from epur.schedule.ir import (
     Access,
+    Direction,
     DotGroup,
     MfuOps,
     Order,
@@ -127,8 +128,8 @@ def layer_phases(ctx: LayerContext) -> list[Phase]:
     row_bytes = (layer.input_size + 1) * ctx.arch.storage_bits // 8
     tiles = tile_sizes(ctx, layer.hidden_size, row_bytes)
     phases = []
-    for d, (io, psum) in enumerate(zip(ctx.ios, ctx.psums, strict=True)):
-        reverse = d == 1
+    for io, psum in zip(ctx.ios, ctx.psums, strict=True):
+        reverse = io.direction == Direction.BACKWARD
         inputs = tuple(_input_work(ctx, layer, io, psum, rows) for rows in tiles)
         phases.append(Phase(PhaseKind.INPUT, Order.WORK_MAJOR, ctx.steps, reverse, False, inputs))
         recurrent = (_recurrent_work(ctx, layer, io, psum),)

@@ -44,6 +44,7 @@ class _LSTMSpec(BaseModel):
     peepholes: bool = False
     projection: PositiveInt | None = None
     residual: bool = False
+    reverse: bool = False
     name: str = ""
 
     def build(self) -> LSTMLayer:
@@ -55,6 +56,7 @@ class _LSTMSpec(BaseModel):
             self.projection,
             self.residual,
             self.name,
+            self.reverse,
         )
 
 

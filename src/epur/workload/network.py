@@ -61,6 +61,9 @@ class LSTMLayer:
     residual
         The layer's input from the previous layer is added to its output
         (``y_t = out_t + x_t``), which needs equal sizes.
+    reverse
+        A unidirectional layer that runs backward in time, ``t = T-1 .. 0`` (ONNX's
+        ``direction="reverse"``).
     """
 
     input_size: int
@@ -70,6 +73,7 @@ class LSTMLayer:
     projection_size: int | None = None
     residual: bool = False
     name: str = ""
+    reverse: bool = False
 
     @property
     def directions(self) -> int:
@@ -215,6 +219,8 @@ def _validate_layer(stack: Stack, k: int, layer: Layer, where: str) -> None:
     _positive(f"{where}.input_size", layer.input_size)
     if isinstance(layer, LSTMLayer):
         _positive(f"{where}.hidden_size", layer.hidden_size)
+        if layer.reverse and layer.bidirectional:
+            raise ConfigError(f"{where}.reverse applies to unidirectional layers only")
         if layer.projection_size is not None:
             _positive(f"{where}.projection_size", layer.projection_size)
     else:
