@@ -1,0 +1,1 @@
+"""Functional models: the float64 reference and the bit-accurate E-PUR datapath."""
