@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from epur.numerics.formats import FormatKind, NumberFormat, parse_format
+from epur.numerics.formats import FormatKind, NumberFormat, Overflow, Rounding, parse_format
 
 ALLOWED = re.escape(
-    "fp32, fp16, bf16, int8 or qM.N (fixed point, M integer bits with the sign, N fraction)"
+    "fp32, fp16, bf16, int8 or qM.N[:rne|:rna|:trunc][:sat|:wrap] "
+    "(fixed point, M integer bits with the sign, N fraction)"
 )
 
 
@@ -97,3 +98,79 @@ def test_formats_are_frozen() -> None:
     assert isinstance(fmt, NumberFormat)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fmt.bits = 8  # type: ignore[misc]
+
+
+def test_fixed_point_defaults_are_nearest_even_and_saturate() -> None:
+    fmt = parse_format("q8.8")
+    assert (fmt.rounding, fmt.overflow) == (Rounding.NEAREST_EVEN, Overflow.SATURATE)
+    assert parse_format("fp16").rounding is Rounding.NEAREST_EVEN  # floats: IEEE RNE
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "rounding", "overflow"),
+    [
+        ("q8.8", "q8.8", Rounding.NEAREST_EVEN, Overflow.SATURATE),
+        ("q8.8:rne", "q8.8", Rounding.NEAREST_EVEN, Overflow.SATURATE),
+        ("q8.8:sat", "q8.8", Rounding.NEAREST_EVEN, Overflow.SATURATE),
+        ("q8.8:sat:rne", "q8.8", Rounding.NEAREST_EVEN, Overflow.SATURATE),
+        ("q8.8:rna", "q8.8:rna", Rounding.NEAREST_AWAY, Overflow.SATURATE),
+        ("q8.8:trunc", "q8.8:trunc", Rounding.TRUNCATE, Overflow.SATURATE),
+        ("q8.8:wrap", "q8.8:wrap", Rounding.NEAREST_EVEN, Overflow.WRAP),
+        ("q8.8:trunc:wrap", "q8.8:trunc:wrap", Rounding.TRUNCATE, Overflow.WRAP),
+        ("q8.8:wrap:trunc", "q8.8:trunc:wrap", Rounding.TRUNCATE, Overflow.WRAP),
+        ("Q4.12:WRAP:RNA", "q4.12:rna:wrap", Rounding.NEAREST_AWAY, Overflow.WRAP),
+        (" q08.008:rne:wrap ", "q8.8:wrap", Rounding.NEAREST_EVEN, Overflow.WRAP),
+        ("q1.63:trunc", "q1.63:trunc", Rounding.TRUNCATE, Overflow.SATURATE),
+    ],
+)
+def test_fixed_point_modes(
+    text: str, canonical: str, rounding: Rounding, overflow: Overflow
+) -> None:
+    fmt = parse_format(text)
+    assert (fmt.name, fmt.rounding, fmt.overflow) == (canonical, rounding, overflow)
+    assert fmt.bits == fmt.int_bits + fmt.frac_bits  # the modes do not change the width
+    assert parse_format(canonical) == fmt  # the canonical name round-trips
+
+
+def test_modes_distinguish_formats() -> None:
+    names = ["q8.8", "q8.8:rna", "q8.8:trunc", "q8.8:wrap", "q8.8:rna:wrap", "q8.8:trunc:wrap"]
+    assert len({parse_format(name) for name in names}) == len(names)
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix"),
+    [("q8.8:foo", ":foo"), ("q8.8:", ":"), ("q8.8:trunc:round", ":round"), ("q8.8::wrap", ":")],
+)
+def test_rejects_unknown_suffix(text: str, suffix: str) -> None:
+    message = (
+        r"^number format suffix must be :rne, :rna, :trunc, :sat or :wrap, "
+        rf"not {re.escape(repr(suffix))} in {re.escape(repr(text))}$"
+    )
+    with pytest.raises(ValueError, match=message):
+        parse_format(text)
+
+
+@pytest.mark.parametrize("text", ["q8.8:rne:trunc", "q8.8:wrap:sat", "q8.8:wrap:wrap"])
+def test_rejects_two_modes_of_a_kind(text: str) -> None:
+    message = (
+        r"^number format suffixes must be at most one rounding \(:rne, :rna, :trunc\) "
+        rf"and at most one overflow \(:sat, :wrap\), not {re.escape(repr(text))}$"
+    )
+    with pytest.raises(ValueError, match=message):
+        parse_format(text)
+
+
+@pytest.mark.parametrize("text", ["fp16:trunc", "bf16:wrap", "int8:sat", "FP32:RNE"])
+def test_rejects_suffix_on_other_kinds(text: str) -> None:
+    message = (
+        rf"^number format suffixes are for qM.N \(fixed point\) only, not {re.escape(repr(text))}$"
+    )
+    with pytest.raises(ValueError, match=message):
+        parse_format(text)
+
+
+@pytest.mark.parametrize("text", ["q0.8:trunc", "q40.40:wrap", "q8:trunc", "q8.8 :wrap"])
+def test_rejects_bad_base_with_suffix(text: str) -> None:
+    message = rf"^number format must be {ALLOWED}, not {re.escape(repr(text))}$"
+    with pytest.raises(ValueError, match=message):
+        parse_format(text)
