@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
 from epur.errors import ConfigError, EpurError
 
-__all__ = ["atomic_write_text", "read_mapping"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["atomic_write_npz", "atomic_write_text", "read_mapping"]
 
 
 def read_mapping(path: Path, what: str) -> dict[str, Any]:
@@ -36,8 +40,8 @@ def read_mapping(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename.
+def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through a temporary file and a rename.
 
     A failure leaves no partial file at ``path`` (an earlier file there is kept).
     """
@@ -47,9 +51,22 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise EpurError(f"cannot write {path}: folder {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def atomic_write_npz(path: str | Path, arrays: Mapping[str, np.ndarray[Any, Any]]) -> None:
+    """Write ``arrays`` to the ``.npz`` file ``path`` atomically."""
+    import numpy as np  # only the functional commands need numpy
+
+    named: dict[str, Any] = dict(arrays)
+    _atomic_write(path, lambda handle: np.savez(handle, **named))

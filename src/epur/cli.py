@@ -14,12 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from epur._files import atomic_write_text
+from epur._files import atomic_write_npz, atomic_write_text
 from epur.arch import ArchConfig, load_arch
 from epur.errors import ConfigError, EpurError
 from epur.evaluate import evaluate
 from epur.report import (
     evaluation_json,
+    format_table,
     layer_table,
     reproduce,
     reproduction_json,
@@ -114,6 +115,24 @@ def _parser() -> argparse.ArgumentParser:
     _add_arch_options(size)
     _add_network_options(size)
     size.add_argument("--json", metavar="FILE", help="also write the sizes as JSON")
+
+    run = sub.add_parser("run", help="execute a network in E-PUR's datapath; report its error")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--network", metavar="FILE", help="network file (random weights)")
+    source.add_argument("--onnx", metavar="MODEL", help="ONNX model with LSTM nodes")
+    source.add_argument("--torch", metavar="FILE", help="state_dict saved with torch.save")
+    run.add_argument(
+        "--input",
+        required=True,
+        metavar="X.npy|X.npz",
+        help="input sequence [T, I] or [T, B, I]; for ONNX an .npz keyed by input name",
+    )
+    run.add_argument("--format", metavar="FMT", help="fp32, fp16, bf16, qM.N or int8")
+    run.add_argument("--activation", metavar="ACT", help="exact, pwlN or lutN")
+    run.add_argument("--dataflow", choices=DATAFLOWS, default="baseline")
+    run.add_argument("--seed", type=int, default=0, help="random weights for --network")
+    _add_arch_options(run)
+    run.add_argument("--out", required=True, metavar="Y.npz", help="where to write the outputs")
 
     nets = sub.add_parser("networks", help="list the built-in networks")
     nets.add_argument("--json", metavar="FILE", help="also write the list as JSON")
@@ -216,11 +235,55 @@ def _networks(args: argparse.Namespace) -> None:
         _write_json(args.json, {"schema_version": 1, "networks": rows})
 
 
+def _run(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from epur.api import run
+    from epur.workload.importers import from_onnx, from_torch
+    from epur.workload.weights import random_weights
+
+    model: Any
+    if args.onnx:
+        model = from_onnx(args.onnx)
+    elif args.torch:
+        model = from_torch(args.torch)
+    else:
+        network = load_network(args.network)
+        model = (network, random_weights(network, np.random.default_rng(args.seed)))
+    inputs = _read_input(args.input)
+    out = run(model, inputs, arch=_arch(args), fmt=args.format, activation=args.activation,
+              dataflow=args.dataflow)  # fmt: skip
+    rows = [[e.layer, f"{e.max_abs:.3e}", f"{e.rms:.3e}", f"{e.relative:.3e}"] for e in out.errors]
+    print("error against the float64 reference:")
+    print(format_table(["output", "max abs", "RMS", "relative"], rows))
+    atomic_write_npz(args.out, out.outputs)
+    print(f"wrote {args.out} ({', '.join(f'{k} {list(v.shape)}' for k, v in out.outputs.items())})")
+
+
+def _read_input(path: str) -> Any:
+    import numpy as np
+
+    p = Path(path)
+    if p.suffix.lower() not in {".npy", ".npz"}:
+        raise ConfigError(f"--input must be a .npy or .npz file, not {path!r}")
+    try:
+        data = np.load(p, allow_pickle=False)
+    except FileNotFoundError:
+        raise ConfigError(f"--input file {path} does not exist") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"--input file {path} is not a readable numpy file: {exc}") from None
+    if isinstance(data, np.lib.npyio.NpzFile):
+        with data:
+            return {key: data[key] for key in data.files}
+    return data
+
+
 COMMANDS = {
     "simulate": _simulate,
     "reproduce": _reproduce,
     "size": _size,
     "networks": _networks,
+    "run": _run,
 }
 
 

@@ -156,7 +156,7 @@ BAD_VALUES = [
     ("dpu.lanes=", r"dpu\.lanes: must be a valid integer, not ''"),
     (
         "formats.storage=fp8",
-        r"formats\.storage: number format must be fp32, fp16, bf16, int8 or qM\.N \(.*\), "
+        r"formats\.storage: number format must be fp32, fp16, bf16, int8 or qM\.N\S* \(.*\), "
         r"not 'fp8'",
     ),
     ("formats.accumulator=float", r"formats\.accumulator: number format must be .*, not 'float'"),

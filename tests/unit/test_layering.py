@@ -20,6 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "timing": {"errors", "units", "numerics", "workload", "arch", "schedule"},
     "evaluate": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing"},
     "report": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing", "evaluate"},
+    "functional": {"errors", "units", "numerics", "workload", "arch", "schedule"},
+    "api": {"errors", "units", "numerics", "workload", "arch", "schedule", "functional"},
 }
 PRIVATE = {"_files", "_validation"}
 

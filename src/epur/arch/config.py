@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from epur.numerics import NumberFormat, parse_format
+from epur.numerics import NumberFormat, parse_activation, parse_format
 from epur.units import parse_bytes
 
 __all__ = [
@@ -76,10 +76,21 @@ class DPUConfig(BaseModel):
 
 
 class MFUConfig(BaseModel):
-    """Multi-functional unit: activations and element-wise operations, pipelined."""
+    """Multi-functional unit: activations and element-wise operations, pipelined.
+
+    ``activation`` selects how sigmoid and tanh are computed: ``exact``, ``pwlN``
+    (piecewise linear, N segments) or ``lutN`` (a lookup table of N entries); see
+    ``epur.numerics.activations`` for the exact definitions.
+    """
 
     model_config = _STRICT
     latency_cycles: Cycles = 8
+    activation: str = "exact"
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, value: str) -> str:
+        return parse_activation(value).name
 
 
 class MemoryConfig(BaseModel):

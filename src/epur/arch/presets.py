@@ -43,6 +43,9 @@ PROVENANCE: dict[str, Provenance] = {
     "mfu.latency_cycles": Provenance(
         "assumed", "activation (2) + peephole/cell multiply-adds (4) + output multiply (2)"
     ),
+    "mfu.activation": Provenance(
+        "assumed", "exact sigmoid/tanh; the paper's MFU approximation is not known to us"
+    ),
     "weight_buffer.capacity_bytes": Provenance("assumed", "2 MiB per CU; " + _ASSUMED_CONFIG),
     "weight_buffer.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
     "weight_buffer.banks": Provenance(
@@ -71,7 +74,7 @@ def paper_preset() -> ArchConfig:
         compute_units=4,
         clock_hz=500_000_000,
         dpu=DPUConfig(lanes=16, latency_cycles=6),
-        mfu=MFUConfig(latency_cycles=8),
+        mfu=MFUConfig(latency_cycles=8, activation="exact"),
         weight_buffer=MemoryConfig(capacity_bytes=2 * MIB, port_bits=None, banks=16),
         input_buffer=MemoryConfig(capacity_bytes=8 * KIB, port_bits=None, banks=1),
         intermediate_memory=MemoryConfig(capacity_bytes=6 * MIB, port_bits=None, banks=16),

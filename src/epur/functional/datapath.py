@@ -1,0 +1,172 @@
+"""E-PUR's datapath arithmetic: every rounding point of the DPU and the MFU.
+
+Values are float64 arrays holding numbers of a ``NumberFormat`` exactly (every
+format epur supports is a subset of float64). ``rnd_*`` rounds to a format.
+
+DPU (DESIGN.md section 5), one dot product of length ``K`` on ``L`` lanes:
+
+1. operands are in the storage format; the last chunk is zero-padded to ``L``;
+2. each product is rounded to the accumulator format (exact for fp16/bf16 into
+   fp32, and for ``qM.N`` into an accumulator with at least ``2N`` fraction bits);
+3. **float accumulators**: the ``L`` products of a chunk are added by a pairwise
+   adder tree (lane ``2k`` + lane ``2k+1``, then pairs of those sums, ...), each
+   adder rounding to the accumulator format; the accumulator, initialised with the
+   bias (or an MWL partial sum), adds the chunk sums in order, rounding each time;
+4. **fixed-point accumulators** have guard bits: the tree and the accumulator never
+   overflow, so every sum is exact and the order of additions cannot change the
+   result; the value is converted to the accumulator format (its rounding and
+   overflow mode) when it leaves the DPU;
+5. **int8**: integer codes, exact integer sums (bias pre-scaled to ``s_w * s_x``),
+   dequantised once: ``rnd_acc(sum * s_w * s_x)``.
+
+MFU (in the accumulator format, each operation rounded): peephole products and
+adds, sigmoid/tanh (exact, PWL or LUT: ``epur.numerics.activations``), the cell
+update ``c = rnd(rnd(f*c) + rnd(i*g))`` and ``h = rnd(o * tanh(c))``. The cell state
+stays in the accumulator format; ``h`` is rounded to the storage format when it is
+written to the input buffers or the intermediate memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from epur.numerics import (
+    ActivationSpec,
+    FormatKind,
+    NumberFormat,
+    round_to_format,
+)
+from epur.numerics import activations as act
+
+__all__ = ["Datapath", "Operand"]
+
+F64 = NDArray[np.float64]
+_BLOCK_ELEMENTS = 1 << 23  # bound on a products array in the float path (64 MiB)
+
+
+@dataclass(frozen=True, eq=False)
+class Operand:
+    """A matrix in the storage format: its values and, for int8, its scale."""
+
+    values: F64  # [rows, K], exact values of the storage format
+    scale: float = 1.0  # int8 only: values = codes * scale
+
+
+@dataclass(frozen=True)
+class Datapath:
+    storage: NumberFormat
+    acc: NumberFormat
+    psum: NumberFormat
+    lanes: int
+    activation: ActivationSpec
+
+    # ---- rounding ------------------------------------------------------------------------
+    def rnd_acc(self, x: F64) -> F64:
+        return round_to_format(x, self.acc)
+
+    def rnd_psum(self, x: F64) -> F64:
+        return round_to_format(x, self.psum)
+
+    def store(self, x: F64, scale: float = 1.0) -> F64:
+        """Round to the storage format (int8: to codes of ``scale``, as values)."""
+        if self.storage.kind == FormatKind.INT:
+            return np.clip(np.rint(x / scale), -127, 127) * scale
+        return round_to_format(x, self.storage)
+
+    @property
+    def is_int8(self) -> bool:
+        return self.storage.kind == FormatKind.INT
+
+    # ---- the DPU -------------------------------------------------------------------------
+    def dot(
+        self,
+        w: Operand,
+        v: F64,
+        bias: F64 | None = None,
+        psum: F64 | None = None,
+        v_scale: float = 1.0,
+    ) -> F64:
+        """The DPU: ``w @ v`` on an accumulator initialised with ``bias`` or ``psum``.
+
+        ``w`` is ``[R, K]``, ``v`` is ``[..., K]`` (at least 2-D); ``bias`` (``[R]``, a
+        weight-buffer constant) and ``psum`` (``[..., R]``, an MWL partial sum) are in
+        the accumulator format. Returns ``[..., R]`` in the accumulator format.
+        """
+        if self.is_int8:
+            scale = w.scale * v_scale
+            codes = np.rint(v / v_scale) @ np.rint(w.values / w.scale).T  # exact integers
+            if bias is not None:
+                codes = codes + np.rint(bias / scale)  # the bias on the integer grid
+            z = self.rnd_acc(codes * scale)
+            return z if psum is None else self.rnd_acc(psum + z)
+        init = bias if bias is not None else psum if psum is not None else np.zeros(1)
+        if self.acc.kind == FormatKind.FIXED:
+            return self._dot_fixed(w.values, v, init)
+        return self._dot_float(w.values, v, init)
+
+    def _exact_products(self) -> bool:
+        s, a = self.storage, self.acc
+        if a.kind == FormatKind.FIXED:
+            return s.kind == FormatKind.FIXED and a.frac_bits >= 2 * s.frac_bits
+        if s.kind != FormatKind.FLOAT:
+            return False
+        wide_enough = 2 * (s.mantissa_bits + 1) <= a.mantissa_bits + 1
+        return wide_enough and a.exponent_bits >= s.exponent_bits + 1
+
+    def _dot_fixed(self, w: F64, v: F64, init: F64) -> F64:
+        if self._exact_products():
+            # integers below 2**53 add exactly in float64 in any order (guard bits)
+            bound = float(np.abs(w).max(initial=0)) * float(np.abs(v).max(initial=0))
+            bound = bound * w.shape[1] + float(np.abs(init).max(initial=0))
+            if bound * 2.0**self.acc.frac_bits < 2.0**52:
+                return self.rnd_acc(init + v @ w.T)
+        total = np.empty((*v.shape[:-1], w.shape[0]))
+        for block in _blocks(v.shape, w.shape[0]):
+            prods = self.rnd_acc(v[block][..., None, :] * w)
+            total[block] = prods.sum(axis=-1)  # exact: integers on the accumulator grid
+        return self.rnd_acc(init + total)
+
+    def _dot_float(self, w: F64, v: F64, init: F64) -> F64:
+        rows, k = w.shape
+        pad = (-k) % self.lanes
+        chunks = (k + pad) // self.lanes
+        wp = np.pad(w, ((0, 0), (0, pad)))
+        vp = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, pad)])
+        start = np.broadcast_to(init, (*v.shape[:-1], rows))
+        out = np.empty((*v.shape[:-1], rows))
+        exact = self._exact_products()
+        for block in _blocks(v.shape, rows):
+            prods = vp[block][..., None, :] * wp  # [..., R, K]: exact in float64
+            if not exact:
+                prods = self.rnd_acc(prods)
+            level: F64 = prods.reshape((*prods.shape[:-1], chunks, self.lanes))
+            while level.shape[-1] > 1:  # the pairwise adder tree, rounding at each adder
+                level = self.rnd_acc(level[..., 0::2] + level[..., 1::2])
+            accum = np.array(start[block])
+            for c in range(chunks):  # the accumulator, chunk by chunk
+                accum = self.rnd_acc(accum + level[..., c, 0])
+            out[block] = accum
+        return out
+
+    # ---- the MFU -------------------------------------------------------------------------
+    def sigmoid(self, x: F64) -> F64:
+        return act.sigmoid(x, self.activation, self.acc)
+
+    def tanh(self, x: F64) -> F64:
+        return act.tanh(x, self.activation, self.acc)
+
+    def mul(self, a: F64, b: F64) -> F64:
+        return self.rnd_acc(a * b)
+
+    def add(self, a: F64, b: F64) -> F64:
+        return self.rnd_acc(a + b)
+
+
+def _blocks(shape: tuple[int, ...], rows: int) -> list[tuple[slice, ...]]:
+    """Slices of the first axis of an operand of ``shape`` whose products fit in memory."""
+    per_index = rows * int(np.prod(shape[1:]))
+    step = max(1, _BLOCK_ELEMENTS // max(1, per_index))
+    return [(slice(lo, min(lo + step, shape[0])),) for lo in range(0, shape[0], step)]

@@ -1,0 +1,93 @@
+"""The DPU's documented reduction order and rounding points (functional/datapath.py)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from epur.functional.datapath import Datapath, Operand
+from epur.numerics import parse_activation, parse_format
+
+
+def dp(storage: str, acc: str, lanes: int, psum: str | None = None) -> Datapath:
+    return Datapath(parse_format(storage), parse_format(acc), parse_format(psum or acc), lanes,
+                    parse_activation("exact"))  # fmt: skip
+
+
+TINY = 2.0**-11  # half an ulp of 1.0 in fp16
+
+
+@pytest.mark.parametrize(
+    ("lanes", "expected"),
+    [
+        # one lane: the accumulator adds 1, 0, 2^-11, 2^-11 in turn; each 1 + 2^-11 is a
+        # tie that rounds to even (1.0), so the small terms vanish
+        (1, 1.0),
+        # four lanes: the tree adds (1 + 0) and (2^-11 + 2^-11) = 2^-10 first, then
+        # 1 + 2^-10 is exact
+        (4, 1.0 + 2.0**-10),
+        # two lanes: chunk sums 1 and 2^-10, accumulated exactly
+        (2, 1.0 + 2.0**-10),
+    ],
+)
+def test_the_reduction_order_is_lanes_tree_then_accumulator(lanes: int, expected: float) -> None:
+    d = dp("fp16", "fp16", lanes)
+    w = Operand(np.ones((1, 4)))
+    v = np.array([[1.0, 0.0, TINY, TINY]])
+    assert d.dot(w, v, bias=np.zeros(1))[0, 0] == expected
+
+
+def test_the_last_chunk_is_zero_padded() -> None:
+    d = dp("fp32", "fp32", 4)
+    w = Operand(np.arange(1.0, 7.0)[None, :])
+    assert d.dot(w, np.ones((1, 6)), bias=np.array([0.5]))[0, 0] == 21.5
+
+
+def test_fp16_products_are_exact_in_an_fp32_accumulator() -> None:
+    d = dp("fp16", "fp32", 1)
+    a = np.float16(1.0009765625)  # 1 + 2^-10
+    w = Operand(np.array([[float(a)]]))
+    assert d.dot(w, np.array([[float(a)]]), bias=np.zeros(1))[0, 0] == (1 + 2.0**-10) ** 2
+
+
+grid = st.integers(-(2**15), 2**15 - 1).map(lambda k: k / 256)  # q8.8 values
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.lists(grid, min_size=1, max_size=40), st.data())
+def test_fixed_point_sums_are_exact_in_any_order(ws: list[float], data: st.DataObject) -> None:
+    """q8.8 operands in a q16.16 accumulator with guard bits: the exact sum, rounded once."""
+    vs = data.draw(st.lists(grid, min_size=len(ws), max_size=len(ws)))
+    bias = data.draw(st.integers(-(2**20), 2**20).map(lambda k: k / 65536))
+    exact = sum((Fraction(w) * Fraction(v) for w, v in zip(ws, vs, strict=True)), Fraction(bias))
+    limit = Fraction(2**31 - 1, 65536)
+    expected = float(max(-limit - Fraction(1, 65536), min(limit, exact)))  # saturate
+    for lanes in (1, 3, 16):
+        d = dp("q8.8", "q16.16", lanes)
+        got = d.dot(Operand(np.array([ws])), np.array([vs]), bias=np.array([bias]))[0, 0]
+        assert got == expected
+
+
+def test_int8_sums_integer_codes_and_dequantises_once() -> None:
+    d = dp("int8", "fp32", 16)
+    w = Operand(np.array([[0.5, -0.25, 1.0]]), scale=1 / 127)
+    w = Operand(d.store(w.values, w.scale), w.scale)
+    v = d.store(np.array([[1.0, 2.0, -3.0]]), 3 / 127)
+    codes_w = np.rint(w.values[0] * 127)
+    codes_v = np.rint(v[0] / (3 / 127))
+    expected = np.float32(codes_w @ codes_v * (1 / 127) * (3 / 127))
+    assert d.dot(w, v, bias=None, v_scale=3 / 127)[0, 0] == expected
+
+
+def test_operands_are_blocked_without_changing_results() -> None:
+    d = dp("fp16", "fp32", 4)
+    rng = np.random.default_rng(0)
+    w = Operand(d.store(rng.standard_normal((64, 50))))
+    v = d.store(rng.standard_normal((300, 2, 50)))
+    whole = d.dot(w, v, bias=np.zeros(64))
+    parts = np.concatenate([d.dot(w, v[k : k + 7], bias=np.zeros(64)) for k in range(0, 300, 7)])
+    assert np.array_equal(whole, parts)
