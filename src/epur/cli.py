@@ -83,12 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sim = sub.add_parser("simulate", help="cycles, memory traffic and buffer needs of a network")
-    sim.add_argument(
+    model = sim.add_mutually_exclusive_group(required=True)
+    model.add_argument(
         "--network",
-        required=True,
         metavar="NAME|FILE",
         help=f"one of {', '.join(ZOO_NAMES)}, or a network file (YAML/TOML)",
     )
+    model.add_argument("--onnx", metavar="MODEL", help="the LSTM layers of an ONNX model")
+    model.add_argument("--torch", metavar="FILE", help="an nn.LSTM state_dict (torch.save)")
     _add_arch_options(sim)
     sim.add_argument("--dataflow", choices=DATAFLOWS, default="baseline")
     sim.add_argument(
@@ -169,8 +171,18 @@ def _write_json(path: str, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+def _imported(args: argparse.Namespace) -> Network:
+    """The network of ``--onnx`` or ``--torch`` (their sequence length: ``--seq-len``)."""
+    from epur.workload.importers import from_onnx, from_torch
+
+    model = from_onnx(args.onnx) if args.onnx else from_torch(args.torch)
+    if args.seq_len is None and all(s.seq_len == 1 for s in model.network.stacks):
+        print("note: the model does not fix its sequence length; 1 step (use --seq-len)")
+    return model.network
+
+
 def _simulate(args: argparse.Namespace) -> None:
-    network = _load(args.network)
+    network = _load(args.network) if args.network else _imported(args)
     known = args.known_inputs and network.is_autoregressive
     ev = evaluate(_adjust(network, args), _arch(args), args.dataflow, args.tile_rows)
     print(layer_table(ev))

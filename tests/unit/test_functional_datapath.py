@@ -91,3 +91,18 @@ def test_operands_are_blocked_without_changing_results() -> None:
     whole = d.dot(w, v, bias=np.zeros(64))
     parts = np.concatenate([d.dot(w, v[k : k + 7], bias=np.zeros(64)) for k in range(0, 300, 7)])
     assert np.array_equal(whole, parts)
+
+
+@pytest.mark.parametrize("storage", ["fp32", "fp16", "bf16", "q8.8"])
+@pytest.mark.parametrize("lanes", [1, 4, 16])
+def test_native_fp32_path_equals_the_generic_rounding(storage: str, lanes: int) -> None:
+    """The float32 fast path must give exactly the bits of rounding every operation."""
+    d = dp(storage, "fp32", lanes)
+    rng = np.random.default_rng(lanes)
+    w = Operand(d.store(rng.standard_normal((24, 37)) * 3))
+    v = d.store(rng.standard_normal((5, 2, 37)) * 1e-2)
+    bias = d.rnd_acc(rng.standard_normal(24))
+    assert d._native_fp32()
+    fast = d.dot(w, v, bias=bias)
+    slow = d._dot_float(w.values, v, np.broadcast_to(bias, (5, 2, 24)))
+    assert np.array_equal(fast, slow)

@@ -29,6 +29,7 @@ written to the input buffers or the intermediate memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +54,28 @@ class Operand:
 
     values: F64  # [rows, K], exact values of the storage format
     scale: float = 1.0  # int8 only: values = codes * scale
+
+    @cached_property
+    def peak(self) -> float:
+        """``max |values|``, for the exactness bound of fixed-point sums."""
+        return float(np.abs(self.values).max(initial=0.0))
+
+    def padded32(self, lanes: int) -> NDArray[np.float32]:
+        """The values as float32 (exact when the storage format fits in fp32), each row
+        zero-padded to whole chunks of ``lanes``; computed once per lane count."""
+        cache: dict[int, NDArray[np.float32]] = self.__dict__.setdefault("_padded32", {})
+        if lanes not in cache:
+            pad = (-self.values.shape[1]) % lanes
+            cache[lanes] = np.pad(self.values.astype(np.float32), ((0, 0), (0, pad)))
+        return cache[lanes]
+
+    @cached_property
+    def codes_t(self) -> F64:
+        """int8: the transposed integer codes ``[K, rows]`` (as exact float64)."""
+        return np.ascontiguousarray(np.rint(self.values / self.scale).T)
+
+    def rows(self, index: NDArray[np.int64]) -> Operand:
+        return Operand(self.values[index], self.scale)
 
 
 @dataclass(frozen=True)
@@ -97,14 +120,16 @@ class Datapath:
         """
         if self.is_int8:
             scale = w.scale * v_scale
-            codes = np.rint(v / v_scale) @ np.rint(w.values / w.scale).T  # exact integers
+            codes = np.rint(v / v_scale) @ w.codes_t  # exact integers
             if bias is not None:
                 codes = codes + np.rint(bias / scale)  # the bias on the integer grid
             z = self.rnd_acc(codes * scale)
             return z if psum is None else self.rnd_acc(psum + z)
         init = bias if bias is not None else psum if psum is not None else np.zeros(1)
         if self.acc.kind == FormatKind.FIXED:
-            return self._dot_fixed(w.values, v, init)
+            return self._dot_fixed(w, v, init)
+        if self._native_fp32():
+            return self._dot_fp32(w, v, init)
         return self._dot_float(w.values, v, init)
 
     def _exact_products(self) -> bool:
@@ -116,11 +141,12 @@ class Datapath:
         wide_enough = 2 * (s.mantissa_bits + 1) <= a.mantissa_bits + 1
         return wide_enough and a.exponent_bits >= s.exponent_bits + 1
 
-    def _dot_fixed(self, w: F64, v: F64, init: F64) -> F64:
+    def _dot_fixed(self, operand: Operand, v: F64, init: F64) -> F64:
+        w = operand.values
         if self._exact_products():
             # integers below 2**53 add exactly in float64 in any order (guard bits)
-            bound = float(np.abs(w).max(initial=0)) * float(np.abs(v).max(initial=0))
-            bound = bound * w.shape[1] + float(np.abs(init).max(initial=0))
+            bound = operand.peak * float(np.abs(v).max(initial=0)) * w.shape[1]
+            bound += float(np.abs(init).max(initial=0))
             if bound * 2.0**self.acc.frac_bits < 2.0**52:
                 return self.rnd_acc(init + v @ w.T)
         total = np.empty((*v.shape[:-1], w.shape[0]))
@@ -128,6 +154,35 @@ class Datapath:
             prods = self.rnd_acc(v[block][..., None, :] * w)
             total[block] = prods.sum(axis=-1)  # exact: integers on the accumulator grid
         return self.rnd_acc(init + total)
+
+    def _native_fp32(self) -> bool:
+        """fp32 accumulator and storage values that fp32 holds exactly: numpy's float32
+        multiply and add are then exactly the DPU's rounded operations."""
+        a, s = self.acc, self.storage
+        if (a.kind, a.exponent_bits, a.mantissa_bits) != (FormatKind.FLOAT, 8, 23):
+            return False
+        if s.kind == FormatKind.FLOAT:
+            return s.exponent_bits <= 8 and s.mantissa_bits <= 23
+        return s.kind == FormatKind.FIXED and s.bits <= 24
+
+    def _dot_fp32(self, operand: Operand, v: F64, init: F64) -> F64:
+        """``_dot_float`` in native float32 arithmetic (same rounding, faster)."""
+        rows, k = operand.values.shape
+        pad = (-k) % self.lanes
+        chunks = (k + pad) // self.lanes
+        wp = operand.padded32(self.lanes)
+        vp = np.pad(v.astype(np.float32), [(0, 0)] * (v.ndim - 1) + [(0, pad)])
+        start = np.broadcast_to(init, (*v.shape[:-1], rows)).astype(np.float32)
+        out = np.empty((*v.shape[:-1], rows))
+        for block in _blocks(v.shape, rows):
+            level = (vp[block][..., None, :] * wp).reshape((*start[block].shape, chunks, -1))
+            while level.shape[-1] > 1:  # the pairwise adder tree (float32 adds round)
+                level = level[..., 0::2] + level[..., 1::2]
+            accum = start[block].copy()
+            for c in range(chunks):
+                accum += level[..., c, 0]
+            out[block] = accum
+        return out
 
     def _dot_float(self, w: F64, v: F64, init: F64) -> F64:
         rows, k = w.shape

@@ -31,7 +31,7 @@ from epur.arch import ArchConfig
 from epur.errors import ConfigError
 from epur.functional.datapath import Datapath, Operand
 from epur.functional.reference import layer_name, reference_run
-from epur.numerics import parse_activation
+from epur.numerics import ActivationFunction, activation_table, parse_activation
 from epur.schedule import ArrayKind, Dataflow, Direction, Phase, PhaseKind, Work, build_schedule
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
 from epur.workload.weights import FCWeights, LSTMWeights, NetworkWeights
@@ -72,6 +72,15 @@ class _LayerState:
 
 def _datapath(arch: ArchConfig) -> Datapath:
     f = arch.formats
+    spec = parse_activation(arch.mfu.activation)
+    for function in ActivationFunction:
+        try:
+            activation_table(function, spec, f.accumulator_format)
+        except ValueError as exc:
+            raise ConfigError(
+                f"mfu.activation {spec.name} cannot be built in the accumulator format "
+                f"{f.accumulator}: {exc}"
+            ) from None
     return Datapath(
         storage=f.storage_format,
         acc=f.accumulator_format,
@@ -285,7 +294,7 @@ def _input_tile(st: _LayerState, dp: Datapath, d: int, rows: int) -> None:
     ops = st.ops[d]
     w, b = ops["w"], ops["b"]
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
-    z = dp.dot(Operand(w.values[idx], w.scale), _x(st, dp, slice(None)), bias=b[idx],
+    z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
                v_scale=st.act_scale)  # fmt: skip
     st.psum[d][:, :, idx] = dp.rnd_psum(z)
 
@@ -294,7 +303,7 @@ def _fc_rows(st: _LayerState, dp: Datapath, idx: NDArray[np.int64], steps: slice
     assert isinstance(st.layer, FCLayer)
     w, b = st.ops[0]["w"], st.ops[0]["b"]
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
-    z = dp.dot(Operand(w.values[idx], w.scale), _x(st, dp, steps), bias=b[idx],
+    z = dp.dot(w.rows(idx), _x(st, dp, steps), bias=b[idx],
                v_scale=st.act_scale)  # fmt: skip
     kind = st.layer.activation.value
     if kind == "relu":

@@ -40,6 +40,7 @@ comes back as ``2**(M-1)``). Use the integer codes for bit-exact work there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -146,13 +147,45 @@ def round_to_format(x: ArrayLike, fmt: NumberFormat) -> NDArray[np.float64]:
     """
     values = np.asarray(x, dtype=np.float64)
     if fmt.kind is FormatKind.FLOAT:
+        native = _NATIVE.get((fmt.exponent_bits, fmt.mantissa_bits))
+        if native is not None:  # numpy's casts from float64 are correctly rounded (RNE)
+            with np.errstate(over="ignore"):
+                return values.astype(native).astype(np.float64)
         return _round_float(values, fmt)
     if fmt.kind is FormatKind.FIXED:
+        if _fast_fixed(fmt):
+            return _round_fixed_rne_sat(values, fmt)
         return from_fixed_int(to_fixed_int(values, fmt), fmt)
     raise ValueError(
         f"{fmt.name} has a per-tensor scale: use quantize_int8(x, int8_scale(x)), "
         "not round_to_format"
     )
+
+
+_NATIVE: dict[tuple[int, int], type[np.floating[Any]]] = {
+    (8, 23): np.float32,
+    (5, 10): np.float16,
+}
+
+
+def _fast_fixed(fmt: NumberFormat) -> bool:
+    """Round-to-nearest-even with saturation, narrow enough to stay exact in float64."""
+    return (
+        fmt.rounding is Rounding.NEAREST_EVEN
+        and fmt.overflow is Overflow.SATURATE
+        and fmt.bits <= 53
+    )
+
+
+def _round_fixed_rne_sat(x: NDArray[np.float64], fmt: NumberFormat) -> NDArray[np.float64]:
+    """The common fixed-point case in three array operations (same result as the codes)."""
+    if np.isnan(x).any():
+        raise ValueError(f"cannot convert NaN to fixed point {fmt.name}")
+    half = 2.0 ** (fmt.bits - 1)
+    with np.errstate(over="ignore"):
+        codes = np.clip(np.rint(np.ldexp(x, fmt.frac_bits)), -half, half - 1) + 0.0  # no -0
+    result: NDArray[np.float64] = np.ldexp(codes, -fmt.frac_bits)
+    return result
 
 
 def _round_float(x: NDArray[np.float64], fmt: NumberFormat) -> NDArray[np.float64]:
