@@ -118,3 +118,15 @@ def test_bad_input_is_one_line_exit_2_and_no_output(
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert re.search(pattern, err), (argv, err)
         assert not out.exists()
+
+
+def test_activation_the_accumulator_cannot_hold_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "n.yaml").write_text(NET)
+    np.save(tmp_path / "x.npy", np.ones((4, 3)))
+    code, _, err = call(capsys, "run", "--network", str(tmp_path / "n.yaml"), "--input",
+                        str(tmp_path / "x.npy"), "--activation", "pwl100", "--out",
+                        str(tmp_path / "y.npz"))  # fmt: skip
+    assert code == 2 and "mfu.activation pwl100 cannot be built" in err
+    assert not (tmp_path / "y.npz").exists()

@@ -31,7 +31,12 @@ from epur.arch import ArchConfig
 from epur.errors import ConfigError
 from epur.functional.datapath import Datapath, Operand
 from epur.functional.reference import layer_name, reference_run
-from epur.numerics import ActivationFunction, activation_table, parse_activation
+from epur.numerics import (
+    ActivationFunction,
+    ActivationKind,
+    activation_table,
+    parse_activation,
+)
 from epur.schedule import ArrayKind, Dataflow, Direction, Phase, PhaseKind, Work, build_schedule
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
 from epur.workload.weights import FCWeights, LSTMWeights, NetworkWeights
@@ -73,7 +78,7 @@ class _LayerState:
 def _datapath(arch: ArchConfig) -> Datapath:
     f = arch.formats
     spec = parse_activation(arch.mfu.activation)
-    for function in ActivationFunction:
+    for function in ActivationFunction if spec.kind != ActivationKind.EXACT else ():
         try:
             activation_table(function, spec, f.accumulator_format)
         except ValueError as exc:
