@@ -8,7 +8,7 @@ activation and dataflow, and measures its error against the float64 reference.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from epur.arch import ArchConfig, apply_overrides, paper_preset
 from epur.errors import ConfigError
 from epur.functional.accuracy import ErrorStats, error_stats
-from epur.functional.model import RunResult, run_network
+from epur.functional.model import RunResult, run_network, sized_to_inputs
 from epur.functional.reference import layer_name, lstm_layer, reference_run
 from epur.numerics import FormatKind, parse_format
 from epur.schedule import Dataflow
@@ -111,16 +111,12 @@ def run(
         raise ConfigError("epur run takes networks of one stack; use the Python API for more")
     feeds = {network.stacks[0].name: x}
     result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True)
-    ref = reference_run(_sized(network, x), weights, feeds)
+    ref = reference_run(sized_to_inputs(network, feeds), weights, feeds)
     errors = [
         error_stats(layer_name(layer, k), result.layer_outputs[k], ref[k].y)
         for k, (_, layer) in enumerate(network.layers())
     ]
     return RunOutput(_torch_layout(result), errors)
-
-
-def _sized(network: Network, x: F64) -> Network:
-    return replace(network, stacks=(replace(network.stacks[0], seq_len=x.shape[0]),))
 
 
 def _torch_layout(result: RunResult) -> dict[str, F64]:

@@ -41,7 +41,7 @@ from epur.schedule import ArrayKind, Dataflow, Direction, Phase, PhaseKind, Work
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
 from epur.workload.weights import FCWeights, LSTMWeights, NetworkWeights
 
-__all__ = ["RunResult", "run_network"]
+__all__ = ["RunResult", "run_network", "sized_to_inputs"]
 
 F64 = NDArray[np.float64]
 
@@ -115,7 +115,7 @@ def run_network(
     ``(h0 [dirs, B, R], c0 [dirs, B, H])``; ``tile_rows`` sets MWL's tile size.
     """
     weights.check(network)
-    network = _sized(network, inputs)
+    network = sized_to_inputs(network, inputs)
     schedule = build_schedule(network, arch, dataflow, tile_rows)
     dp = _datapath(arch)
     scales = _int8_scales(network, weights, inputs) if dp.is_int8 else {}
@@ -132,7 +132,7 @@ def run_network(
     )
 
 
-def _sized(network: Network, inputs: Mapping[str, F64]) -> Network:
+def sized_to_inputs(network: Network, inputs: Mapping[str, F64]) -> Network:
     """``network`` with each stack's ``seq_len`` and the batch taken from its input."""
     stacks: list[Stack] = []
     batches = set()
