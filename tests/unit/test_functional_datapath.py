@@ -94,7 +94,7 @@ def test_operands_are_blocked_without_changing_results() -> None:
 
 
 @pytest.mark.parametrize("storage", ["fp32", "fp16", "bf16", "q8.8"])
-@pytest.mark.parametrize("lanes", [1, 4, 16])
+@pytest.mark.parametrize("lanes", [1, 3, 4, 6, 16])
 def test_native_fp32_path_equals_the_generic_rounding(storage: str, lanes: int) -> None:
     """The float32 fast path must give exactly the bits of rounding every operation."""
     d = dp(storage, "fp32", lanes)
@@ -106,3 +106,13 @@ def test_native_fp32_path_equals_the_generic_rounding(storage: str, lanes: int) 
     fast = d.dot(w, v, bias=bias)
     slow = d._dot_float(w.values, v, np.broadcast_to(bias, (5, 2, 24)))
     assert np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("acc", ["fp32", "fp16", "bf16", "q16.16", "q8.24"])
+def test_exact_activations_of_accumulator_values_match_the_numerics_definition(acc: str) -> None:
+    from epur.numerics import activations as act
+
+    d = dp("fp16", acc, 16)
+    x = d.rnd_acc(np.random.default_rng(0).standard_normal(2000) * 6)
+    assert np.array_equal(d.sigmoid(x), act.sigmoid(x, d.activation, d.acc))
+    assert np.array_equal(d.tanh(x), act.tanh(x, d.activation, d.acc))

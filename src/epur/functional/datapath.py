@@ -30,11 +30,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from epur.functional._kernels import dot_tree_f32
 from epur.numerics import (
+    ActivationKind,
     ActivationSpec,
     FormatKind,
     NumberFormat,
@@ -45,6 +48,7 @@ from epur.numerics import activations as act
 __all__ = ["Datapath", "Operand"]
 
 F64 = NDArray[np.float64]
+_A = TypeVar("_A", NDArray[np.float64], NDArray[np.float32])
 _BLOCK_ELEMENTS = 1 << 23  # bound on a products array in the float path (64 MiB)
 
 
@@ -60,13 +64,12 @@ class Operand:
         """``max |values|``, for the exactness bound of fixed-point sums."""
         return float(np.abs(self.values).max(initial=0.0))
 
-    def padded32(self, lanes: int) -> NDArray[np.float32]:
-        """The values as float32 (exact when the storage format fits in fp32), each row
-        zero-padded to whole chunks of ``lanes``; computed once per lane count."""
-        cache: dict[int, NDArray[np.float32]] = self.__dict__.setdefault("_padded32", {})
+    def chunked32_t(self, lanes: int) -> NDArray[np.float32]:
+        """``[Kp, rows]`` float32 (exact when the storage format fits in fp32), laid out in
+        chunks for the DPU kernel; computed once per lane count."""
+        cache: dict[int, NDArray[np.float32]] = self.__dict__.setdefault("_chunked32", {})
         if lanes not in cache:
-            pad = (-self.values.shape[1]) % lanes
-            cache[lanes] = np.pad(self.values.astype(np.float32), ((0, 0), (0, pad)))
+            cache[lanes] = np.ascontiguousarray(chunked(self.values.astype(np.float32), lanes).T)
         return cache[lanes]
 
     @cached_property
@@ -166,38 +169,33 @@ class Datapath:
         return s.kind == FormatKind.FIXED and s.bits <= 24
 
     def _dot_fp32(self, operand: Operand, v: F64, init: F64) -> F64:
-        """``_dot_float`` in native float32 arithmetic (same rounding, faster)."""
-        rows, k = operand.values.shape
-        pad = (-k) % self.lanes
-        chunks = (k + pad) // self.lanes
-        wp = operand.padded32(self.lanes)
-        vp = np.pad(v.astype(np.float32), [(0, 0)] * (v.ndim - 1) + [(0, pad)])
-        start = np.broadcast_to(init, (*v.shape[:-1], rows)).astype(np.float32)
-        out = np.empty((*v.shape[:-1], rows))
-        for block in _blocks(v.shape, rows):
-            level = (vp[block][..., None, :] * wp).reshape((*start[block].shape, chunks, -1))
-            while level.shape[-1] > 1:  # the pairwise adder tree (float32 adds round)
-                level = level[..., 0::2] + level[..., 1::2]
-            accum = start[block].copy()
-            for c in range(chunks):
-                accum += level[..., c, 0]
-            out[block] = accum
-        return out
+        """``_dot_float`` compiled (``_kernels.dot_tree_f32``): same rounding, bit for bit."""
+        rows = operand.values.shape[0]
+        lead = v.shape[:-1]
+        vc = chunked(v.astype(np.float32), self.lanes).reshape(
+            -1, operand.chunked32_t(self.lanes).shape[0]
+        )
+        start = np.ascontiguousarray(
+            np.broadcast_to(init, (*lead, rows)).astype(np.float32).reshape(-1, rows)
+        )
+        wt = operand.chunked32_t(self.lanes)
+        out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes))
+        return out.reshape((*lead, rows)).astype(np.float64)
 
     def _dot_float(self, w: F64, v: F64, init: F64) -> F64:
-        rows, k = w.shape
-        pad = (-k) % self.lanes
-        chunks = (k + pad) // self.lanes
-        wp = np.pad(w, ((0, 0), (0, pad)))
-        vp = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, pad)])
+        """Element by element: every product, tree adder and accumulator add rounded."""
+        rows = w.shape[0]
+        width = tree_width(self.lanes)
+        wp, vp = chunked(w, self.lanes), chunked(v, self.lanes)
+        chunks = wp.shape[-1] // width
         start = np.broadcast_to(init, (*v.shape[:-1], rows))
         out = np.empty((*v.shape[:-1], rows))
         exact = self._exact_products()
         for block in _blocks(v.shape, rows):
-            prods = vp[block][..., None, :] * wp  # [..., R, K]: exact in float64
+            prods = vp[block][..., None, :] * wp  # [..., R, Kp]: exact in float64
             if not exact:
                 prods = self.rnd_acc(prods)
-            level: F64 = prods.reshape((*prods.shape[:-1], chunks, self.lanes))
+            level: F64 = prods.reshape((*prods.shape[:-1], chunks, width))
             while level.shape[-1] > 1:  # the pairwise adder tree, rounding at each adder
                 level = self.rnd_acc(level[..., 0::2] + level[..., 1::2])
             accum = np.array(start[block])
@@ -208,9 +206,15 @@ class Datapath:
 
     # ---- the MFU -------------------------------------------------------------------------
     def sigmoid(self, x: F64) -> F64:
+        """``x`` is always a value of the accumulator format (an MFU result), so for the
+        exact function rounding it first is a no-op: only the output is rounded."""
+        if self.activation.kind == ActivationKind.EXACT:
+            return self.rnd_acc(act.sigmoid(x, self.activation))
         return act.sigmoid(x, self.activation, self.acc)
 
     def tanh(self, x: F64) -> F64:
+        if self.activation.kind == ActivationKind.EXACT:
+            return self.rnd_acc(act.tanh(x, self.activation))
         return act.tanh(x, self.activation, self.acc)
 
     def mul(self, a: F64, b: F64) -> F64:
@@ -218,6 +222,25 @@ class Datapath:
 
     def add(self, a: F64, b: F64) -> F64:
         return self.rnd_acc(a + b)
+
+
+def tree_width(lanes: int) -> int:
+    """Lanes padded to a power of two: an adder tree over an odd count passes the odd
+    element through a level unchanged, which is adding an exact zero."""
+    return 1 << (lanes - 1).bit_length()
+
+
+def chunked(x: _A, lanes: int) -> _A:
+    """Split the last axis into chunks of ``lanes`` (the last zero-padded), each chunk
+    zero-padded to ``tree_width(lanes)``: shape ``[..., chunks * tree_width]``."""
+    k = x.shape[-1]
+    if lanes == tree_width(lanes) and k % lanes == 0:
+        return x  # already whole power-of-two chunks
+    chunks = -(-k // lanes)
+    y: Any = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, chunks * lanes - k)])
+    y = y.reshape((*y.shape[:-1], chunks, lanes))
+    y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, tree_width(lanes) - lanes)])
+    return cast(_A, y.reshape((*y.shape[:-2], chunks * tree_width(lanes))))
 
 
 def _blocks(shape: tuple[int, ...], rows: int) -> list[tuple[slice, ...]]:

@@ -336,15 +336,18 @@ def _lstm_step(
         v = np.concatenate([_x(st, dp, t), h_prev], axis=-1)
         z = dp.dot(wu, v, bias=b, v_scale=st.act_scale)
     zi, zf, zg, zo = (z[:, k * hsz : (k + 1) * hsz] for k in range(4))
-    if p is not None:
+    if p is None:  # i, f and o at once (element-wise: the same values, fewer calls)
+        i, f, o = np.split(dp.sigmoid(np.concatenate([zi, zf, zo], axis=-1)), 3, axis=-1)
+    else:
         assert not isinstance(p, Operand)
-        zi, zf = dp.add(zi, dp.mul(p[0], c_prev)), dp.add(zf, dp.mul(p[1], c_prev))
-    i, f, g = dp.sigmoid(zi), dp.sigmoid(zf), dp.tanh(zg)
+        zif = dp.add(np.concatenate([zi, zf], axis=-1), dp.mul(np.concatenate([p[0], p[1]]),
+                                                                np.tile(c_prev, 2)))  # fmt: skip
+        i, f = np.split(dp.sigmoid(zif), 2, axis=-1)
+    g = dp.tanh(zg)
     c = dp.add(dp.mul(f, c_prev), dp.mul(i, g))
     if p is not None:
-        assert not isinstance(p, Operand)
-        zo = dp.add(zo, dp.mul(p[2], c))
-    out = dp.store(dp.mul(dp.sigmoid(zo), dp.tanh(c)), st.act_scale)
+        o = dp.sigmoid(dp.add(zo, dp.mul(p[2], c)))
+    out = dp.store(dp.mul(o, dp.tanh(c)), st.act_scale)
     if isinstance(proj, Operand):
         out = dp.store(dp.dot(proj, out, v_scale=st.act_scale), st.act_scale)
     live = np.ones((out.shape[0], 1), dtype=bool) if lens is None else (t < lens)[:, None]

@@ -178,14 +178,18 @@ def _fast_fixed(fmt: NumberFormat) -> bool:
 
 
 def _round_fixed_rne_sat(x: NDArray[np.float64], fmt: NumberFormat) -> NDArray[np.float64]:
-    """The common fixed-point case in three array operations (same result as the codes)."""
-    if np.isnan(x).any():
-        raise ValueError(f"cannot convert NaN to fixed point {fmt.name}")
+    """The common fixed-point case in a few in-place array operations (same result as the
+    codes: scaling by a power of two is exact, and float64 holds every code exactly)."""
     half = 2.0 ** (fmt.bits - 1)
-    with np.errstate(over="ignore"):
-        codes = np.clip(np.rint(np.ldexp(x, fmt.frac_bits)), -half, half - 1) + 0.0  # no -0
-    result: NDArray[np.float64] = np.ldexp(codes, -fmt.frac_bits)
-    return result
+    with np.errstate(over="ignore"):  # beyond float64: inf, which saturates
+        codes = np.rint(x * 2.0**fmt.frac_bits)
+    if np.isnan(codes).any():
+        raise ValueError(f"cannot convert NaN to fixed point {fmt.name}")
+    np.minimum(codes, half - 1, out=codes)
+    np.maximum(codes, -half, out=codes)
+    codes += 0.0  # -0.0 -> +0.0, as the integer code 0 gives
+    codes *= 2.0**-fmt.frac_bits
+    return codes
 
 
 def _round_float(x: NDArray[np.float64], fmt: NumberFormat) -> NDArray[np.float64]:
