@@ -10,7 +10,7 @@ from epur.arch import apply_overrides, paper_preset
 from epur.functional.model import run_network
 from epur.functional.reference import reference_run
 from epur.workload import Activation, FCLayer, LSTMLayer, Network, Stack
-from epur.workload.weights import random_weights
+from epur.workload.weights import NetworkWeights, random_weights
 
 
 def arch(fmt: str = "fp32", activation: str = "exact", lanes: int = 4) -> object:
@@ -128,3 +128,22 @@ def test_missing_external_input_is_named() -> None:
     del x["L7.external_in"]
     with pytest.raises(ConfigError, match=r"inputs must hold L7\.external_in for layer L7"):
         run_network(RICH, weights, x, arch())
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16", "q8.8"])  # int8: one scale per layer
+@pytest.mark.parametrize("dataflow", ["baseline", "mwl"])
+def test_a_bidirectional_layer_is_its_two_directions(fmt: str, dataflow: str) -> None:
+    """The two directions run together; each must give exactly the bits it gives alone."""
+    layer = LSTMLayer(6, 5, bidirectional=True, peepholes=True, projection_size=3)
+    net = Network("bi", (Stack("main", 7, (layer,)),))
+    weights = random_weights(net, np.random.default_rng(12))
+    x = {"main": np.random.default_rng(13).standard_normal((7, 2, 6))}
+    both = run_network(net, weights, x, arch(fmt), dataflow)
+    for d, reverse in enumerate((False, True)):
+        alone = LSTMLayer(6, 5, peepholes=True, projection_size=3, reverse=reverse)
+        one = Network("one", (Stack("main", 7, (alone,)),))
+        wd = weights.layers[0]
+        assert isinstance(wd, tuple)
+        single = run_network(one, NetworkWeights(((wd[d],),)), x, arch(fmt), dataflow)
+        assert np.array_equal(single.y, both.y[..., 3 * d : 3 * (d + 1)])
+        assert np.array_equal(single.h_n[0][0], both.h_n[0][d])

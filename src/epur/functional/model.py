@@ -121,8 +121,11 @@ def run_network(
     scales = _int8_scales(network, weights, inputs) if dp.is_int8 else {}
     states = _states(network, weights, inputs, dp, scales, initial or {})
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
-    for phase in schedule.phases:
-        _run_phase(phase, states, dp, lens)
+    for group in _co_executed(schedule.phases):
+        if len(group) == 2:
+            _run_both_directions(group, states, dp, lens)
+        else:
+            _run_phase(group[0], states, dp, lens)
     lstm = [s for s in states if isinstance(s.layer, LSTMLayer)]
     return RunResult(
         y=states[-1].y,
@@ -266,7 +269,7 @@ def _run_phase(
                     _fc_rows(st, dp, np.arange(st.layer.output_size), slice(t, t + 1))
                 else:
                     mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in work.reads)
-                    _lstm_step(st, dp, _direction(st.layer, work), t, mwl, lens)
+                    _lstm_steps(st, dp, [(_direction(st.layer, work), t)], mwl, lens)
         return
     for st in {id(states[w.layer]): states[w.layer] for w in phase.works}.values():
         st.tile_start = 0
@@ -281,6 +284,55 @@ def _run_phase(
         else:
             _input_tile(st, dp, _direction(st.layer, work), work.groups[0].rows[0])
         st.tile_start += max(work.groups[0].rows)
+
+
+def _is_recurrence(phase: Phase) -> bool:
+    return phase.kind == PhaseKind.RECURRENT and len(phase.works) == 1
+
+
+def _co_executed(phases: tuple[Phase, ...]) -> list[tuple[Phase, ...]]:
+    """The phases in execution groups: a bidirectional layer's two recurrences are
+    independent, so they run together (one Python step for both directions; the
+    values are those of the schedule's order). Under MWL, the backward input phase
+    moves before the forward recurrence, which does not read it."""
+    out: list[tuple[Phase, ...]] = []
+    k = 0
+    while k < len(phases):
+        a = phases[k : k + 4]
+        layer = a[0].works[0].layer
+        same = all(len(p.works) == 1 and p.works[0].layer == layer for p in a)
+        if (
+            same
+            and len(a) >= 2
+            and all(_is_recurrence(p) for p in a[:2])
+            and (a[0].works[0].direction != a[1].works[0].direction)
+        ):
+            out.append((a[0], a[1]))
+            k += 2
+        elif same and len(a) == 4 and [p.kind for p in a] == [
+            PhaseKind.INPUT, PhaseKind.RECURRENT, PhaseKind.INPUT, PhaseKind.RECURRENT
+        ] and a[1].works[0].direction != a[3].works[0].direction:  # fmt: skip
+            out += [(a[0],), (a[2],), (a[1], a[3])]
+            k += 4
+        else:
+            out.append((a[0],))
+            k += 1
+    return out
+
+
+def _run_both_directions(
+    pair: tuple[Phase, ...],
+    states: list[_LayerState],
+    dp: Datapath,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    first, second = pair
+    st = states[first.works[0].layer]
+    assert isinstance(st.layer, LSTMLayer)
+    mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in first.works[0].reads)
+    d0, d1 = (_direction(st.layer, p.works[0]) for p in pair)
+    for t0, t1 in zip(first.step_order(), second.step_order(), strict=True):
+        _lstm_steps(st, dp, [(d0, t0), (d1, t1)], mwl, lens)
 
 
 def _x(st: _LayerState, dp: Datapath, steps: slice | int) -> F64:
@@ -320,43 +372,73 @@ def _fc_rows(st: _LayerState, dp: Datapath, idx: NDArray[np.int64], steps: slice
     st.y[steps, :, idx] = dp.store(z, st.act_scale)
 
 
-def _lstm_step(
-    st: _LayerState, dp: Datapath, d: int, t: int, mwl: bool, lens: NDArray[np.int64] | None
+def _lstm_steps(
+    st: _LayerState,
+    dp: Datapath,
+    steps: list[tuple[int, int]],
+    mwl: bool,
+    lens: NDArray[np.int64] | None,
 ) -> None:
-    """One step of one direction: the DPU, the MFU, the projection, the residual."""
+    """One step of each ``(direction, t)`` in ``steps`` (independent directions run
+    together, stacked on a leading axis): the DPU, the MFU, projection and residual."""
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
-    ops, hsz, h_prev, c_prev = st.ops[d], layer.hidden_size, st.h[d], st.c[d]
-    wu, u, b, p, proj = ops["wu"], ops["u"], ops["b"], ops["p"], ops["proj"]
-    assert isinstance(wu, Operand) and isinstance(u, Operand)
-    if mwl:
-        z = dp.dot(u, h_prev, psum=st.psum[d][t], v_scale=st.act_scale)
-    else:
-        assert b is not None and not isinstance(b, Operand)
-        v = np.concatenate([_x(st, dp, t), h_prev], axis=-1)
-        z = dp.dot(wu, v, bias=b, v_scale=st.act_scale)
-    zi, zf, zg, zo = (z[:, k * hsz : (k + 1) * hsz] for k in range(4))
-    if p is None:  # i, f and o at once (element-wise: the same values, fewer calls)
+    hsz = layer.hidden_size
+    dirs = [d for d, _ in steps]
+    c_prev = np.stack([st.c[d] for d in dirs])
+    z = np.stack([_dpu(st, dp, d, t, mwl) for d, t in steps])  # [D, B, 4H]
+    zi, zf, zg, zo = (z[..., k * hsz : (k + 1) * hsz] for k in range(4))
+    peeps = [st.ops[d]["p"] for d in dirs]
+    if peeps[0] is None:  # i, f and o at once (element-wise: the same values, fewer calls)
         i, f, o = np.split(dp.sigmoid(np.concatenate([zi, zf, zo], axis=-1)), 3, axis=-1)
     else:
-        assert not isinstance(p, Operand)
-        zif = dp.add(np.concatenate([zi, zf], axis=-1), dp.mul(np.concatenate([p[0], p[1]]),
-                                                                np.tile(c_prev, 2)))  # fmt: skip
+        p = np.stack([q for q in peeps if isinstance(q, np.ndarray)])[:, :, None, :]  # [D,3,1,H]
+        zif = dp.add(np.concatenate([zi, zf], axis=-1),
+                     dp.mul(np.concatenate([p[:, 0], p[:, 1]], axis=-1),
+                            np.concatenate([c_prev, c_prev], axis=-1)))  # fmt: skip
         i, f = np.split(dp.sigmoid(zif), 2, axis=-1)
     g = dp.tanh(zg)
     c = dp.add(dp.mul(f, c_prev), dp.mul(i, g))
-    if p is not None:
-        o = dp.sigmoid(dp.add(zo, dp.mul(p[2], c)))
+    if peeps[0] is not None:
+        o = dp.sigmoid(dp.add(zo, dp.mul(p[:, 2], c)))
     out = dp.store(dp.mul(o, dp.tanh(c)), st.act_scale)
+    for k, (d, t) in enumerate(steps):
+        _finish(st, dp, d, t, out[k], c[k], lens)
+
+
+def _dpu(st: _LayerState, dp: Datapath, d: int, t: int, mwl: bool) -> F64:
+    """The gate pre-activations ``[B, 4H]`` of direction ``d`` at step ``t``."""
+    ops = st.ops[d]
+    wu, u, b = ops["wu"], ops["u"], ops["b"]
+    assert isinstance(wu, Operand) and isinstance(u, Operand)
+    if mwl:
+        return dp.dot(u, st.h[d], psum=st.psum[d][t], v_scale=st.act_scale)
+    assert b is not None and not isinstance(b, Operand)
+    v = np.concatenate([_x(st, dp, t), st.h[d]], axis=-1)
+    return dp.dot(wu, v, bias=b, v_scale=st.act_scale)
+
+
+def _finish(
+    st: _LayerState,
+    dp: Datapath,
+    d: int,
+    t: int,
+    out: F64,
+    c: F64,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    """Projection, state update (sequences that ended keep theirs), residual, output."""
+    layer = st.layer
+    assert isinstance(layer, LSTMLayer)
+    proj = st.ops[d]["proj"]
     if isinstance(proj, Operand):
         out = dp.store(dp.dot(proj, out, v_scale=st.act_scale), st.act_scale)
     live = np.ones((out.shape[0], 1), dtype=bool) if lens is None else (t < lens)[:, None]
-    st.h[d] = np.where(live, out, h_prev)
-    st.c[d] = np.where(live, c, c_prev)
+    st.h[d] = np.where(live, out, st.h[d])
+    st.c[d] = np.where(live, c, st.c[d])
     y = out
-    if layer.residual:
-        half = layer.recurrent_size
-        shortcut = st.below[t, :, d * half : (d + 1) * half]
-        y = dp.store(dp.add(out, dp.store(shortcut, st.act_scale)), st.act_scale)
     r = layer.recurrent_size
+    if layer.residual:
+        shortcut = st.below[t, :, d * r : (d + 1) * r]
+        y = dp.store(dp.add(out, dp.store(shortcut, st.act_scale)), st.act_scale)
     st.y[t, :, d * r : (d + 1) * r] = np.where(live, y, 0.0)
