@@ -41,17 +41,7 @@ def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         LayerResult(info, per_layer[info.index], peaks[info.index]) for info in schedule.layers
     )
     total = sum((lr.counts for lr in layers), Counts())
-    return TimingResult(
-        network=schedule.network,
-        dataflow=schedule.dataflow,
-        clock_hz=arch.clock_hz,
-        lanes=arch.dpu.lanes,
-        compute_units=arch.compute_units,
-        layers=layers,
-        total=total,
-        peaks=Peaks.envelope(peaks.values()),
-        notes=schedule.notes,
-    )
+    return TimingResult.build(schedule, arch, layers, total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,14 +346,4 @@ def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         LayerResult(info, ledger.per_layer[info.index], occupancy.layer_peaks(info.index))
         for info in schedule.layers
     )
-    return TimingResult(
-        network=schedule.network,
-        dataflow=schedule.dataflow,
-        clock_hz=arch.clock_hz,
-        lanes=arch.dpu.lanes,
-        compute_units=arch.compute_units,
-        layers=layers,
-        total=ledger.total,
-        peaks=Peaks.envelope(lr.peaks for lr in layers),
-        notes=schedule.notes,
-    )
+    return TimingResult.build(schedule, arch, layers, ledger.total)

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from epur.schedule.ir import Dataflow, LayerInfo, MfuOps
+from epur.arch import ArchConfig
+from epur.schedule.ir import Dataflow, LayerInfo, MfuOps, Schedule
 
 __all__ = ["Counts", "LayerResult", "Peaks", "TimingResult"]
 
@@ -104,6 +105,23 @@ class TimingResult:
     total: Counts
     peaks: Peaks
     notes: tuple[str, ...]
+
+    @classmethod
+    def build(
+        cls, schedule: Schedule, arch: ArchConfig, layers: tuple[LayerResult, ...], total: Counts
+    ) -> TimingResult:
+        """The result of running ``schedule`` on ``arch``; peaks are the layers' envelope."""
+        return cls(
+            network=schedule.network,
+            dataflow=schedule.dataflow,
+            clock_hz=arch.clock_hz,
+            lanes=arch.dpu.lanes,
+            compute_units=arch.compute_units,
+            layers=layers,
+            total=total,
+            peaks=Peaks.envelope(lr.peaks for lr in layers),
+            notes=schedule.notes,
+        )
 
     def latency_s(self, counts: Counts | None = None) -> float:
         return (counts or self.total).cycles / self.clock_hz
