@@ -116,3 +116,16 @@ def test_exact_activations_of_accumulator_values_match_the_numerics_definition(a
     x = d.rnd_acc(np.random.default_rng(0).standard_normal(2000) * 6)
     assert np.array_equal(d.sigmoid(x), act.sigmoid(x, d.activation, d.acc))
     assert np.array_equal(d.tanh(x), act.tanh(x, d.activation, d.acc))
+
+
+@pytest.mark.parametrize("k", [100, 1040, 1041, 3000])  # float32 codes up to 1040 terms
+def test_int8_sums_are_exact_integers_at_any_length(k: int) -> None:
+    d = dp("int8", "fp32", 16)
+    rng = np.random.default_rng(k)
+    w_codes = rng.integers(-127, 128, size=(8, k))
+    v_codes = np.full((1, k), 127)
+    v_codes[0, ::2] = -127
+    w = Operand(w_codes / 127.0, scale=1 / 127)
+    z = d.dot(w, v_codes * 0.5, v_scale=0.5)
+    exact = (w_codes.astype(np.int64) @ v_codes[0].astype(np.int64)).astype(np.float64)
+    assert np.array_equal(z[0], d.rnd_acc(exact * (0.5 / 127)))

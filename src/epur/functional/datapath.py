@@ -73,9 +73,12 @@ class Operand:
         return cache[lanes]
 
     @cached_property
-    def codes_t(self) -> F64:
-        """int8: the transposed integer codes ``[K, rows]`` (as exact float64)."""
-        return np.ascontiguousarray(np.rint(self.values / self.scale).T)
+    def codes_t(self) -> F64 | NDArray[np.float32]:
+        """int8: the transposed integer codes ``[K, rows]``, as float32 when every partial
+        sum of ``K`` products of codes (``|code| <= 127``) stays below 2**24 and so is
+        exact in float32, else as float64 (exact below 2**53)."""
+        codes = np.ascontiguousarray(np.rint(self.values / self.scale).T)
+        return codes.astype(np.float32) if codes.shape[0] * 127 * 127 < 2**24 else codes
 
     def rows(self, index: NDArray[np.int64]) -> Operand:
         return Operand(self.values[index], self.scale)
@@ -123,7 +126,8 @@ class Datapath:
         """
         if self.is_int8:
             scale = w.scale * v_scale
-            codes = np.rint(v / v_scale) @ w.codes_t  # exact integers
+            wc: Any = w.codes_t
+            codes = np.asarray(np.rint(v / v_scale).astype(wc.dtype) @ wc, dtype=np.float64)
             if bias is not None:
                 codes = codes + np.rint(bias / scale)  # the bias on the integer grid
             z = self.rnd_acc(codes * scale)
