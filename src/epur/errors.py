@@ -6,7 +6,7 @@ exception is a bug in epur and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "EpurError", "ScheduleError"]
+__all__ = ["BackendError", "ConfigError", "EpurError", "ScheduleError"]
 
 
 class EpurError(Exception):
@@ -19,3 +19,7 @@ class ConfigError(EpurError):
 
 class ScheduleError(EpurError):
     """A network cannot be scheduled on an architecture (a buffer is too small)."""
+
+
+class BackendError(EpurError):
+    """An external tool (CACTI) is missing, failed, or rejected its input."""

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "evaluate": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing"},
     "report": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing", "evaluate"},
     "functional": {"errors", "units", "numerics", "workload", "arch", "schedule"},
+    "energy": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing"},
     "api": {"errors", "units", "numerics", "workload", "arch", "schedule", "functional"},
 }
 PRIVATE = {"_files", "_validation"}

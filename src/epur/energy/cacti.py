@@ -1,0 +1,212 @@
+"""The CACTI 7 adapter: the only module that touches CACTI (STYLE.md rule 7).
+
+CACTI is the binary that the PyPI package ``zigzag-dse`` (3.9.1) ships under
+``zigzag/cacti/cacti_master/`` with its technology files; zigzag itself is never
+imported. For an SRAM, ``run_cacti`` writes a configuration (the shipped template
+``cache.cfg_temp`` with E-PUR's settings: a scratchpad ``ram`` with one read/write
+port, no ECC, line = port width), runs the binary in a temporary folder that links
+``tech_params/`` (without it CACTI crashes), parses its report into a typed result
+and caches it by the hash of the configuration text in the user's cache folder.
+CACTI exits 0 on configurations it rejects, so its text is what decides.
+Pitfalls: ``shared/reference/energy.md`` section 1.6.
+
+Leakage: CACTI prints it per bank plus an H-tree share; the total is
+``banks * (bank - htree) + htree`` (energy.md 1.3). Area is the whole array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib.util import find_spec
+from pathlib import Path
+
+from epur.errors import BackendError
+
+__all__ = ["CactiInstall", "SramResult", "SramSpec", "cacti_config", "find_cacti", "run_cacti"]
+
+CELL_TYPES = ("itrs-hp", "itrs-lstp", "itrs-lop")
+
+
+@dataclass(frozen=True, slots=True)
+class SramSpec:
+    """An SRAM as CACTI sees it (SI units but for the node, which CACTI takes in nm)."""
+
+    capacity_bytes: int
+    port_bits: int
+    banks: int = 1
+    node_nm: int = 28
+    cell_type: str = "itrs-lstp"
+    periphery_type: str = "itrs-lstp"
+    temperature_k: int = 360
+
+    def __post_init__(self) -> None:
+        if self.capacity_bytes < 64:
+            raise BackendError(
+                f"capacity_bytes must be at least 64 for CACTI, not {self.capacity_bytes}"
+            )
+        if self.port_bits < 8 or self.port_bits % 8:
+            raise BackendError(f"port_bits must be a positive multiple of 8, not {self.port_bits}")
+        if self.banks < 1 or self.banks & (self.banks - 1):
+            raise BackendError(f"banks must be a power of two for CACTI, not {self.banks}")
+        if not 22 <= self.node_nm <= 90:
+            raise BackendError(f"node_nm must be within CACTI's 22-90 nm, not {self.node_nm}")
+        for name in ("cell_type", "periphery_type"):
+            if getattr(self, name) not in CELL_TYPES:
+                raise BackendError(f"{name} must be one of {', '.join(CELL_TYPES)}, "
+                                   f"not {getattr(self, name)!r}")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class SramResult:
+    """What CACTI reports for one SRAM, in SI units."""
+
+    read_energy_j: float  # per access of the full port width
+    write_energy_j: float
+    leakage_w: float  # all banks, subthreshold
+    gate_leakage_w: float
+    area_mm2: float
+    access_time_s: float
+    cycle_time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CactiInstall:
+    binary: Path
+    tech_params: Path
+    template: Path
+
+
+def find_cacti(folder: Path | None = None) -> CactiInstall:
+    """The CACTI binary of the installed ``zigzag-dse`` (or in ``folder``)."""
+    if folder is None:
+        spec = find_spec("zigzag")
+        if spec is None or not spec.submodule_search_locations:
+            raise BackendError(
+                "CACTI is not installed: pip install 'epur[cacti]' (zigzag-dse ships it), "
+                "or use --energy-backend table"
+            )
+        folder = Path(next(iter(spec.submodule_search_locations))) / "cacti" / "cacti_master"
+    install = CactiInstall(folder / "cacti", folder / "tech_params", folder / "cache.cfg_temp")
+    for path in (install.binary, install.tech_params, install.template):
+        if not path.exists():
+            raise BackendError(f"CACTI installation in {folder} is incomplete: {path.name} missing")
+    return install
+
+
+def cacti_config(spec: SramSpec, install: CactiInstall) -> str:
+    """The exact configuration text given to CACTI (template + E-PUR's settings)."""
+    settings = {
+        r"-size \(bytes\)": f"-size (bytes) {spec.capacity_bytes}",
+        r"-block size \(bytes\)": f"-block size (bytes) {spec.port_bits // 8}",
+        r"-output/input bus width": f"-output/input bus width {spec.port_bits}",
+        r"-read-write port": "-read-write port 1",
+        r"-exclusive read port": "-exclusive read port 0",
+        r"-exclusive write port": "-exclusive write port 0",
+        r"-UCA bank count": f"-UCA bank count {spec.banks}",
+        r"-technology \(u\)": f"-technology (u) {spec.node_nm / 1000:.3f}",
+        r"-Data array cell type -": f'-Data array cell type - "{spec.cell_type}"',
+        r"-Data array peripheral type -": f'-Data array peripheral type - "{spec.periphery_type}"',
+        r"-Tag array cell type -": f'-Tag array cell type - "{spec.cell_type}"',
+        r"-Tag array peripheral type -": f'-Tag array peripheral type - "{spec.periphery_type}"',
+        r"-operating temperature \(K\)": f"-operating temperature (K) {spec.temperature_k}",
+        r"-cache type": '-cache type "ram"',
+        r"-Add ECC -": '-Add ECC - "false"',
+    }
+    text = install.template.read_text()
+    for key, line in settings.items():
+        text, count = re.subn(rf"^{key}.*$", line, text, flags=re.M)
+        if count != 1:
+            raise BackendError(f"CACTI template {install.template} has {count} lines for {key!r}")
+    return text
+
+
+_FIELDS = {
+    "access_ns": r"^\s*Access time \(ns\):\s*(\S+)",
+    "cycle_ns": r"^\s*Cycle time \(ns\):\s*(\S+)",
+    "read_nj": r"^\s*Total dynamic read energy per access \(nJ\):\s*(\S+)",
+    "write_nj": r"^\s*Total dynamic write energy per access \(nJ\):\s*(\S+)",
+    "bank_leak_mw": r"^\s*Total leakage power of a bank \(mW\):\s*(\S+)",
+    "bank_gate_mw": r"^\s*Total gate leakage power of a bank \(mW\):\s*(\S+)",
+    "htree_leak_mw": r"^\s*Total leakage power in H-tree .*?\(\(mW\)\):\s*(\S+)",
+    "area_mm2": r"^\s*Data array: Area \(mm2\):\s*(\S+)",
+}
+
+
+def parse_cacti(text: str, banks: int) -> SramResult:
+    """The typed result of a CACTI report; ``BackendError`` if CACTI rejected the input."""
+    values: dict[str, float] = {}
+    for name, pattern in _FIELDS.items():
+        match = re.search(pattern, text, flags=re.M)
+        if match is None:
+            first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "no output")
+            raise BackendError(f"CACTI rejected the configuration: {first}")
+        values[name] = float(match.group(1))
+    leak = banks * (values["bank_leak_mw"] - values["htree_leak_mw"]) + values["htree_leak_mw"]
+    return SramResult(
+        read_energy_j=values["read_nj"] * 1e-9,
+        write_energy_j=values["write_nj"] * 1e-9,
+        leakage_w=leak * 1e-3,
+        gate_leakage_w=banks * values["bank_gate_mw"] * 1e-3,
+        area_mm2=values["area_mm2"],
+        access_time_s=values["access_ns"] * 1e-9,
+        cycle_time_s=values["cycle_ns"] * 1e-9,
+    )
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "epur" / "cacti"
+
+
+def run_cacti(
+    spec: SramSpec,
+    install: CactiInstall | None = None,
+    cache_dir: Path | None = None,
+    timeout_s: float = 120.0,
+) -> SramResult:
+    """CACTI's figures for ``spec``, from the cache when this exact configuration ran."""
+    install = install or find_cacti()
+    config = cacti_config(spec, install)
+    key = hashlib.sha256(config.encode()).hexdigest()[:32]
+    cache = (cache_dir or default_cache_dir()) / f"{key}.json"
+    if cache.exists():
+        return SramResult(**json.loads(cache.read_text()))
+    result = parse_cacti(_execute(install, config, timeout_s), spec.banks)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(result)))
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a cache we cannot write only costs time
+    return result
+
+
+def _execute(install: CactiInstall, config: str, timeout_s: float) -> str:
+    with tempfile.TemporaryDirectory(prefix="epur-cacti-") as tmp:
+        work = Path(tmp)
+        (work / "tech_params").symlink_to(install.tech_params, target_is_directory=True)
+        (work / "cache.cfg").write_text(config)
+        try:
+            proc = subprocess.run(
+                [str(install.binary), "-infile", "cache.cfg"],
+                cwd=work,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"CACTI did not finish within {timeout_s:g} s") from None
+        except OSError as exc:
+            raise BackendError(f"cannot run CACTI {install.binary}: {exc.strerror}") from None
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
+        raise BackendError(f"CACTI failed (exit code {proc.returncode}): {tail[0]}")
+    return proc.stdout

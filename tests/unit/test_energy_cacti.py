@@ -1,0 +1,105 @@
+"""The CACTI adapter: configuration, parsing, the real binary, the cache, the errors."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from epur.energy.cacti import SramSpec, cacti_config, find_cacti, parse_cacti, run_cacti
+from epur.errors import BackendError
+
+DATA = Path(__file__).parent / "data"
+SWEEP = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cacti_sweep.csv"
+
+
+def test_parse_reads_a_recorded_report() -> None:
+    """2 MiB, LSTP, 28 nm, 1 bank, 256-bit port, 360 K, as the CACTI binary printed it."""
+    r = parse_cacti((DATA / "cacti_2MiB_lstp_28nm_1bank.txt").read_text(), banks=1)
+    assert r.read_energy_j == pytest.approx(0.148631e-9, rel=1e-12)
+    assert r.write_energy_j == pytest.approx(0.122167e-9, rel=1e-12)
+    assert r.leakage_w == pytest.approx(0.506668e-3, rel=1e-12)  # one bank: bank + 0 x htree
+    assert r.gate_leakage_w == pytest.approx(0.154558e-3, rel=1e-12)
+    assert r.area_mm2 == pytest.approx(2.63152, rel=1e-12)
+    assert r.access_time_s == pytest.approx(3.90365e-9, rel=1e-12)
+    assert r.cycle_time_s == pytest.approx(6.46996e-9, rel=1e-12)
+
+
+def test_leakage_of_several_banks() -> None:
+    text = (DATA / "cacti_2MiB_lstp_28nm_1bank.txt").read_text()
+    r = parse_cacti(text, banks=4)
+    assert r.leakage_w == pytest.approx((4 * (0.506668 - 0.00625416) + 0.00625416) * 1e-3)
+
+
+def test_a_rejected_configuration_is_an_error() -> None:
+    with pytest.raises(
+        BackendError, match=r"^CACTI rejected the configuration: Number of subbanks"
+    ):
+        parse_cacti("Number of subbanks should be greater than or equal to 1 and ...\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("capacity_bytes", 0, "capacity_bytes must be at least 64"),
+        ("port_bits", 12, "port_bits must be a positive multiple of 8"),
+        ("banks", 3, "banks must be a power of two"),
+        ("node_nm", 16, "node_nm must be within CACTI's 22-90 nm"),
+        ("cell_type", "finfet", "cell_type must be one of"),
+    ],
+)
+def test_specs_cacti_cannot_model_are_refused(field: str, value: object, message: str) -> None:
+    settings: dict[str, object] = {"capacity_bytes": 8192, "port_bits": 256, field: value}
+    with pytest.raises(BackendError, match=message):
+        SramSpec(**settings)  # type: ignore[arg-type]
+
+
+def test_a_missing_installation_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match=r"incomplete: cacti missing"):
+        find_cacti(tmp_path)
+
+
+cacti = pytest.importorskip("zigzag", reason="CACTI ships with zigzag-dse (test extra)")
+
+
+def test_config_holds_the_settings() -> None:
+    text = cacti_config(SramSpec(2 * 2**20, 256, banks=16, node_nm=28), find_cacti())
+    for line in ("-size (bytes) 2097152", "-block size (bytes) 32", "-UCA bank count 16",
+                 "-output/input bus width 256", "-technology (u) 0.028", '-cache type "ram"',
+                 '-Add ECC - "false"', "-read-write port 1", "-exclusive read port 0"):  # fmt: skip
+        assert line in text.splitlines()
+
+
+def _reference_rows() -> dict[int, dict[str, str]]:
+    if not SWEEP.exists():
+        pytest.skip("shared/ is not beside the repository")
+    rows = {}
+    with SWEEP.open() as handle:
+        for row in csv.DictReader(handle):
+            key = (row["tech"], row["cell"], row["banks"], row["bus"], row["temp"], row["ecc"])
+            if key == ("0.028", "itrs-lstp", "1", "256", "360", "False") and row["ports"] == "rw":
+                rows[int(row["size"])] = row
+    return rows
+
+
+@pytest.mark.parametrize("size", [8192, 2 * 2**20, 6 * 2**20])
+def test_the_binary_gives_the_recorded_reference_figures(size: int, tmp_path: Path) -> None:
+    """shared/reference/cacti_sweep.csv was measured with the same binary and settings."""
+    ref = _reference_rows()[size]
+    r = run_cacti(SramSpec(size, 256), cache_dir=tmp_path)
+    assert r.read_energy_j == pytest.approx(float(ref["rd_nJ"]) * 1e-9, rel=1e-4)
+    assert r.write_energy_j == pytest.approx(float(ref["wr_nJ"]) * 1e-9, rel=1e-4)
+    assert r.leakage_w == pytest.approx(float(ref["leak_total_mW"]) * 1e-3, rel=1e-4)
+    assert r.area_mm2 == pytest.approx(float(ref["area_mm2"]), rel=1e-4)
+    assert r.cycle_time_s == pytest.approx(float(ref["cyc_ns"]) * 1e-9, rel=1e-3)
+
+
+def test_results_are_cached_by_configuration(tmp_path: Path) -> None:
+    spec = SramSpec(8192, 128)
+    first = run_cacti(spec, cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.json"))
+    assert len(files) == 1
+    assert run_cacti(spec, cache_dir=tmp_path) == first
+    assert run_cacti(SramSpec(8192, 256), cache_dir=tmp_path) != first
+    assert len(list(tmp_path.glob("*.json"))) == 2
