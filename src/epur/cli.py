@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from epur._files import atomic_write_npz, atomic_write_text
 from epur.arch import ArchConfig, load_arch
+from epur.energy.backend import BACKENDS, sram_backend
 from epur.errors import ConfigError, EpurError
 from epur.evaluate import evaluate
 from epur.report import (
@@ -100,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
         help="MWL: rows of W per CU held at once (default: as many as fit)",
     )
     _add_network_options(sim)
+    sim.add_argument(
+        "--energy-backend",
+        choices=BACKENDS,
+        default="auto",
+        help="SRAM figures: CACTI, the recorded CACTI table, or auto (CACTI when installed)",
+    )
     sim.add_argument("--json", metavar="FILE", help="also write the results as JSON")
 
     rep = sub.add_parser("reproduce", help="the paper's four networks, both dataflows")
@@ -184,7 +191,8 @@ def _imported(args: argparse.Namespace) -> Network:
 def _simulate(args: argparse.Namespace) -> None:
     network = _load(args.network) if args.network else _imported(args)
     known = args.known_inputs and network.is_autoregressive
-    ev = evaluate(_adjust(network, args), _arch(args), args.dataflow, args.tile_rows)
+    backend = sram_backend(args.energy_backend)
+    ev = evaluate(_adjust(network, args), _arch(args), args.dataflow, args.tile_rows, backend)
     print(layer_table(ev))
     print()
     print(summary_text(ev, known))

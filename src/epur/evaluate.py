@@ -1,7 +1,7 @@
 """``evaluate``: the one place where the models are composed (network -> results).
 
-Today: schedule, then the timing and memory model. The energy model and the
-functional model plug in here, after the timing model, as the roadmap adds them.
+Schedule, then the timing and memory model, then (given an SRAM backend) the
+energy and area model, which consumes the timing model's event counts only.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from epur.arch import ArchConfig
+from epur.energy import EnergyResult, EnergyTable, SramBackend, energy, energy_table
 from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
 from epur.workload.network import Network
@@ -22,6 +23,9 @@ class Evaluation:
     arch: ArchConfig
     schedule: Schedule
     timing: TimingResult
+    energy_table: EnergyTable | None = None
+    energy: EnergyResult | None = None
+    layer_energy: tuple[EnergyResult, ...] = ()
 
     @property
     def sequence_duration_s(self) -> float | None:
@@ -42,7 +46,15 @@ def evaluate(
     arch: ArchConfig,
     dataflow: Dataflow | str = Dataflow.BASELINE,
     tile_rows: int | None = None,
+    energy_backend: SramBackend | None = None,
 ) -> Evaluation:
-    """Schedule ``network`` on ``arch`` with ``dataflow`` and run the timing model."""
+    """Schedule ``network`` on ``arch`` with ``dataflow``, run the timing model and, with
+    an SRAM ``energy_backend``, the energy and area model."""
     schedule = build_schedule(network, arch, dataflow, tile_rows)
-    return Evaluation(network, arch, schedule, simulate(schedule, arch))
+    timing = simulate(schedule, arch)
+    if energy_backend is None:
+        return Evaluation(network, arch, schedule, timing)
+    table = energy_table(arch, energy_backend)
+    layers = tuple(energy(lr.counts, timing.latency_s(lr.counts), table) for lr in timing.layers)
+    total = energy(timing.total, timing.latency_s(), table)
+    return Evaluation(network, arch, schedule, timing, table, total, layers)

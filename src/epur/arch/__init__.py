@@ -7,6 +7,7 @@ from epur.arch.config import (
     FormatsConfig,
     MemoryConfig,
     MFUConfig,
+    TechnologyConfig,
 )
 from epur.arch.overrides import apply_overrides, load_arch
 from epur.arch.presets import PROVENANCE, Provenance, paper_preset
@@ -20,6 +21,7 @@ __all__ = [
     "MFUConfig",
     "MemoryConfig",
     "Provenance",
+    "TechnologyConfig",
     "apply_overrides",
     "load_arch",
     "paper_preset",

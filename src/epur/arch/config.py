@@ -30,6 +30,7 @@ __all__ = [
     "FormatsConfig",
     "MFUConfig",
     "MemoryConfig",
+    "TechnologyConfig",
 ]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -107,11 +108,29 @@ class MemoryConfig(BaseModel):
 
 
 class DRAMConfig(BaseModel):
-    """Main memory (LPDDR4): sustained bandwidth and access latency."""
+    """Main memory (LPDDR4): sustained bandwidth, access latency, energy per bit moved."""
 
     model_config = _STRICT
     bandwidth_bytes_per_s: Count = 25_600_000_000
     latency_ns: Annotated[float, Field(ge=0)] = 100.0
+    energy_per_bit_j: Annotated[float, Field(ge=0)] = 10e-12
+
+
+class TechnologyConfig(BaseModel):
+    """The process the energy and area models assume: node, SRAM cells, temperature."""
+
+    model_config = _STRICT
+    node_nm: Annotated[int, Field(strict=True)] = 28
+    sram_cell: Literal["itrs-hp", "itrs-lstp", "itrs-lop"] = "itrs-lstp"
+    sram_periphery: Literal["itrs-hp", "itrs-lstp", "itrs-lop"] = "itrs-lstp"
+    temperature_k: Annotated[int, Field(ge=300, le=400, strict=True)] = 360
+
+    @field_validator("node_nm")
+    @classmethod
+    def _tabulated_node(cls, value: int) -> int:
+        if value not in (22, 28, 32, 45):
+            raise ValueError("must be 22, 28, 32 or 45 (the nodes the logic tables are scaled to)")
+        return value
 
 
 class FormatsConfig(BaseModel):
@@ -165,6 +184,7 @@ class ArchConfig(BaseModel):
     intermediate_memory: MemoryConfig
     dram: DRAMConfig = DRAMConfig()
     formats: FormatsConfig = FormatsConfig()
+    technology: TechnologyConfig = TechnologyConfig()
 
     @field_validator("compute_units")
     @classmethod

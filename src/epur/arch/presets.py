@@ -17,6 +17,7 @@ from epur.arch.config import (
     FormatsConfig,
     MemoryConfig,
     MFUConfig,
+    TechnologyConfig,
 )
 from epur.units import KIB, MIB
 
@@ -61,6 +62,16 @@ PROVENANCE: dict[str, Provenance] = {
         "assumed", "Tegra X1's LPDDR4-3200 x64, 25.6 GB/s (energy.md s2.3, DESIGN.md s3)"
     ),
     "dram.latency_ns": Provenance("assumed", "typical LPDDR4 random-access latency, ~100 ns"),
+    "dram.energy_per_bit_j": Provenance(
+        "assumed", "10 pJ/bit: middle of the 4-14 pJ/bit LPDDR4 figures (energy.md s2.3)"
+    ),
+    "technology.node_nm": Provenance("assumed", "28 nm: the paper synthesised at 28/32 nm"),
+    "technology.sram_cell": Provenance(
+        "assumed",
+        "ITRS low-standby-power cells: HP leakage would swamp a mobile budget (energy.md s0, s6)",
+    ),
+    "technology.sram_periphery": Provenance("assumed", "LSTP periphery, as the cells"),
+    "technology.temperature_k": Provenance("assumed", "360 K, CACTI's template default"),
     "formats.storage": Provenance("assumed", "16-bit floating point weights and activations"),
     "formats.accumulator": Provenance("assumed", "fp32 accumulation in the DPU"),
     "formats.partial_sums": Provenance("assumed", "MWL partial sums kept in fp32"),
@@ -78,8 +89,13 @@ def paper_preset() -> ArchConfig:
         weight_buffer=MemoryConfig(capacity_bytes=2 * MIB, port_bits=None, banks=16),
         input_buffer=MemoryConfig(capacity_bytes=8 * KIB, port_bits=None, banks=1),
         intermediate_memory=MemoryConfig(capacity_bytes=6 * MIB, port_bits=None, banks=16),
-        dram=DRAMConfig(bandwidth_bytes_per_s=25_600_000_000, latency_ns=100.0),
         formats=FormatsConfig(storage="fp16", accumulator="fp32", partial_sums="fp32"),
+        dram=DRAMConfig(
+            bandwidth_bytes_per_s=25_600_000_000, latency_ns=100.0, energy_per_bit_j=10e-12
+        ),
+        technology=TechnologyConfig(
+            node_nm=28, sram_cell="itrs-lstp", sram_periphery="itrs-lstp", temperature_k=360
+        ),
     )
 
 

@@ -1,5 +1,6 @@
-"""Energy and area: SRAMs through CACTI 7 (more to come: logic, DRAM, the model)."""
+"""Energy and area: SRAMs through CACTI 7, logic from published tables, the model."""
 
+from epur.energy.backend import BACKENDS, SramBackend, memory_specs, sram_backend
 from epur.energy.cacti import (
     CactiInstall,
     SramResult,
@@ -8,5 +9,22 @@ from epur.energy.cacti import (
     find_cacti,
     run_cacti,
 )
+from epur.energy.model import EnergyResult, EnergyTable, Memory, energy, energy_table
 
-__all__ = ["CactiInstall", "SramResult", "SramSpec", "cacti_config", "find_cacti", "run_cacti"]
+__all__ = [
+    "BACKENDS",
+    "CactiInstall",
+    "EnergyResult",
+    "EnergyTable",
+    "Memory",
+    "SramBackend",
+    "SramResult",
+    "SramSpec",
+    "cacti_config",
+    "energy",
+    "energy_table",
+    "find_cacti",
+    "memory_specs",
+    "run_cacti",
+    "sram_backend",
+]

@@ -60,6 +60,15 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
         sequence_duration_s=ev.sequence_duration_s,
         real_time_factor=ev.real_time_factor,
     )
+    layers = [_layer_json(t, layer) for layer in t.layers]
+    if ev.energy is not None:
+        total.update(
+            energy_j=ev.energy.total_j,
+            power_w=ev.energy.power_w,
+            energy_breakdown_j=ev.energy.breakdown_j(),
+        )
+        for entry, le in zip(layers, ev.layer_energy, strict=True):
+            entry.update(energy_j=le.total_j, energy_breakdown_j=le.breakdown_j())
     return {
         "schema_version": 1,
         "network": ev.network.name,
@@ -69,7 +78,7 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
         "seq_len": {s.name: s.seq_len for s in ev.network.stacks},
         "arch": ev.arch.model_dump(mode="json"),
         "total": total,
-        "layers": [_layer_json(t, layer) for layer in t.layers],
+        "layers": layers,
         "peaks": asdict(t.peaks),
         "buffer_needs": {
             "weight_buffer_bytes_per_cu": t.peaks.weight_buffer_bytes,
@@ -77,6 +86,42 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
             "intermediate_memory_bytes": t.peaks.intermediate_memory_bytes,
         },
         "notes": list(t.notes),
+    } | _energy_json(ev)
+
+
+def _energy_json(ev: Evaluation) -> dict[str, Any]:
+    """Energy, power, area and the SRAMs with CACTI's inputs and outputs (if computed)."""
+    if ev.energy is None or ev.energy_table is None:
+        return {}
+    table = ev.energy_table
+    memories = []
+    for m in table.memories:
+        memories.append(
+            {
+                "name": m.name,
+                "instances": m.instances,
+                "capacity_bytes": m.spec.capacity_bytes,
+                "port_bits": m.spec.port_bits,
+                "banks": m.spec.banks,
+                "node_nm": m.spec.node_nm,
+                "cell_type": m.spec.cell_type,
+                "periphery_type": m.spec.periphery_type,
+                "temperature_k": m.spec.temperature_k,
+                "read_energy_j": m.result.read_energy_j,
+                "write_energy_j": m.result.write_energy_j,
+                "leakage_w": m.result.leakage_w,
+                "gate_leakage_w": m.result.gate_leakage_w,
+                "area_mm2": m.result.area_mm2,
+                "access_time_s": m.result.access_time_s,
+                "cycle_time_s": m.result.cycle_time_s,
+            }
+        )
+    return {
+        "energy_backend": table.backend,
+        "area_mm2": sum(table.area_mm2.values()),
+        "area_breakdown_mm2": dict(table.area_mm2),
+        "memories": memories,
+        "cacti_config": {m.name: m.config_text for m in table.memories if m.config_text},
     }
 
 
@@ -155,6 +200,16 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
         f"  buffer needs (peak)    weight {p.weight_buffer_bytes:,} B/CU, input "
         f"{p.input_buffer_bytes:,} B/CU, intermediate {p.intermediate_memory_bytes:,} B",
     ]
+    if ev.energy is not None and ev.energy_table is not None:
+        e, table = ev.energy, ev.energy_table
+        steps = ev.network.stacks[0].seq_len
+        lines += [
+            f"  energy per sequence    {e.total_j * 1e3:.3f} mJ ({e.total_j / steps * 1e6:.2f} uJ "
+            f"per step), average power {e.power_w * 1e3:.1f} mW ({table.backend} SRAM figures)",
+            f"  area                   {sum(table.area_mm2.values()):.2f} mm2 ("
+            + ", ".join(f"{k} {v:.2f}" for k, v in table.area_mm2.items())
+            + ")",
+        ]
     lines += [f"  note: {n}" for n in t.notes]
     return "\n".join(lines)
 

@@ -1,0 +1,119 @@
+"""Where SRAM figures come from: CACTI itself, or CACTI results recorded in the repository.
+
+``auto`` uses CACTI when it is installed and the recorded table otherwise; every
+result says which backend produced it. The table (``data/cacti_table.json``) is
+written by ``python -m epur.energy.record`` with the CACTI binary, for the
+memories of the paper preset and of the designs ``epur reproduce`` compares.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from functools import cache
+from importlib import resources
+from typing import Protocol
+
+from epur.arch import ArchConfig, MemoryConfig
+from epur.energy.cacti import SramResult, SramSpec, find_cacti, run_cacti
+from epur.errors import BackendError
+
+__all__ = [
+    "BACKENDS",
+    "CactiBackend",
+    "SramBackend",
+    "TableBackend",
+    "memory_specs",
+    "sram_backend",
+]
+
+BACKENDS = ("auto", "cacti", "table")
+
+
+class SramBackend(Protocol):
+    name: str
+
+    def sram(self, spec: SramSpec) -> SramResult: ...
+
+    def config_text(self, spec: SramSpec) -> str | None: ...
+
+
+class CactiBackend:
+    """Runs the CACTI 7 binary (cached by configuration)."""
+
+    name = "cacti"
+
+    def __init__(self) -> None:
+        self.install = find_cacti()
+
+    def sram(self, spec: SramSpec) -> SramResult:
+        return run_cacti(spec, self.install)
+
+    def config_text(self, spec: SramSpec) -> str | None:
+        from epur.energy.cacti import cacti_config
+
+        return cacti_config(spec, self.install)
+
+
+def spec_key(spec: SramSpec) -> str:
+    return json.dumps(asdict(spec), sort_keys=True)
+
+
+@cache
+def _recorded() -> dict[str, SramResult]:
+    text = resources.files("epur.energy").joinpath("data/cacti_table.json").read_text("utf-8")
+    return {entry["spec"]: SramResult(**entry["result"]) for entry in json.loads(text)}
+
+
+class TableBackend:
+    """CACTI results recorded in the repository (for machines without CACTI)."""
+
+    name = "table"
+
+    def sram(self, spec: SramSpec) -> SramResult:
+        table = _recorded()
+        if spec_key(spec) not in table:
+            raise BackendError(
+                f"no recorded CACTI result for {spec}; the table holds "
+                f"{len(table)} memories (see epur/energy/data/cacti_table.json): "
+                "install CACTI (pip install 'epur[cacti]') for other sizes"
+            )
+        return table[spec_key(spec)]
+
+    def config_text(self, spec: SramSpec) -> str | None:
+        return None
+
+
+def sram_backend(name: str = "auto") -> SramBackend:
+    if name not in BACKENDS:
+        raise BackendError(f"energy backend must be one of {', '.join(BACKENDS)}, not {name!r}")
+    if name == "table":
+        return TableBackend()
+    try:
+        return CactiBackend()
+    except BackendError:
+        if name == "cacti":
+            raise
+        return TableBackend()
+
+
+def memory_specs(arch: ArchConfig) -> dict[str, SramSpec]:
+    """The SRAMs of ``arch`` as CACTI sees them (per instance)."""
+    tech = arch.technology
+
+    def spec(memory: MemoryConfig) -> SramSpec:
+        return SramSpec(
+            capacity_bytes=memory.capacity_bytes,
+            port_bits=arch.port_bits(memory),
+            banks=memory.banks,
+            node_nm=tech.node_nm,
+            cell_type=tech.sram_cell,
+            periphery_type=tech.sram_periphery,
+            temperature_k=tech.temperature_k,
+        )
+
+    return {
+        "weight_buffer": spec(arch.weight_buffer),
+        "input_buffer": spec(arch.input_buffer),
+        "intermediate_memory": spec(arch.intermediate_memory),
+    }

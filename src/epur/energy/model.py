@@ -1,0 +1,138 @@
+"""Energy and area from event counts only (DESIGN.md section 5, STYLE.md rule 8).
+
+``energy = sum(count x energy per event) + leakage power x time``. Events are the
+timing model's ``Counts``; energies per event come from ``EnergyTable``: CACTI for
+the SRAMs (per access of the port width), ``logic.py`` for arithmetic, the
+architecture's LPDDR4 energy per bit for main memory. Leakage is the SRAMs' (four
+weight and input buffers, one intermediate memory); logic leakage is not modelled.
+
+Arithmetic: a MAC's multiply is in the storage format; the adder tree and the
+accumulator add in the accumulator format (int32 for int8 storage); MFU operations
+in the accumulator format. Logic area: per CU ``L`` multipliers, ``L - 1`` tree adders
+and one accumulator; per CU an MFU of 6 multipliers and 4 adders in the accumulator
+format plus 5 activation units (a multiply and an add each) [assumed: enough for one
+neuron per cycle].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from epur.arch import ArchConfig
+from epur.energy.backend import SramBackend, memory_specs
+from epur.energy.cacti import SramResult, SramSpec
+from epur.energy.logic import op_area_m2, op_energy_j
+from epur.numerics import FormatKind, NumberFormat, parse_format
+from epur.timing.result import Counts
+
+__all__ = ["EnergyResult", "EnergyTable", "Memory", "energy", "energy_table"]
+
+_INSTANCES = {"weight_buffer": 4, "input_buffer": 4, "intermediate_memory": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    name: str
+    instances: int
+    spec: SramSpec
+    result: SramResult
+    config_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyTable:
+    """Energy per event (J), leakage (W) and area (mm^2) of one architecture."""
+
+    backend: str
+    mul_j: float  # one DPU multiply
+    dpu_add_j: float  # one adder-tree or accumulator add
+    mfu_mul_j: float
+    mfu_add_j: float
+    dram_bit_j: float
+    memories: tuple[Memory, ...]
+    area_mm2: dict[str, float]
+
+    @property
+    def leakage_w(self) -> float:
+        return sum(
+            m.instances * (m.result.leakage_w + m.result.gate_leakage_w) for m in self.memories
+        )
+
+
+def _dpu_add_format(arch: ArchConfig) -> NumberFormat:
+    if arch.formats.storage_format.kind == FormatKind.INT:
+        return parse_format("q32.0")  # int8 codes sum in an int32 accumulator
+    return arch.formats.accumulator_format
+
+
+def energy_table(arch: ArchConfig, backend: SramBackend) -> EnergyTable:
+    node = arch.technology.node_nm
+    storage, acc, dpu_add = (
+        arch.formats.storage_format,
+        arch.formats.accumulator_format,
+        _dpu_add_format(arch),
+    )
+    memories = tuple(
+        Memory(name, _INSTANCES[name], spec, backend.sram(spec), backend.config_text(spec))
+        for name, spec in memory_specs(arch).items()
+    )
+    lanes = arch.dpu.lanes
+    cus = arch.compute_units
+    dpu_m2 = cus * (
+        lanes * op_area_m2("mul", storage, node) + lanes * op_area_m2("add", dpu_add, node)
+    )
+    mfu_m2 = cus * (11 * op_area_m2("mul", acc, node) + 9 * op_area_m2("add", acc, node))
+    area = {m.name: m.instances * m.result.area_mm2 for m in memories}
+    area.update(dpu=dpu_m2 * 1e6, mfu=mfu_m2 * 1e6)
+    return EnergyTable(
+        backend=backend.name,
+        mul_j=op_energy_j("mul", storage, node),
+        dpu_add_j=op_energy_j("add", dpu_add, node),
+        mfu_mul_j=op_energy_j("mul", acc, node),
+        mfu_add_j=op_energy_j("add", acc, node),
+        dram_bit_j=arch.dram.energy_per_bit_j,
+        memories=memories,
+        area_mm2=area,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyResult:
+    """Energy by component (J): dynamic per component, leakage over the run time."""
+
+    dynamic_j: dict[str, float]
+    leakage_j: float
+    time_s: float
+
+    @property
+    def total_j(self) -> float:
+        return sum(self.dynamic_j.values()) + self.leakage_j
+
+    @property
+    def power_w(self) -> float:
+        return self.total_j / self.time_s if self.time_s else 0.0
+
+    def breakdown_j(self) -> dict[str, float]:
+        return {**self.dynamic_j, "leakage": self.leakage_j}
+
+
+def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
+    """The energy of ``counts`` over ``time_s`` seconds."""
+    m = counts.mfu
+    mem = {x.name: x.result for x in table.memories}
+    wb, ib, im = mem["weight_buffer"], mem["input_buffer"], mem["intermediate_memory"]
+    dynamic = {
+        "dpu_multipliers": counts.macs * table.mul_j,
+        "dpu_adder_trees": counts.adder_tree_adds * table.dpu_add_j,
+        "dpu_accumulators": counts.accumulator_adds * table.dpu_add_j,
+        "mfu": (m.mul + m.sigmoid + m.tanh) * table.mfu_mul_j
+        + (m.add + m.sigmoid + m.tanh + m.relu) * table.mfu_add_j,
+        "weight_buffer": counts.weight_buffer_reads * wb.read_energy_j
+        + counts.weight_buffer_writes * wb.write_energy_j,
+        "input_buffer": counts.input_buffer_reads * ib.read_energy_j
+        + counts.input_buffer_writes * ib.write_energy_j,
+        "intermediate_memory": counts.intermediate_memory_reads * im.read_energy_j
+        + counts.intermediate_memory_writes * im.write_energy_j,
+        "dram": counts.dram_bytes * 8 * table.dram_bit_j,
+    }
+    return EnergyResult(dynamic, table.leakage_w * time_s, time_s)

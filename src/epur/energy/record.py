@@ -1,0 +1,38 @@
+"""Record CACTI results for the table backend: ``python -m epur.energy.record``.
+
+Runs the CACTI binary for the SRAMs of the given architectures (default: the paper
+preset) and writes ``data/cacti_table.json`` beside this module, sorted, so that a
+re-run with the same binary reproduces the file byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from epur.arch import ArchConfig, paper_preset
+from epur.energy.backend import memory_specs, spec_key
+from epur.energy.cacti import find_cacti, run_cacti
+
+__all__ = ["record"]
+
+TABLE = Path(__file__).parent / "data" / "cacti_table.json"
+
+
+def record(archs: list[ArchConfig], path: Path = TABLE) -> int:
+    """Write the CACTI results of every SRAM of ``archs`` to ``path``; returns how many."""
+    install = find_cacti()
+    entries = {}
+    for arch in archs:
+        for spec in memory_specs(arch).values():
+            entries[spec_key(spec)] = asdict(run_cacti(spec, install))
+    rows = [{"spec": key, "result": entries[key]} for key in sorted(entries)]
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    return len(rows)
+
+
+if __name__ == "__main__":
+    count = record([paper_preset()])
+    print(f"recorded {count} memories in {TABLE}", file=sys.stderr)

@@ -1,0 +1,105 @@
+"""The energy and area model: sums, monotonicity, MWL's saving, CACTI figures in the JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from epur.arch import apply_overrides, paper_preset
+from epur.cli import main
+from epur.energy import energy, energy_table, memory_specs, sram_backend
+from epur.energy.logic import op_energy_j
+from epur.errors import BackendError
+from epur.evaluate import evaluate
+from epur.numerics import parse_format
+from epur.workload import zoo_network
+from epur.workload.zoo import ZOO_NAMES
+
+TABLE = sram_backend("table")
+
+
+def test_logic_energies_are_horowitz_scaled_by_stillmaker_and_baas() -> None:
+    # Horowitz 2014 at 45 nm: fp16 multiply 1.1 pJ; Stillmaker & Baas 28 nm factor 0.42
+    assert op_energy_j("mul", parse_format("fp16"), 28) == pytest.approx(1.1e-12 * 0.42)
+    assert op_energy_j("add", parse_format("fp32"), 45) == pytest.approx(0.9e-12)
+    assert op_energy_j("mul", parse_format("q8.8"), 32) == pytest.approx(1.0e-12 * 0.531)
+
+
+@pytest.mark.parametrize("name", ZOO_NAMES)
+def test_breakdowns_sum_to_totals(name: str) -> None:
+    ev = evaluate(zoo_network(name), paper_preset(), "mwl", energy_backend=TABLE)
+    assert ev.energy is not None and ev.energy_table is not None
+    assert sum(ev.energy.breakdown_j().values()) == pytest.approx(ev.energy.total_j, rel=1e-12)
+    dynamic = sum(sum(le.dynamic_j.values()) for le in ev.layer_energy)
+    assert dynamic == pytest.approx(sum(ev.energy.dynamic_j.values()), rel=1e-9)
+    assert ev.energy.power_w == pytest.approx(ev.energy.total_j / ev.timing.latency_s())
+    assert set(ev.energy_table.area_mm2) >= {"weight_buffer", "input_buffer", "intermediate_memory"}
+
+
+def test_energy_grows_with_sequence_length() -> None:
+    net = zoo_network("eesen")
+    energies = [
+        evaluate(net.with_seq_len(t), paper_preset(), "mwl", energy_backend=TABLE).energy
+        for t in (10, 100, 800)
+    ]
+    totals = [e.total_j for e in energies if e is not None]
+    assert totals[0] < totals[1] < totals[2]
+
+
+def test_mwl_spends_less_dram_energy_when_weights_do_not_fit() -> None:
+    for net in (zoo_network("rldradspr"), zoo_network("gmat").with_known_inputs()):
+        base = evaluate(net, paper_preset(), "baseline", energy_backend=TABLE).energy
+        mwl = evaluate(net, paper_preset(), "mwl", energy_backend=TABLE).energy
+        assert base is not None and mwl is not None
+        assert mwl.dynamic_j["dram"] < base.dynamic_j["dram"]
+
+
+def test_energy_is_count_times_energy_per_event() -> None:
+    table = energy_table(paper_preset(), TABLE)
+    ev = evaluate(zoo_network("bysdne"), paper_preset(), "baseline")
+    e = energy(ev.timing.total, 1.0, table)
+    assert e.dynamic_j["dram"] == pytest.approx(ev.timing.total.dram_bytes * 8 * 10e-12)
+    assert e.leakage_j == pytest.approx(table.leakage_w)
+
+
+def test_unrecorded_memories_and_unknown_backends_are_errors() -> None:
+    arch = apply_overrides(paper_preset(), ["weight_buffer.capacity_bytes=3MiB"])
+    with pytest.raises(
+        BackendError, match=r"^no recorded CACTI result for SramSpec\(capacity_bytes=3145728"
+    ):
+        energy_table(arch, TABLE)
+    with pytest.raises(BackendError, match=r"^energy backend must be one of auto, cacti, table"):
+        sram_backend("spice")
+
+
+zigzag = pytest.importorskip("zigzag", reason="CACTI ships with zigzag-dse (test extra)")
+
+
+def test_recorded_table_equals_the_binary_for_the_paper_preset(tmp_path: Path) -> None:
+    from epur.energy.cacti import run_cacti
+
+    for spec in memory_specs(paper_preset()).values():
+        assert TABLE.sram(spec) == run_cacti(spec, cache_dir=tmp_path)
+
+
+def test_json_sram_figures_are_what_cacti_gives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from epur.energy.cacti import _execute as execute
+    from epur.energy.cacti import find_cacti, parse_cacti
+
+    out = tmp_path / "o.json"
+    argv = ["simulate", "--network", "bysdne", "--energy-backend", "cacti", "--json", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    data = json.loads(out.read_text())
+    for memory in data["memories"]:
+        text = execute(find_cacti(), data["cacti_config"][memory["name"]], 120)
+        direct = parse_cacti(text, memory["banks"])
+        for key in ("read_energy_j", "write_energy_j", "leakage_w", "area_mm2", "cycle_time_s"):
+            assert memory[key] == getattr(direct, key)
+    assert data["total"]["energy_j"] == pytest.approx(
+        sum(data["total"]["energy_breakdown_j"].values())
+    )
