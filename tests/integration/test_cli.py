@@ -178,17 +178,34 @@ def test_reproduce_writes_table_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "results"
-    code, text, _ = run(capsys, "reproduce", "--out", str(out))
-    assert code == 0
+    code, text, err = run(capsys, "reproduce", "--out", str(out), "--energy-backend", "table")
+    assert code == 0 and "[5/5] RLDRADSPR" in err
     assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md"]
     data = json.loads((out / "results.json").read_text())
     assert set(data["networks"]) == {"eesen", "gmat", "bysdne", "rldradspr"}
     assert set(data["known_inputs"]) == {"gmat"}
     for entry in [*data["networks"].values(), *data["known_inputs"].values()]:
-        assert entry["mwl"]["dram_weight_bytes"] <= entry["baseline"]["dram_weight_bytes"]
+        for design in ("baseline", "mwl", "tegra_x1"):
+            assert {"latency_s", "energy_j", "real_time_factor"} <= entry[design].keys()
+        assert entry["tegra_x1"]["modelled"] is True
+        same_buffers = entry["baseline_on_mwl_buffers"]["dram_weight_bytes"]
+        assert entry["mwl"]["dram_weight_bytes"] <= same_buffers
         assert entry["mwl"].keys() >= SUMMARY_KEYS
     assert data["known_inputs"]["gmat"]["mwl_weight_traffic_ratio"] < 0.1
-    assert "GMAT (known inputs)" in text
+    summary = data["summary"]
+    reductions = [
+        e["tegra_x1"]["energy_j"] / e["mwl"]["energy_j"] for e in data["networks"].values()
+    ]
+    assert summary["energy_reduction_vs_tegra_x1_avg"] == pytest.approx(
+        sum(reductions) / len(reductions)
+    )
+    speedups = [e["mwl"]["speedup_vs_tegra_x1"] for e in data["networks"].values()]
+    assert summary["speedup_vs_tegra_x1_avg"] == pytest.approx(sum(speedups) / len(speedups))
+    assert {row["claim"] for row in data["paper_vs_epur"]} >= {
+        "energy reduction vs Tegra X1 (average)",
+        "real time on all networks",
+    }
+    assert "GMAT (known inputs)" in text and "paper vs epur" in text
 
 
 def test_reproduce_failure_writes_nothing(

@@ -15,8 +15,10 @@ from pathlib import Path
 from epur.arch import ArchConfig, paper_preset
 from epur.energy.backend import memory_specs, spec_key
 from epur.energy.cacti import find_cacti, run_cacti
+from epur.timing import weight_buffer_design
+from epur.workload.zoo import ZOO_NAMES, zoo_network
 
-__all__ = ["record"]
+__all__ = ["record", "reproduction_archs"]
 
 TABLE = Path(__file__).parent / "data" / "cacti_table.json"
 
@@ -33,6 +35,13 @@ def record(archs: list[ArchConfig], path: Path = TABLE) -> int:
     return len(rows)
 
 
+def reproduction_archs() -> list[ArchConfig]:
+    """The designs ``epur reproduce`` compares: the paper preset (MWL-sized weight
+    buffers) and weight buffers sized for the baseline dataflow."""
+    networks = [zoo_network(name).with_known_inputs() for name in ZOO_NAMES]
+    return [paper_preset(), weight_buffer_design(paper_preset(), networks, "baseline")]
+
+
 if __name__ == "__main__":
-    count = record([paper_preset()])
+    count = record(reproduction_archs())
     print(f"recorded {count} memories in {TABLE}", file=sys.stderr)

@@ -1,119 +1,245 @@
-"""``epur reproduce``: the paper's four networks on one architecture, both dataflows.
+"""``epur reproduce``: the paper's evaluation on the four networks.
 
-GMAT runs twice: faithfully (its decoder is autoregressive, so MWL cannot batch the
-decoder's input phase) and with known inputs (teacher forcing), the setting in
-which MWL applies to every layer, for comparison with the paper.
+For every network: E-PUR with the baseline dataflow on weight buffers sized for it
+(each layer's W and U rows per gate), E-PUR with MWL on the paper preset (buffers
+that hold U), the baseline dataflow on those MWL-sized buffers, and a roofline model
+of the Tegra X1 (modelled, never measured). GMAT runs faithfully (autoregressive
+decoder) and, separately, with known inputs (teacher forcing).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from epur.arch import PROVENANCE, ArchConfig
+from epur.baselines import PlatformResult, roofline
+from epur.energy import SramBackend
 from epur.evaluate import Evaluation, evaluate
 from epur.report.tables import format_table
 from epur.schedule import Dataflow
+from epur.timing import weight_buffer_design
+from epur.workload.network import Network
 from epur.workload.zoo import ZOO_NAMES, zoo_network
 
-__all__ = ["Reproduction", "reproduce", "reproduction_json", "reproduction_table"]
+__all__ = ["DESIGNS", "Reproduction", "reproduce", "reproduction_json", "reproduction_table"]
+
+DESIGNS = ("baseline", "mwl", "baseline_on_mwl_buffers")
+PAPER_ENERGY_REDUCTION = 92.0  # PACT 2018 abstract: 92x less energy than a Tegra X1, on average
+THESIS_SPEEDUP = 6.8  # F. Silfa's thesis (2021) abstract: 6.8x speedup against the SoC
 
 
 @dataclass(frozen=True, slots=True)
-class Run:
-    key: str  # zoo name
+class Case:
+    key: str
     known_inputs: bool
-    dataflow: Dataflow
-    evaluation: Evaluation
+    network: Network
+    designs: dict[str, Evaluation]
+    tegra: PlatformResult
 
 
 @dataclass(frozen=True, slots=True)
 class Reproduction:
     arch: ArchConfig
-    runs: tuple[Run, ...]
+    baseline_arch: ArchConfig
+    cases: tuple[Case, ...]
 
-    def pairs(self) -> list[tuple[str, bool, Run, Run]]:
-        """(network, known_inputs, baseline run, MWL run) in table order."""
-        by = {(r.key, r.known_inputs, r.dataflow): r for r in self.runs}
-        keys = dict.fromkeys((r.key, r.known_inputs) for r in self.runs)
-        return [(k, ki, by[k, ki, Dataflow.BASELINE], by[k, ki, Dataflow.MWL]) for k, ki in keys]
+    def faithful(self) -> list[Case]:
+        return [c for c in self.cases if not c.known_inputs]
 
 
-def reproduce(arch: ArchConfig) -> Reproduction:
-    """Every zoo network with both dataflows (GMAT also with known inputs)."""
-    runs = []
+def reproduce(
+    arch: ArchConfig,
+    backend: SramBackend | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Reproduction:
+    """Every zoo network on the three E-PUR designs and the modelled Tegra X1."""
+    sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
+    base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
+    setups = {
+        "baseline": (base_arch, Dataflow.BASELINE),
+        "mwl": (arch, Dataflow.MWL),
+        "baseline_on_mwl_buffers": (arch, Dataflow.BASELINE),
+    }
+    cases = []
     for key in ZOO_NAMES:
         network = zoo_network(key)
-        modes = [False, True] if network.is_autoregressive else [False]
-        for known in modes:
+        for known in [False, True] if network.is_autoregressive else [False]:
             net = network.with_known_inputs() if known else network
-            for flow in (Dataflow.BASELINE, Dataflow.MWL):
-                runs.append(Run(key, known, flow, evaluate(net, arch, flow)))
-    return Reproduction(arch, tuple(runs))
+            if progress is not None:
+                progress(f"{net.name}{' (known inputs)' if known else ''}")
+            designs = {
+                d: evaluate(net, a, f, energy_backend=backend) for d, (a, f) in setups.items()
+            }
+            cases.append(Case(key, known, net, designs, roofline(net)))
+    return Reproduction(arch, base_arch, tuple(cases))
 
 
-def _run_json(run: Run) -> dict[str, Any]:
-    ev, t = run.evaluation, run.evaluation.timing
-    return t.summary() | {
+def _entry(ev: Evaluation, tegra: PlatformResult) -> dict[str, Any]:
+    t = ev.timing
+    out: dict[str, Any] = t.summary() | {
         "real_time_factor": ev.real_time_factor,
         "sequence_duration_s": ev.sequence_duration_s,
         "dram_activation_bytes": t.total.dram_activation_bytes,
-        "stall_cycles": t.total.stall_cycles,
-        "weight_bytes": ev.network.parameter_count() * ev.arch.storage_bits // 8,
         "peak_weight_buffer_bytes_per_cu": t.peaks.weight_buffer_bytes,
         "peak_intermediate_memory_bytes": t.peaks.intermediate_memory_bytes,
+        "speedup_vs_tegra_x1": tegra.latency_s / t.latency_s(),
         "notes": list(t.notes),
     }
-
-
-def reproduction_json(rep: Reproduction) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "schema_version": 1,
-        "arch": rep.arch.model_dump(mode="json"),
-        "arch_provenance": {
-            k: {"status": v.status, "source": v.source} for k, v in PROVENANCE.items()
-        },
-        "networks": {},
-        "known_inputs": {},
-    }
-    for key, known, base, mwl in rep.pairs():
-        entry = {
-            "baseline": _run_json(base),
-            "mwl": _run_json(mwl),
-            "mwl_weight_traffic_ratio": _ratio(mwl, base),
-            "mwl_speedup": base.evaluation.timing.total.cycles / mwl.evaluation.timing.total.cycles,
+    if ev.energy is not None and ev.energy_table is not None:
+        out |= {
+            "energy_j": ev.energy.total_j,
+            "power_w": ev.energy.power_w,
+            "energy_breakdown_j": ev.energy.breakdown_j(),
+            "energy_reduction_vs_tegra_x1": tegra.energy_j / ev.energy.total_j,
+            "area_mm2": sum(ev.energy_table.area_mm2.values()),
         }
-        out["known_inputs" if known else "networks"][key] = entry
     return out
 
 
-def _ratio(mwl: Run, base: Run) -> float:
-    return (
-        mwl.evaluation.timing.total.dram_weight_bytes
-        / base.evaluation.timing.total.dram_weight_bytes
+def _case_json(case: Case) -> dict[str, Any]:
+    out: dict[str, Any] = {d: _entry(ev, case.tegra) for d, ev in case.designs.items()}
+    out["tegra_x1"] = {
+        "latency_s": case.tegra.latency_s,
+        "energy_j": case.tegra.energy_j,
+        "real_time_factor": _rtf(case.designs["mwl"], case.tegra.latency_s),
+        "dram_bytes": case.tegra.dram_bytes,
+        "modelled": True,
+    }
+    same = case.designs["baseline_on_mwl_buffers"].timing.total.dram_weight_bytes
+    out["mwl_weight_traffic_ratio"] = case.designs["mwl"].timing.total.dram_weight_bytes / same
+    return out
+
+
+def _rtf(ev: Evaluation, latency_s: float) -> float | None:
+    duration = ev.sequence_duration_s
+    return None if duration is None else latency_s / duration
+
+
+def _average(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def reproduction_json(rep: Reproduction) -> dict[str, Any]:
+    mwl = [(c.designs["mwl"], c.tegra) for c in rep.faithful()]
+    speedups = [t.latency_s / ev.timing.latency_s() for ev, t in mwl]
+    reductions = [t.energy_j / ev.energy.total_j for ev, t in mwl if ev.energy is not None]
+    table = rep.cases[0].designs["mwl"].energy_table
+    summary = {
+        "energy_reduction_vs_tegra_x1_avg": _average(reductions) if reductions else None,
+        "speedup_vs_tegra_x1_avg": _average(speedups),
+        "averaged_over": [c.key for c in rep.faithful()],
+        "energy_backend": table.backend if table is not None else None,
+    }
+    return {
+        "schema_version": 1,
+        "arch": rep.arch.model_dump(mode="json"),
+        "baseline_weight_buffer_bytes": rep.baseline_arch.weight_buffer.capacity_bytes,
+        "arch_provenance": {
+            key: {"status": p.status, "source": p.source} for key, p in PROVENANCE.items()
+        },
+        "networks": {c.key: _case_json(c) for c in rep.faithful()},
+        "known_inputs": {c.key: _case_json(c) for c in rep.cases if c.known_inputs},
+        "summary": summary,
+        "paper_vs_epur": paper_vs_epur(rep, summary),
+    }
+
+
+def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The paper's headline claims beside what this model gives, with the gap."""
+    rows: list[dict[str, Any]] = []
+    red, spd = summary["energy_reduction_vs_tegra_x1_avg"], summary["speedup_vs_tegra_x1_avg"]
+    if red is not None:
+        rows.append(
+            {
+                "claim": "energy reduction vs Tegra X1 (average)",
+                "paper": "92x",
+                "epur": f"{red:.1f}x",
+                "gap": f"{red / PAPER_ENERGY_REDUCTION:.2f} of it",
+            }
+        )
+    rows.append(
+        {
+            "claim": "speedup vs Tegra X1 (average; thesis)",
+            "paper": "6.8x",
+            "epur": f"{spd:.2f}x",
+            "gap": f"{spd / THESIS_SPEEDUP:.2f} of it",
+        }
     )
+    realtime = [
+        f"{c.network.name} {'yes' if (r := c.designs['mwl'].real_time_factor) < 1 else 'no'}"
+        f" (RTF {r:.3f})"
+        for c in rep.faithful()
+        if c.designs["mwl"].real_time_factor is not None
+    ]
+    rows.append(
+        {
+            "claim": "real time on all networks",
+            "paper": "yes",
+            "epur": "; ".join(realtime) + "; others have no frame rate",
+            "gap": "not checkable for networks without a frame rate",
+        }
+    )
+    table = rep.cases[0].designs["mwl"].energy_table
+    if table is not None:
+        rows.append(
+            {
+                "claim": "chip area",
+                "paper": "'very small' (no figure in the abstract)",
+                "epur": f"{sum(table.area_mm2.values()):.1f} mm2 at "
+                f"{rep.arch.technology.node_nm} nm",
+                "gap": "no published figure",
+            }
+        )
+    return rows
 
 
 def reproduction_table(rep: Reproduction) -> str:
-    headers = ["network", "dataflow", "latency ms", "RTF", "DPU util", "weight DRAM MB",
-               "MWL/base W", "peak WB B/CU", "peak IM B"]  # fmt: skip
+    headers = [
+        "network",
+        "design",
+        "latency ms",
+        "RTF",
+        "energy mJ",
+        "power mW",
+        "area mm2",
+        "weight DRAM MB",
+        "speedup vs TX1",
+        "energy red. vs TX1",
+    ]
     rows = []
-    for key, known, base, mwl in rep.pairs():
-        name = zoo_network(key).name + (" (known inputs)" if known else "")
-        for run in (base, mwl):
-            ev, t = run.evaluation, run.evaluation.timing
+    for case in rep.cases:
+        name = case.network.name + (" (known inputs)" if case.known_inputs else "")
+        for design, ev in case.designs.items():
+            e, table, t = ev.energy, ev.energy_table, ev.timing
             rtf = ev.real_time_factor
             rows.append(
                 [
                     name,
-                    str(run.dataflow),
+                    design,
                     f"{t.latency_s() * 1e3:.2f}",
                     "n/a" if rtf is None else f"{rtf:.4f}",
-                    f"{t.dpu_utilization():.3f}",
-                    f"{t.total.dram_weight_bytes / 1e6:.2f}",
-                    f"{_ratio(mwl, base):.3f}" if run is mwl else "",
-                    f"{t.peaks.weight_buffer_bytes:,}",
-                    f"{t.peaks.intermediate_memory_bytes:,}",
+                    "" if e is None else f"{e.total_j * 1e3:.2f}",
+                    "" if e is None else f"{e.power_w * 1e3:.0f}",
+                    "" if table is None else f"{sum(table.area_mm2.values()):.1f}",
+                    f"{t.total.dram_weight_bytes / 1e6:.1f}",
+                    f"{case.tegra.latency_s / t.latency_s():.2f}",
+                    "" if e is None else f"{case.tegra.energy_j / e.total_j:.1f}",
                 ]
             )
+        rows.append(
+            [
+                name,
+                "tegra_x1 (modelled)",
+                f"{case.tegra.latency_s * 1e3:.2f}",
+                "",
+                f"{case.tegra.energy_j * 1e3:.1f}",
+                f"{case.tegra.energy_j / case.tegra.latency_s * 1e3:.0f}",
+                "",
+                "",
+                "1.00",
+                "1.0",
+            ]
+        )
     return format_table(headers, rows, right=set(range(2, len(headers))))

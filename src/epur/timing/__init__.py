@@ -2,7 +2,7 @@
 
 from epur.timing.model import simulate
 from epur.timing.result import Counts, LayerResult, Peaks, TimingResult
-from epur.timing.sizing import BufferSizes, required_sizes
+from epur.timing.sizing import BufferSizes, required_sizes, weight_buffer_design
 
 __all__ = [
     "BufferSizes",
@@ -12,4 +12,5 @@ __all__ = [
     "TimingResult",
     "required_sizes",
     "simulate",
+    "weight_buffer_design",
 ]

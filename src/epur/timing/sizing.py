@@ -18,7 +18,7 @@ from epur.timing.model import simulate
 from epur.units import ceil_div
 from epur.workload.network import Network
 
-__all__ = ["BufferSizes", "required_sizes"]
+__all__ = ["BufferSizes", "required_sizes", "weight_buffer_design"]
 
 _UNBOUNDED = 1 << 50
 
@@ -64,4 +64,18 @@ def required_sizes(network: Network, arch: ArchConfig, dataflow: Dataflow | str)
         weight_buffer_bytes=_weight_need(schedule, arch.storage_bits),
         input_buffer_bytes=peaks.input_buffer_bytes,
         intermediate_memory_bytes=peaks.intermediate_memory_bytes,
+    )
+
+
+def weight_buffer_design(
+    arch: ArchConfig, networks: list[Network], dataflow: Dataflow | str
+) -> ArchConfig:
+    """``arch`` with weight buffers just large enough for every network of ``networks``
+    under ``dataflow`` (the baseline: each layer's W and U rows per gate; MWL: U)."""
+    need = max(required_sizes(n, arch, dataflow).weight_buffer_bytes for n in networks)
+    return arch.model_copy(
+        update={
+            "name": f"{arch.name}-{Dataflow(dataflow)}-sized",
+            "weight_buffer": arch.weight_buffer.model_copy(update={"capacity_bytes": need}),
+        }
     )
