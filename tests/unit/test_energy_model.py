@@ -103,3 +103,20 @@ def test_json_sram_figures_are_what_cacti_gives(
     assert data["total"]["energy_j"] == pytest.approx(
         sum(data["total"]["energy_breakdown_j"].values())
     )
+
+
+def test_memory_timing_reports_cycle_time_and_access_rate() -> None:
+    from epur.energy import memory_timing
+
+    ev = evaluate(zoo_network("eesen"), paper_preset(), "mwl", energy_backend=TABLE)
+    assert ev.energy_table is not None
+    timing = {m.name: m for m in memory_timing(ev.timing.total, ev.energy_table, 500_000_000)}
+    im = ev.energy_table.memories[2].result
+    assert timing["intermediate_memory"].cycles_per_access == -(-im.cycle_time_s * 5e8 // 1)
+    total = ev.timing.total
+    wb_rate = (total.weight_buffer_reads + total.weight_buffer_writes) / 4 / total.cycles
+    assert timing["weight_buffer"].accesses_per_cycle == pytest.approx(wb_rate)
+    assert (
+        timing["weight_buffer"].note is not None
+        and "more banks or ports" in timing["weight_buffer"].note
+    )

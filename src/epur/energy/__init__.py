@@ -9,7 +9,15 @@ from epur.energy.cacti import (
     find_cacti,
     run_cacti,
 )
-from epur.energy.model import EnergyResult, EnergyTable, Memory, energy, energy_table
+from epur.energy.model import (
+    EnergyResult,
+    EnergyTable,
+    Memory,
+    MemoryTiming,
+    energy,
+    energy_table,
+    memory_timing,
+)
 
 __all__ = [
     "BACKENDS",
@@ -17,6 +25,7 @@ __all__ = [
     "EnergyResult",
     "EnergyTable",
     "Memory",
+    "MemoryTiming",
     "SramBackend",
     "SramResult",
     "SramSpec",
@@ -25,6 +34,7 @@ __all__ = [
     "energy_table",
     "find_cacti",
     "memory_specs",
+    "memory_timing",
     "run_cacti",
     "sram_backend",
 ]

@@ -16,6 +16,7 @@ neuron per cycle].
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from epur.arch import ArchConfig
@@ -25,7 +26,15 @@ from epur.energy.logic import op_area_m2, op_energy_j
 from epur.numerics import FormatKind, NumberFormat, parse_format
 from epur.timing.result import Counts
 
-__all__ = ["EnergyResult", "EnergyTable", "Memory", "energy", "energy_table"]
+__all__ = [
+    "EnergyResult",
+    "EnergyTable",
+    "Memory",
+    "MemoryTiming",
+    "energy",
+    "energy_table",
+    "memory_timing",
+]
 
 _INSTANCES = {"weight_buffer": 4, "input_buffer": 4, "intermediate_memory": 1}
 
@@ -136,3 +145,48 @@ def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
         "dram": counts.dram_bytes * 8 * table.dram_bit_j,
     }
     return EnergyResult(dynamic, table.leakage_w * time_s, time_s)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryTiming:
+    """Whether a memory keeps up with the clock and with the schedule's access rate."""
+
+    name: str
+    cycles_per_access: int  # ceil(CACTI cycle time x clock)
+    accesses_per_cycle: float  # per instance, averaged over the run
+    note: str | None
+
+    @property
+    def fits_clock(self) -> bool:
+        return self.cycles_per_access <= 1
+
+
+def memory_timing(counts: Counts, table: EnergyTable, clock_hz: int) -> list[MemoryTiming]:
+    """Each SRAM's cycle time against the clock and its average access rate (reported;
+    the timing model does not charge memories that cannot keep up)."""
+    accesses = {
+        "weight_buffer": counts.weight_buffer_reads + counts.weight_buffer_writes,
+        "input_buffer": counts.input_buffer_reads + counts.input_buffer_writes,
+        "intermediate_memory": counts.intermediate_memory_reads + counts.intermediate_memory_writes,
+    }
+    out = []
+    for m in table.memories:
+        cpa = max(1, math.ceil(m.result.cycle_time_s * clock_hz - 1e-9))
+        rate = accesses[m.name] / m.instances / counts.cycles if counts.cycles else 0.0
+        note = None
+        if cpa > 1 or rate > 1 / cpa:
+            clock = (
+                f"cycle time {m.result.cycle_time_s * 1e9:.2f} ns exceeds the "
+                f"{1e9 / clock_hz:.2f} ns clock ({cpa} cycles per access)"
+                if cpa > 1
+                else "its cycle time fits the clock"
+            )
+            verdict = (
+                "within what it can sustain"
+                if rate <= 1 / cpa
+                else "more than one port can sustain: more banks or ports needed "
+                "(not charged by the timing model)"
+            )
+            note = f"{m.name}: {clock}; accessed {rate:.3f} times per cycle on average, {verdict}"
+        out.append(MemoryTiming(m.name, cpa, rate, note))
+    return out

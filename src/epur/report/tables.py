@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from epur.energy import memory_timing
 from epur.evaluate import Evaluation
 from epur.timing import BufferSizes, Counts, LayerResult, TimingResult
 
@@ -94,6 +95,7 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
     if ev.energy is None or ev.energy_table is None:
         return {}
     table = ev.energy_table
+    timing = {mt.name: mt for mt in memory_timing(ev.timing.total, table, ev.arch.clock_hz)}
     memories = []
     for m in table.memories:
         memories.append(
@@ -114,6 +116,9 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
                 "area_mm2": m.result.area_mm2,
                 "access_time_s": m.result.access_time_s,
                 "cycle_time_s": m.result.cycle_time_s,
+                "cycles_per_access": timing[m.name].cycles_per_access,
+                "accesses_per_cycle": timing[m.name].accesses_per_cycle,
+                "fits_clock": timing[m.name].fits_clock,
             }
         )
     return {
@@ -210,6 +215,8 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
             + ", ".join(f"{k} {v:.2f}" for k, v in table.area_mm2.items())
             + ")",
         ]
+        notes = [mt.note for mt in memory_timing(t.total, table, ev.arch.clock_hz) if mt.note]
+        lines += [f"  note: {n}" for n in notes]
     lines += [f"  note: {n}" for n in t.notes]
     return "\n".join(lines)
 
