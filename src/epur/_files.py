@@ -16,7 +16,7 @@ from epur.errors import ConfigError, EpurError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["atomic_write_npz", "atomic_write_text", "read_mapping"]
+__all__ = ["atomic_write_bytes", "atomic_write_npz", "atomic_write_text", "read_mapping"]
 
 
 def read_mapping(path: Path, what: str) -> dict[str, Any]:
@@ -51,6 +51,7 @@ def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], object]) -> Non
         raise EpurError(f"cannot write {path}: folder {directory} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; outputs are ordinary user files
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(tmp, path)
@@ -62,6 +63,11 @@ def _atomic_write(path: str | Path, write: Callable[[IO[bytes]], object]) -> Non
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     _atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    _atomic_write(path, lambda handle: handle.write(data))
 
 
 def atomic_write_npz(path: str | Path, arrays: Mapping[str, np.ndarray[Any, Any]]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from epur._files import atomic_write_npz, atomic_write_text
+from epur._files import atomic_write_bytes, atomic_write_npz, atomic_write_text
 from epur.arch import ArchConfig, load_arch
 from epur.energy.backend import BACKENDS, sram_backend
 from epur.errors import ConfigError, EpurError
@@ -222,13 +222,28 @@ def _reproduce(args: argparse.Namespace) -> None:
     text = reproduction_table(rep) + "\n\npaper vs epur:\n" + claims
     print(text)
     if args.out:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise EpurError(f"--out must be a folder, but {out} is a file")
-        out.mkdir(parents=True, exist_ok=True)
-        _write_json(str(out / "results.json"), data)
-        atomic_write_text(out / "results.md", text + "\n")
-        print(f"\nwrote {out / 'results.json'} and {out / 'results.md'}")
+        _write_reproduction(Path(args.out), data, text, rep)
+
+
+def _write_reproduction(out: Path, data: dict[str, Any], text: str, rep: Any) -> None:
+    """Render everything first, then write each file atomically: a failure leaves none."""
+    from epur.report.html import report_html
+    from epur.report.plots import area_breakdown, energy_breakdown, versus_tegra
+
+    if out.exists() and not out.is_dir():
+        raise EpurError(f"--out must be a folder, but {out} is a file")
+    files: dict[str, bytes] = {}
+    if data["summary"]["energy_reduction_vs_tegra_x1_avg"] is not None:
+        areas = {name: dict(ev.energy_table.area_mm2) for name, ev in rep.cases[0].designs.items()}
+        files |= energy_breakdown(data) | versus_tegra(data) | area_breakdown(areas)
+        backend = data["summary"]["energy_backend"]
+        files["report.html"] = report_html(data, files, backend).encode("utf-8")
+    files["results.json"] = (json.dumps(data, indent=2) + "\n").encode("utf-8")
+    files["results.md"] = (text + "\n").encode("utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        atomic_write_bytes(out / name, content)
+    print(f"\nwrote {', '.join(sorted(files))} in {out}")
 
 
 def _size(args: argparse.Namespace) -> None:

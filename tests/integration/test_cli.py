@@ -180,7 +180,16 @@ def test_reproduce_writes_table_and_json(
     out = tmp_path / "results"
     code, text, err = run(capsys, "reproduce", "--out", str(out), "--energy-backend", "table")
     assert code == 0 and "[5/5] RLDRADSPR" in err
-    assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md"]
+    figures = [f"{n}.{e}" for n in ("area_breakdown", "energy_breakdown", "vs_tegra_x1")
+               for e in ("png", "svg")]  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*figures, "report.html", "results.json", "results.md"]
+    )
+    assert (out / "energy_breakdown.png").read_bytes().startswith(b"\x89PNG")
+    page = (out / "report.html").read_text()
+    for section in ("Paper vs epur", "modelled, never measured", "published or assumed", "<svg"):
+        assert section in page
+    assert "recorded in the repository (CACTI was not run)" in page
     data = json.loads((out / "results.json").read_text())
     assert set(data["networks"]) == {"eesen", "gmat", "bysdne", "rldradspr"}
     assert set(data["known_inputs"]) == {"gmat"}

@@ -1,0 +1,86 @@
+"""One self-contained HTML page with the paper's evaluation: tables, figures (inline
+SVG), the paper-vs-epur comparison and the provenance of every architecture value."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+__all__ = ["report_html"]
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+td:first-child,th:first-child,td.l{text-align:left}
+th{background:#f3f3f3} .note{color:#666;font-size:13px} figure{margin:1em 0}"""
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _results_rows(data: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    groups = [(n, e) for n, e in data["networks"].items()] + [
+        (f"{n} (known inputs)", e) for n, e in data["known_inputs"].items()
+    ]
+    for name, entry in groups:
+        for design in ("baseline", "mwl", "baseline_on_mwl_buffers"):
+            e = entry[design]
+            rtf = e["real_time_factor"]
+            rows.append([name.upper(), design, f"{e['latency_s'] * 1e3:.2f}",
+                         "n/a" if rtf is None else f"{rtf:.4f}", f"{e['energy_j'] * 1e3:.2f}",
+                         f"{e['power_w'] * 1e3:.0f}", f"{e['area_mm2']:.1f}",
+                         f"{e['speedup_vs_tegra_x1']:.2f}",
+                         f"{e['energy_reduction_vs_tegra_x1']:.1f}"])  # fmt: skip
+        t = entry["tegra_x1"]
+        rows.append([name.upper(), "Tegra X1 (modelled)", f"{t['latency_s'] * 1e3:.2f}", "",
+                     f"{t['energy_j'] * 1e3:.1f}", "", "", "1.00", "1.0"])  # fmt: skip
+    return rows
+
+
+def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -> str:
+    """The report page for ``reproduction_json`` data and the figures' SVG bytes."""
+    svgs = "".join(
+        f"<figure>{svg.decode('utf-8').split('?>', 1)[-1]}</figure>"
+        for name, svg in sorted(figures.items())
+        if name.endswith(".svg")
+    )
+    summary = data["summary"]
+    claim_rows = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
+    claims = _table(["claim", "paper", "epur", "gap"], claim_rows)
+    results = _table(["network", "design", "latency ms", "RTF", "energy mJ", "power mW",
+                      "area mm²", "speedup vs TX1", "energy reduction vs TX1"],
+                     _results_rows(data))  # fmt: skip
+    params = _table(["parameter", "value", "status", "source"], [
+        [key, str(_lookup(data["arch"], key)), p["status"], p["source"]]
+        for key, p in data["arch_provenance"].items()
+    ])  # fmt: skip
+    sram = ("CACTI 7 (zigzag-dse 3.9.1)" if backend == "cacti"
+            else "CACTI results recorded in the repository (CACTI was not run)")  # fmt: skip
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>E-PUR reproduction (epur)</title><style>{_STYLE}</style></head><body>
+<h1>E-PUR: the paper's evaluation, reproduced by epur</h1>
+<p>Silfa et al., "E-PUR: An Energy-Efficient Processing Unit for Recurrent Neural
+Networks", PACT 2018. Every number on this page is computed by epur; none is typed in.
+SRAM figures: {html.escape(sram)}. The Tegra X1 is a roofline model (published peak
+throughput, bandwidth and board power): <b>modelled, never measured</b>.</p>
+<h2>Paper vs epur</h2>{claims}
+<p class="note">Averages over {", ".join(summary["averaged_over"])} with MWL (GMAT faithful,
+autoregressive decoder).</p>
+<h2>Results</h2>{results}
+<h2>Figures</h2>{svgs}
+<h2>Architecture parameters: published or assumed</h2>{params}
+</body></html>
+"""
+
+
+def _lookup(tree: dict[str, Any], dotted: str) -> Any:
+    node: Any = tree
+    for part in dotted.split("."):
+        node = node[part]
+    return node
