@@ -261,3 +261,53 @@ def test_console_script_has_no_traceback_on_user_error() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("epur simulate: error:") and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("assignment", "pattern"),
+    [
+        ("technology.node_nm=16", r"technology\.node_nm: .*must be 22, 28, 32 or 45"),
+        ("weight_buffer.capacity_bytes=0", r"capacity_bytes must be at least 64 for CACTI, not 0"),
+        ("technology.sram_cell=finfet", r"technology\.sram_cell"),
+    ],
+)
+def test_energy_inputs_cacti_cannot_model_are_clear_errors(
+    assignment: str, pattern: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "o.json"
+    code = main(["simulate", "--network", "eesen", "--set", assignment, "--json", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert __import__("re").search(pattern, err), err
+    assert not out.exists()
+
+
+def test_a_missing_cacti_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import epur.energy.cacti as cacti
+
+    monkeypatch.setattr(cacti, "find_spec", lambda name: None)
+    code = main(["simulate", "--network", "bysdne", "--energy-backend", "cacti"])
+    err = capsys.readouterr().err
+    assert code == 2 and "CACTI is not installed" in err and "--energy-backend table" in err
+    # auto falls back to the recorded table and says so
+    assert main(["simulate", "--network", "bysdne"]) == 0
+    assert "(table SRAM figures)" in capsys.readouterr().out
+
+
+def test_table_backend_still_gives_the_exact_cacti_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.json"
+    assert (
+        main(["simulate", "--network", "eesen", "--energy-backend", "table", "--json", str(out)])
+        == 0
+    )
+    data = json.loads(out.read_text())
+    assert data["energy_backend"] == "table"
+    for memory in data["memories"]:
+        config = data["cacti_config"][memory["name"]]
+        assert f"-size (bytes) {memory['capacity_bytes']}" in config.splitlines()
+        assert f"-UCA bank count {memory['banks']}" in config.splitlines()
+    assert data["total"]["energy_per_step_j"] == pytest.approx(data["total"]["energy_j"] / 800)

@@ -60,9 +60,9 @@ def spec_key(spec: SramSpec) -> str:
 
 
 @cache
-def _recorded() -> dict[str, SramResult]:
+def _recorded() -> dict[str, tuple[SramResult, str]]:
     text = resources.files("epur.energy").joinpath("data/cacti_table.json").read_text("utf-8")
-    return {entry["spec"]: SramResult(**entry["result"]) for entry in json.loads(text)}
+    return {e["spec"]: (SramResult(**e["result"]), e["config"]) for e in json.loads(text)}
 
 
 class TableBackend:
@@ -78,10 +78,11 @@ class TableBackend:
                 f"{len(table)} memories (see epur/energy/data/cacti_table.json): "
                 "install CACTI (pip install 'epur[cacti]') for other sizes"
             )
-        return table[spec_key(spec)]
+        return table[spec_key(spec)][0]
 
     def config_text(self, spec: SramSpec) -> str | None:
-        return None
+        """The configuration the recorded result came from (to re-run it anywhere)."""
+        return _recorded()[spec_key(spec)][1]
 
 
 def sram_backend(name: str = "auto") -> SramBackend:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from epur.arch import ArchConfig, paper_preset
 from epur.energy.backend import memory_specs, spec_key
-from epur.energy.cacti import find_cacti, run_cacti
+from epur.energy.cacti import cacti_config, find_cacti, run_cacti
 from epur.timing import weight_buffer_design
 from epur.workload.zoo import ZOO_NAMES, zoo_network
 
@@ -26,11 +26,14 @@ TABLE = Path(__file__).parent / "data" / "cacti_table.json"
 def record(archs: list[ArchConfig], path: Path = TABLE) -> int:
     """Write the CACTI results of every SRAM of ``archs`` to ``path``; returns how many."""
     install = find_cacti()
-    entries = {}
+    entries: dict[str, dict[str, object]] = {}
     for arch in archs:
         for spec in memory_specs(arch).values():
-            entries[spec_key(spec)] = asdict(run_cacti(spec, install))
-    rows = [{"spec": key, "result": entries[key]} for key in sorted(entries)]
+            entries[spec_key(spec)] = {
+                "result": asdict(run_cacti(spec, install)),
+                "config": cacti_config(spec, install),
+            }
+    rows = [{"spec": key, **entries[key]} for key in sorted(entries)]
     path.write_text(json.dumps(rows, indent=1) + "\n")
     return len(rows)
 

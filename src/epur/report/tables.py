@@ -63,8 +63,10 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
     )
     layers = [_layer_json(t, layer) for layer in t.layers]
     if ev.energy is not None:
+        steps = sum(stack.seq_len for stack in ev.network.stacks)
         total.update(
             energy_j=ev.energy.total_j,
+            energy_per_step_j=ev.energy.total_j / steps,
             power_w=ev.energy.power_w,
             energy_breakdown_j=ev.energy.breakdown_j(),
         )
