@@ -69,6 +69,15 @@ def _add_arch_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_energy_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--energy-backend",
+        choices=BACKENDS,
+        default="auto",
+        help="SRAM figures: CACTI, the recorded CACTI table, or auto (CACTI when installed)",
+    )
+
+
 def _add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--known-inputs",
@@ -101,19 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         help="MWL: rows of W per CU held at once (default: as many as fit)",
     )
     _add_network_options(sim)
-    sim.add_argument(
-        "--energy-backend",
-        choices=BACKENDS,
-        default="auto",
-        help="SRAM figures: CACTI, the recorded CACTI table, or auto (CACTI when installed)",
-    )
+    _add_energy_option(sim)
     sim.add_argument("--json", metavar="FILE", help="also write the results as JSON")
 
     rep = sub.add_parser("reproduce", help="the paper's evaluation on its four networks")
     _add_arch_options(rep)
-    rep.add_argument("--energy-backend", choices=BACKENDS, default="auto",
-                     help="SRAM figures: CACTI, the recorded CACTI table, or auto")  # fmt: skip
-    rep.add_argument("--out", metavar="DIR", help="write results.json and results.md there")
+    _add_energy_option(rep)
+    rep.add_argument("--out", metavar="DIR", help="write the report, results and figures there")
 
     size = sub.add_parser("size", help="buffer capacities with nothing re-fetched or spilled")
     size.add_argument("--network", required=True, action="append", metavar="NAME|FILE")
