@@ -21,10 +21,18 @@ TABLE = sram_backend("table")
 
 
 def test_logic_energies_are_horowitz_scaled_by_stillmaker_and_baas() -> None:
+    logic = paper_preset().logic
     # Horowitz 2014 at 45 nm: fp16 multiply 1.1 pJ; Stillmaker & Baas 28 nm factor 0.42
-    assert op_energy_j("mul", parse_format("fp16"), 28) == pytest.approx(1.1e-12 * 0.42)
-    assert op_energy_j("add", parse_format("fp32"), 45) == pytest.approx(0.9e-12)
-    assert op_energy_j("mul", parse_format("q8.8"), 32) == pytest.approx(1.0e-12 * 0.531)
+    assert op_energy_j("mul", parse_format("fp16"), logic, 28) == pytest.approx(1.1e-12 * 0.42)
+    assert op_energy_j("add", parse_format("fp32"), logic, 45) == pytest.approx(0.9e-12)
+    assert op_energy_j("mul", parse_format("q8.8"), logic, 32) == pytest.approx(1.0e-12 * 0.531)
+
+
+def test_logic_constants_can_be_overridden() -> None:
+    arch = apply_overrides(paper_preset(), ["logic.mul_fp16_pj=2.2", "logic.mul_fp16_um2=3280"])
+    base, doubled = energy_table(paper_preset(), TABLE), energy_table(arch, TABLE)
+    assert doubled.mul_j == pytest.approx(2 * base.mul_j)
+    assert doubled.area_mm2["dpu"] > base.area_mm2["dpu"]
 
 
 @pytest.mark.parametrize("name", ZOO_NAMES)

@@ -28,6 +28,7 @@ __all__ = [
     "DPUConfig",
     "DRAMConfig",
     "FormatsConfig",
+    "LogicConfig",
     "MFUConfig",
     "MemoryConfig",
     "TechnologyConfig",
@@ -116,6 +117,37 @@ class DRAMConfig(BaseModel):
     energy_per_bit_j: Annotated[float, Field(ge=0)] = 10e-12
 
 
+_PJ = Annotated[float, Field(ge=0)]
+_UM2 = Annotated[float, Field(ge=0)]
+
+
+class LogicConfig(BaseModel):
+    """Energy (pJ) and area (um^2) per arithmetic unit at 45 nm, before scaling to
+    ``technology.node_nm`` (sources and scaling: ``epur.energy.logic``)."""
+
+    model_config = _STRICT
+    add_int8_pj: _PJ = 0.03
+    add_int16_pj: _PJ = 0.05
+    add_int32_pj: _PJ = 0.1
+    mul_int8_pj: _PJ = 0.2
+    mul_int16_pj: _PJ = 1.0
+    mul_int32_pj: _PJ = 3.1
+    add_fp16_pj: _PJ = 0.4
+    mul_fp16_pj: _PJ = 1.1
+    add_fp32_pj: _PJ = 0.9
+    mul_fp32_pj: _PJ = 3.7
+    add_int8_um2: _UM2 = 36.0
+    add_int16_um2: _UM2 = 67.0
+    add_int32_um2: _UM2 = 137.0
+    mul_int8_um2: _UM2 = 282.0
+    mul_int16_um2: _UM2 = 993.0
+    mul_int32_um2: _UM2 = 3495.0
+    add_fp16_um2: _UM2 = 1360.0
+    mul_fp16_um2: _UM2 = 1640.0
+    add_fp32_um2: _UM2 = 4184.0
+    mul_fp32_um2: _UM2 = 7700.0
+
+
 class TechnologyConfig(BaseModel):
     """The process the energy and area models assume: node, SRAM cells, temperature."""
 
@@ -185,6 +217,7 @@ class ArchConfig(BaseModel):
     dram: DRAMConfig = DRAMConfig()
     formats: FormatsConfig = FormatsConfig()
     technology: TechnologyConfig = TechnologyConfig()
+    logic: LogicConfig = LogicConfig()
 
     @field_validator("compute_units")
     @classmethod

@@ -72,6 +72,57 @@ PROVENANCE: dict[str, Provenance] = {
     ),
     "technology.sram_periphery": Provenance("assumed", "LSTP periphery, as the cells"),
     "technology.temperature_k": Provenance("assumed", "360 K, CACTI's template default"),
+    "logic.add_int8_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_int8_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.add_int16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_int16_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.add_int32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_int32_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.mul_int8_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_int8_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.mul_int16_pj": Provenance(
+        "assumed", "no published figure: ~1 pJ is often assumed (energy.md s2.1)"
+    ),
+    "logic.mul_int16_um2": Provenance(
+        "assumed", "geometric mean of the int8 and int32 multipliers"
+    ),
+    "logic.mul_int32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_int32_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.add_fp16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_fp16_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.mul_fp16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_fp16_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.add_fp32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_fp32_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
+    "logic.mul_fp32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_fp32_um2": Provenance(
+        "assumed",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+    ),
     "formats.storage": Provenance("assumed", "16-bit floating point weights and activations"),
     "formats.accumulator": Provenance("assumed", "fp32 accumulation in the DPU"),
     "formats.partial_sums": Provenance("assumed", "MWL partial sums kept in fp32"),

@@ -17,43 +17,22 @@ Sources (also in ``shared/reference/energy.md`` section 2):
   nodes, energy.md 2.2): energy x0.531 (32 nm), x0.42 (28), x0.28 (22); area x0.45,
   x0.37, x0.25.
 
-Assumed (no published figure): an int16 multiply costs 1.0 pJ and 993 um^2 at 45 nm
-(between int8 and int32; energy.md: "about 1 pJ is often assumed"); bf16 costs what
-fp16 does; a sigmoid or tanh costs one multiply and one add of its format (one PWL
-segment), a ReLU one add.
+These figures are the defaults of ``ArchConfig.logic`` (``epur.arch``), where each has
+its provenance and can be overridden (``--set logic.mul_fp16_pj=0.9``). Assumed (no
+published figure): an int16 multiply costs 1.0 pJ and 993 um^2 at 45 nm (between int8
+and int32; energy.md: "about 1 pJ is often assumed"); bf16 costs what fp16 does; a
+sigmoid or tanh costs one multiply and one add of its format (one PWL segment), a
+ReLU one add.
 """
 
 from __future__ import annotations
 
+from epur.arch import LogicConfig
 from epur.errors import ConfigError
 from epur.numerics import FormatKind, NumberFormat
 
 __all__ = ["AREA_SCALE", "ENERGY_SCALE", "op_area_m2", "op_class", "op_energy_j"]
 
-_ENERGY_45NM_PJ = {
-    ("add", "int8"): 0.03,
-    ("add", "int16"): 0.05,
-    ("add", "int32"): 0.1,
-    ("mul", "int8"): 0.2,
-    ("mul", "int16"): 1.0,  # assumed (see the module docstring)
-    ("mul", "int32"): 3.1,
-    ("add", "fp16"): 0.4,
-    ("mul", "fp16"): 1.1,
-    ("add", "fp32"): 0.9,
-    ("mul", "fp32"): 3.7,
-}
-_AREA_45NM_UM2 = {
-    ("add", "int8"): 36.0,
-    ("add", "int16"): 67.0,
-    ("add", "int32"): 137.0,
-    ("mul", "int8"): 282.0,
-    ("mul", "int16"): 993.0,  # assumed: geometric mean of int8 and int32
-    ("mul", "int32"): 3495.0,
-    ("add", "fp16"): 1360.0,
-    ("mul", "fp16"): 1640.0,
-    ("add", "fp32"): 4184.0,
-    ("mul", "fp32"): 7700.0,
-}
 ENERGY_SCALE = {45: 1.0, 32: 0.531, 28: 0.42, 22: 0.28}  # Stillmaker & Baas 2017
 AREA_SCALE = {45: 1.0, 32: 0.45, 28: 0.37, 22: 0.25}  # Stillmaker & Baas 2017
 
@@ -74,11 +53,13 @@ def _scale(table: dict[int, float], node_nm: int) -> float:
     return table[node_nm]
 
 
-def op_energy_j(op: str, fmt: NumberFormat, node_nm: int) -> float:
+def op_energy_j(op: str, fmt: NumberFormat, logic: LogicConfig, node_nm: int) -> float:
     """Energy of one ``op`` ("add" or "mul") in ``fmt`` at ``node_nm``, in joules."""
-    return _ENERGY_45NM_PJ[op, op_class(fmt)] * 1e-12 * _scale(ENERGY_SCALE, node_nm)
+    pj: float = getattr(logic, f"{op}_{op_class(fmt)}_pj")
+    return pj * 1e-12 * _scale(ENERGY_SCALE, node_nm)
 
 
-def op_area_m2(op: str, fmt: NumberFormat, node_nm: int) -> float:
+def op_area_m2(op: str, fmt: NumberFormat, logic: LogicConfig, node_nm: int) -> float:
     """Area of one ``op`` unit in ``fmt`` at ``node_nm``, in square metres."""
-    return _AREA_45NM_UM2[op, op_class(fmt)] * 1e-12 * _scale(AREA_SCALE, node_nm)
+    um2: float = getattr(logic, f"{op}_{op_class(fmt)}_um2")
+    return um2 * 1e-12 * _scale(AREA_SCALE, node_nm)

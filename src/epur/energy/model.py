@@ -88,17 +88,20 @@ def energy_table(arch: ArchConfig, backend: SramBackend) -> EnergyTable:
     lanes = arch.dpu.lanes
     cus = arch.compute_units
     dpu_m2 = cus * (
-        lanes * op_area_m2("mul", storage, node) + lanes * op_area_m2("add", dpu_add, node)
+        lanes * op_area_m2("mul", storage, arch.logic, node)
+        + lanes * op_area_m2("add", dpu_add, arch.logic, node)
     )
-    mfu_m2 = cus * (11 * op_area_m2("mul", acc, node) + 9 * op_area_m2("add", acc, node))
+    mfu_m2 = cus * (
+        11 * op_area_m2("mul", acc, arch.logic, node) + 9 * op_area_m2("add", acc, arch.logic, node)
+    )
     area = {m.name: m.instances * m.result.area_mm2 for m in memories}
     area.update(dpu=dpu_m2 * 1e6, mfu=mfu_m2 * 1e6)
     return EnergyTable(
         backend=backend.name,
-        mul_j=op_energy_j("mul", storage, node),
-        dpu_add_j=op_energy_j("add", dpu_add, node),
-        mfu_mul_j=op_energy_j("mul", acc, node),
-        mfu_add_j=op_energy_j("add", acc, node),
+        mul_j=op_energy_j("mul", storage, arch.logic, node),
+        dpu_add_j=op_energy_j("add", dpu_add, arch.logic, node),
+        mfu_mul_j=op_energy_j("mul", acc, arch.logic, node),
+        mfu_add_j=op_energy_j("add", acc, arch.logic, node),
         dram_bit_j=arch.dram.energy_per_bit_j,
         memories=memories,
         area_mm2=area,
