@@ -212,8 +212,13 @@ def _reproduce(args: argparse.Namespace) -> None:
 
     def progress(what: str) -> None:
         done[0] += 1
-        print(f"[{done[0]}/{total}] {what} ({backend.name} SRAM figures)", file=sys.stderr,
-              flush=True)  # fmt: skip
+        line = f"[{done[0]}/{total}] {what} ({backend.name} SRAM figures)"
+        if sys.stderr.isatty():  # a bar redrawn in place; plain lines in logs
+            bar = "#" * (20 * done[0] // total)
+            end = "\n" if done[0] == total else ""
+            print(f"\r[{bar:<20}] {line:<60}", end=end, file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     rep = reproduce(_arch(args), backend, progress)
     data = reproduction_json(rep)
