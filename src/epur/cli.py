@@ -227,7 +227,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         [[row["claim"], row["paper"], row["epur"], row["gap"]] for row in data["paper_vs_epur"]],
         right=set(),
     )
-    text = reproduction_table(rep) + "\n\npaper vs epur:\n" + claims
+    text = reproduction_table(data) + "\n\npaper vs epur:\n" + claims
     print(text)
     if args.out:
         _write_reproduction(Path(args.out), data, text, rep)

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Protocol
 
 from epur.arch import ArchConfig, MemoryConfig
-from epur.energy.cacti import SramResult, SramSpec, find_cacti, run_cacti
+from epur.energy.cacti import SramResult, SramSpec, cacti_config, find_cacti, run_cacti
 from epur.errors import BackendError
 
 __all__ = [
@@ -50,8 +50,6 @@ class CactiBackend:
         return run_cacti(spec, self.install)
 
     def config_text(self, spec: SramSpec) -> str | None:
-        from epur.energy.cacti import cacti_config
-
         return cacti_config(spec, self.install)
 
 

@@ -176,13 +176,11 @@ class Datapath:
         """``_dot_float`` compiled (``_kernels.dot_tree_f32``): same rounding, bit for bit."""
         rows = operand.values.shape[0]
         lead = v.shape[:-1]
-        vc = chunked(v.astype(np.float32), self.lanes).reshape(
-            -1, operand.chunked32_t(self.lanes).shape[0]
-        )
+        wt = operand.chunked32_t(self.lanes)
+        vc = chunked(v.astype(np.float32), self.lanes).reshape(-1, wt.shape[0])
         start = np.ascontiguousarray(
             np.broadcast_to(init, (*lead, rows)).astype(np.float32).reshape(-1, rows)
         )
-        wt = operand.chunked32_t(self.lanes)
         out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes))
         return out.reshape((*lead, rows)).astype(np.float64)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from epur.report.reproduce import RESULT_HEADERS, result_rows
+
 __all__ = ["report_html"]
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -23,26 +25,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _results_rows(data: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    groups = [(n, e) for n, e in data["networks"].items()] + [
-        (f"{n} (known inputs)", e) for n, e in data["known_inputs"].items()
-    ]
-    for name, entry in groups:
-        for design in ("baseline", "mwl", "baseline_on_mwl_buffers"):
-            e = entry[design]
-            rtf = e["real_time_factor"]
-            rows.append([name.upper(), design, f"{e['latency_s'] * 1e3:.2f}",
-                         "n/a" if rtf is None else f"{rtf:.4f}", f"{e['energy_j'] * 1e3:.2f}",
-                         f"{e['power_w'] * 1e3:.0f}", f"{e['area_mm2']:.1f}",
-                         f"{e['speedup_vs_tegra_x1']:.2f}",
-                         f"{e['energy_reduction_vs_tegra_x1']:.1f}"])  # fmt: skip
-        t = entry["tegra_x1"]
-        rows.append([name.upper(), "Tegra X1 (modelled)", f"{t['latency_s'] * 1e3:.2f}", "",
-                     f"{t['energy_j'] * 1e3:.1f}", "", "", "1.00", "1.0"])  # fmt: skip
-    return rows
-
-
 def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -> str:
     """The report page for ``reproduction_json`` data and the figures' SVG bytes."""
     svgs = "".join(
@@ -53,9 +35,7 @@ def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -
     summary = data["summary"]
     claim_rows = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
     claims = _table(["claim", "paper", "epur", "gap"], claim_rows)
-    results = _table(["network", "design", "latency ms", "RTF", "energy mJ", "power mW",
-                      "area mm²", "speedup vs TX1", "energy reduction vs TX1"],
-                     _results_rows(data))  # fmt: skip
+    results = _table(RESULT_HEADERS, result_rows(data))
     params = _table(["parameter", "value", "status", "source"], [
         [key, str(_lookup(data["arch"], key)), p["status"], p["source"]]
         for key, p in data["arch_provenance"].items()

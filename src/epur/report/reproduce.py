@@ -23,7 +23,15 @@ from epur.timing import weight_buffer_design
 from epur.workload.network import Network
 from epur.workload.zoo import ZOO_NAMES, zoo_network
 
-__all__ = ["DESIGNS", "Reproduction", "reproduce", "reproduction_json", "reproduction_table"]
+__all__ = [
+    "DESIGNS",
+    "RESULT_HEADERS",
+    "Reproduction",
+    "reproduce",
+    "reproduction_json",
+    "reproduction_table",
+    "result_rows",
+]
 
 DESIGNS = ("baseline", "mwl", "baseline_on_mwl_buffers")
 PAPER_ENERGY_REDUCTION = 92.0  # PACT 2018 abstract: 92x less energy than a Tegra X1, on average
@@ -195,51 +203,41 @@ def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, 
     return rows
 
 
-def reproduction_table(rep: Reproduction) -> str:
-    headers = [
-        "network",
-        "design",
-        "latency ms",
-        "RTF",
-        "energy mJ",
-        "power mW",
-        "area mm2",
-        "weight DRAM MB",
-        "speedup vs TX1",
-        "energy red. vs TX1",
-    ]
+RESULT_HEADERS = ["network", "design", "latency ms", "RTF", "energy mJ", "power mW", "area mm2",
+                  "weight DRAM MB", "speedup vs TX1", "energy red. vs TX1"]  # fmt: skip
+
+
+def _fmt(value: float | None, spec: str, scale: float = 1.0) -> str:
+    return "" if value is None else format(value * scale, spec)
+
+
+def result_rows(data: dict[str, Any]) -> list[list[str]]:
+    """Rows of the results table, from ``reproduction_json`` data (every network, then
+    its known-inputs variant if any; each E-PUR design, then the Tegra X1)."""
+    groups: list[tuple[str, dict[str, Any]]] = []
+    for key, entry in data["networks"].items():
+        groups.append((key.upper(), entry))
+        if key in data["known_inputs"]:
+            groups.append((f"{key.upper()} (known inputs)", data["known_inputs"][key]))
     rows = []
-    for case in rep.cases:
-        name = case.network.name + (" (known inputs)" if case.known_inputs else "")
-        for design, ev in case.designs.items():
-            e, table, t = ev.energy, ev.energy_table, ev.timing
-            rtf = ev.real_time_factor
-            rows.append(
-                [
-                    name,
-                    design,
-                    f"{t.latency_s() * 1e3:.2f}",
-                    "n/a" if rtf is None else f"{rtf:.4f}",
-                    "" if e is None else f"{e.total_j * 1e3:.2f}",
-                    "" if e is None else f"{e.power_w * 1e3:.0f}",
-                    "" if table is None else f"{sum(table.area_mm2.values()):.1f}",
-                    f"{t.total.dram_weight_bytes / 1e6:.1f}",
-                    f"{case.tegra.latency_s / t.latency_s():.2f}",
-                    "" if e is None else f"{case.tegra.energy_j / e.total_j:.1f}",
-                ]
-            )
-        rows.append(
-            [
-                name,
-                "tegra_x1 (modelled)",
-                f"{case.tegra.latency_s * 1e3:.2f}",
-                "",
-                f"{case.tegra.energy_j * 1e3:.1f}",
-                f"{case.tegra.energy_j / case.tegra.latency_s * 1e3:.0f}",
-                "",
-                "",
-                "1.00",
-                "1.0",
-            ]
-        )
-    return format_table(headers, rows, right=set(range(2, len(headers))))
+    for name, entry in groups:
+        for design in DESIGNS:
+            e = entry[design]
+            rtf = e["real_time_factor"]
+            rows.append([
+                name, design, f"{e['latency_s'] * 1e3:.2f}", "n/a" if rtf is None else f"{rtf:.4f}",
+                _fmt(e.get("energy_j"), ".2f", 1e3), _fmt(e.get("power_w"), ".0f", 1e3),
+                _fmt(e.get("area_mm2"), ".1f"), f"{e['dram_weight_bytes'] / 1e6:.1f}",
+                f"{e['speedup_vs_tegra_x1']:.2f}",
+                _fmt(e.get("energy_reduction_vs_tegra_x1"), ".1f"),
+            ])  # fmt: skip
+        t = entry["tegra_x1"]
+        rows.append([name, "tegra_x1 (modelled)", f"{t['latency_s'] * 1e3:.2f}", "",
+                     f"{t['energy_j'] * 1e3:.1f}", f"{t['energy_j'] / t['latency_s'] * 1e3:.0f}",
+                     "", "", "1.00", "1.0"])  # fmt: skip
+    return rows
+
+
+def reproduction_table(data: dict[str, Any]) -> str:
+    """The results table of ``reproduction_json`` data, as text."""
+    return format_table(RESULT_HEADERS, result_rows(data), right=set(range(2, len(RESULT_HEADERS))))

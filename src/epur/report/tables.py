@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from epur.energy import memory_timing
@@ -20,24 +20,14 @@ __all__ = [
 
 
 def _counts_json(timing: TimingResult, counts: Counts) -> dict[str, Any]:
+    """The headline summary, then every count (MFU operations as ``mfu_ops``)."""
     out = timing.summary(counts)
-    out.update(
-        compute_cycles=counts.compute_cycles,
-        stall_cycles=counts.stall_cycles,
-        drain_cycles=counts.drain_cycles,
-        dpu_chunks=counts.dpu_chunks,
-        adder_tree_adds=counts.adder_tree_adds,
-        accumulator_adds=counts.accumulator_adds,
-        mfu_ops=asdict(counts.mfu),
-        weight_buffer_reads=counts.weight_buffer_reads,
-        weight_buffer_writes=counts.weight_buffer_writes,
-        input_buffer_reads=counts.input_buffer_reads,
-        input_buffer_writes=counts.input_buffer_writes,
-        intermediate_memory_reads=counts.intermediate_memory_reads,
-        intermediate_memory_writes=counts.intermediate_memory_writes,
-        dram_activation_read_bytes=counts.dram_activation_read_bytes,
-        dram_activation_write_bytes=counts.dram_activation_write_bytes,
-    )
+    for f in fields(Counts):
+        if f.name not in out:
+            value = getattr(counts, f.name)
+            out["mfu_ops" if f.name == "mfu" else f.name] = (
+                asdict(value) if f.name == "mfu" else value
+            )
     return out
 
 
