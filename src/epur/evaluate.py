@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from epur.arch import ArchConfig
-from epur.energy import EnergyResult, EnergyTable, SramBackend, energy, energy_table
+from epur.energy import (
+    EnergyResult,
+    EnergyTable,
+    SramBackend,
+    access_cycles,
+    energy,
+    energy_table,
+)
 from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
 from epur.workload.network import Network
@@ -49,12 +56,16 @@ def evaluate(
     energy_backend: SramBackend | None = None,
 ) -> Evaluation:
     """Schedule ``network`` on ``arch`` with ``dataflow``, run the timing model and, with
-    an SRAM ``energy_backend``, the energy and area model."""
+    an SRAM ``energy_backend``, the energy and area model.
+
+    Without a backend the memories are taken to cycle at the clock; with one, each
+    access holds a memory's port for as many cycles as its SRAM cycle time needs.
+    """
     schedule = build_schedule(network, arch, dataflow, tile_rows)
-    timing = simulate(schedule, arch)
     if energy_backend is None:
-        return Evaluation(network, arch, schedule, timing)
+        return Evaluation(network, arch, schedule, simulate(schedule, arch))
     table = energy_table(arch, energy_backend)
+    timing = simulate(schedule, arch, access_cycles(table, arch.clock_hz))
     layers = tuple(energy(lr.counts, timing.latency_s(lr.counts), table) for lr in timing.layers)
     total = energy(timing.total, timing.latency_s(), table)
     return Evaluation(network, arch, schedule, timing, table, total, layers)

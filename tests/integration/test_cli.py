@@ -215,6 +215,14 @@ def test_reproduce_writes_table_and_json(
         "real time on all networks",
     }
     assert "GMAT (known inputs)" in text and "paper vs epur" in text
+    designs = data["designs"]
+    assert (
+        designs["baseline"]["weight_buffer_capacity_bytes"] == data["baseline_weight_buffer_bytes"]
+    )
+    # the larger baseline buffer is banked until it keeps up with the clock
+    assert designs["baseline"]["weight_buffer_banks"] > designs["mwl"]["weight_buffer_banks"]
+    assert designs["baseline"]["access_cycles"]["weight_buffer"] == 1
+    assert "<h2>Designs</h2>" in page
 
 
 def test_reproduce_failure_writes_nothing(
@@ -222,7 +230,7 @@ def test_reproduce_failure_writes_nothing(
 ) -> None:
     out = tmp_path / "results"
     code, _, err = run(
-        capsys, "reproduce", "--out", str(out), "--set", "input_buffer.capacity_bytes=16"
+        capsys, "reproduce", "--out", str(out), "--set", "input_buffer.capacity_bytes=64"
     )
     assert code == 2 and "bytes short" in err
     assert not out.exists()
@@ -267,8 +275,15 @@ def test_console_script_has_no_traceback_on_user_error() -> None:
     ("assignment", "pattern"),
     [
         ("technology.node_nm=16", r"technology\.node_nm: .*must be 22, 28, 32 or 45"),
-        ("weight_buffer.capacity_bytes=0", r"capacity_bytes must be at least 64 for CACTI, not 0"),
+        (
+            "weight_buffer.capacity_bytes=0",
+            r"weight_buffer\.capacity_bytes must be at least 64 for CACTI, not 0",
+        ),
         ("technology.sram_cell=finfet", r"technology\.sram_cell"),
+        (
+            "intermediate_memory.capacity_bytes=16",
+            r"intermediate_memory\.capacity_bytes must be at least 64",
+        ),
     ],
 )
 def test_energy_inputs_cacti_cannot_model_are_clear_errors(

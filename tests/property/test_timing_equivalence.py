@@ -3,9 +3,10 @@
 Random small networks (1-2 stacks of 1-3 LSTM/FC layers, sizes 1-24, 1-6 steps,
 batch 1-3) on random small architectures (1-8 lanes, weight buffers from a few
 rows to roomy, intermediate memories from empty to roomy, odd port widths, every
-storage format) under both dataflows. Architectures are drawn *for* the network
-(the weight buffer holds at least one MWL row, the input buffer one step's working
-set) so that almost every case schedules; the rest are rejected.
+storage format, memories of 1-3 cycles per access) under both dataflows.
+Architectures are drawn *for* the network (the weight buffer holds at least one MWL
+row, the input buffer one step's working set) so that almost every case schedules;
+the rest are rejected.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from epur.arch import ArchConfig
 from epur.errors import ScheduleError
 from epur.schedule import ArrayKind, Dataflow, Order, Schedule, build_schedule
+from epur.timing import AccessCycles
 from epur.timing.model import simulate
 from epur.timing.reference import simulate_reference
 from epur.workload import Activation, FCLayer, Layer, LSTMLayer, Network, Stack
@@ -152,6 +154,7 @@ class Case:
     tree: dict[str, Any] = field(hash=False)
     dataflow: Dataflow
     tile_rows: int | None
+    access: AccessCycles = field(default_factory=AccessCycles)
 
     def arch(self, **dpu: int) -> ArchConfig:
         tree = {**self.tree, "dpu": {**self.tree["dpu"], **dpu}}
@@ -174,7 +177,9 @@ def cases(
     bits = STORAGE_BITS[tree["formats"]["storage"]]
     fit = tree["weight_buffer"]["capacity_bytes"] // _mwl_row_bytes(network, bits)
     tile_rows = draw(st.none() | st.integers(1, max(1, min(8, fit))))
-    return Case(network, tree, dataflow, tile_rows)
+    cycles = st.integers(1, 3)
+    access = draw(st.just(AccessCycles()) | st.builds(AccessCycles, cycles, cycles, cycles))
+    return Case(network, tree, dataflow, tile_rows, access)
 
 
 def _record_coverage(schedule: Schedule) -> None:
@@ -212,7 +217,10 @@ def test_closed_form_equals_reference(case: Case) -> None:
     arch = case.arch()
     schedule = case.schedule(arch)
     _record_coverage(schedule)
-    assert simulate(schedule, arch) == simulate_reference(schedule, arch)
+    closed = simulate(schedule, arch, case.access)
+    if closed.total.port_stall_cycles:
+        event("a memory port stalls the DPUs")
+    assert closed == simulate_reference(schedule, arch, case.access)
 
 
 @examples(100)
@@ -220,11 +228,22 @@ def test_closed_form_equals_reference(case: Case) -> None:
 def test_roofline_bounds(case: Case) -> None:
     arch = case.arch()
     schedule = case.schedule(arch)
-    for result in (simulate(schedule, arch), simulate_reference(schedule, arch)):
+    for result in (
+        simulate(schedule, arch, case.access),
+        simulate_reference(schedule, arch, case.access),
+    ):
         total = result.total
         assert total.cycles * arch.compute_units * arch.dpu.lanes >= total.macs
         seconds = Fraction(total.cycles, arch.clock_hz)
         assert seconds >= Fraction(total.dram_bytes, arch.dram.bandwidth_bytes_per_s)
+        # No memory port is ever asked for more accesses than it can serve.
+        a, cus = case.access, arch.compute_units
+        wb = total.weight_buffer_reads + total.weight_buffer_writes
+        ib = total.input_buffer_reads + total.input_buffer_writes
+        im = total.intermediate_memory_reads + total.intermediate_memory_writes
+        assert total.cycles * cus >= wb * a.weight_buffer
+        assert total.cycles * cus >= ib * a.input_buffer
+        assert total.cycles >= im * a.intermediate_memory
 
 
 @examples(150)
@@ -236,10 +255,10 @@ def test_roofline_bounds(case: Case) -> None:
 def test_more_lanes_never_cost_more_cycles(case: Case, more: int, dataflow: Dataflow) -> None:
     lanes = case.tree["dpu"]["lanes"]
     narrow = case.arch(lanes=lanes)
-    slow = simulate(case.schedule(narrow, dataflow), narrow)
+    slow = simulate(case.schedule(narrow, dataflow), narrow, case.access)
     for wider in (lanes + more, 2 * lanes):
         wide = case.arch(lanes=wider)
-        fast = simulate(case.schedule(wide, dataflow), wide)
+        fast = simulate(case.schedule(wide, dataflow), wide, case.access)
         assert fast.total.cycles <= slow.total.cycles
         assert fast.total.dpu_chunks <= slow.total.dpu_chunks
 

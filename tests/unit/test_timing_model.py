@@ -6,7 +6,7 @@ import pytest
 
 from epur.evaluate import evaluate
 from epur.schedule import MfuOps, build_schedule
-from epur.timing import Counts, Peaks, simulate
+from epur.timing import AccessCycles, Counts, Peaks, simulate
 from epur.workload import LSTMLayer, Network, Stack, zoo_network
 from epur.workload.zoo import ZOO_NAMES
 from tests.conftest import tiny_arch
@@ -61,16 +61,19 @@ def test_mwl_by_hand() -> None:
 
     A: issue 2 rows x ceil(3/2) = 4 per step, no drain per step; psums are fp32 in the
        IM (4 vectors of 2 x 32 bits over the 32-bit port = 8 words). Step 0 fetches
-       2 x (3+1) x 2 B = 16 B per CU (64 B) + 6 B of x: 70 cycles. Step 1: max(4, 6) = 6.
-       End drain: dpu 1. A = 77.
-    B: issue 2 x ceil(2/2) = 2, drain 3; reads the psums from the IM, writes y (4 B) to
-       DRAM. Step 0 fetches U: 2 x 2 x 2 B = 8 B per CU (32 B) + 4 B: 2 + 34 + 3 = 39.
-       Step 1: 2 + 2 + 3 = 7. B = 46.
+       2 x (3+1) x 2 B = 16 B per CU (64 B) + 6 B of x: 70 cycles. Step 1: DRAM 6, but
+       the IM port writes 8 words: max(4, 6, 8) = 8, a port stall of 2.
+       End drain: dpu 1. A = 79.
+    B: issue 2 x ceil(2/2) = 2, drain 3; reads the psums from the IM (8 words), writes y
+       (4 B) to DRAM. Step 0 fetches U: 2 x 2 x 2 B = 8 B per CU (32 B) + 4 B: 2 + 34 + 3
+       = 39. Step 1: the IM's 8 words outlast DRAM's 4 cycles: 2 + 2 + 4 + 3 = 11. B = 50.
     """
     arch = tiny_arch()
     r = simulate(build_schedule(one_layer(), arch, "mwl"), arch)
     t = r.total
-    assert t.cycles == 77 + 46
+    assert t.cycles == 79 + 50
+    assert t.port_stall_cycles == 2 + 4
+    assert t.stall_cycles == (70 - 4) + (6 - 4) + (36 - 2) + (4 - 2)
     assert t.drain_cycles == 1 + 2 * 3
     assert t.compute_cycles == 2 * 4 + 2 * 2
     assert t.dram_weight_bytes == 64 + 32
@@ -81,6 +84,44 @@ def test_mwl_by_hand() -> None:
     assert r.peaks.weight_buffer_bytes == 16
     # psums: 2 steps x 8 values x 4 B
     assert r.peaks.intermediate_memory_bytes == 2 * 8 * 4
+
+
+def test_slow_memories_hold_their_port_for_several_cycles() -> None:
+    """The baseline case above with a weight buffer that needs 2 cycles per access.
+
+    Per CU and step the WB is read 2 rows x (3 chunk words + 1 bias word) = 8 times;
+    step 0 also writes the 6 fetched words. Step 0: 2 x 14 = 28 port cycles, under
+    DRAM's 106: unchanged (109). Step 1: 2 x 8 = 16 port cycles against max(issue 6,
+    DRAM 10): a port stall of 6, 6 + 4 + 6 + 3 = 19.
+    """
+    arch = tiny_arch()
+    schedule = build_schedule(one_layer(), arch, "baseline")
+    slow = simulate(schedule, arch, AccessCycles(weight_buffer=2)).total
+    assert slow.cycles == 109 + 19
+    assert slow.port_stall_cycles == 6
+    assert slow.stall_cycles == 100 + 4
+    fast = simulate(schedule, arch).total
+    assert slow.weight_buffer_reads == fast.weight_buffer_reads  # same events, more time
+    assert slow.macs == fast.macs
+
+
+def test_the_intermediate_memory_port_can_be_the_bottleneck() -> None:
+    """The MWL case above with a 3-cycle IM: its 8 words per step hold the port 24 cycles.
+
+    A0: max(4, 70, 24) = 70. A1: max(4, 6, 24) = 24 (port stall 18). End drain 1.
+    B0: max(2, 36, 24) = 36, + 3. B1: max(2, 4, 24) = 24 (port stall 20), + 3.
+    """
+    arch = tiny_arch()
+    schedule = build_schedule(one_layer(), arch, "mwl")
+    t = simulate(schedule, arch, AccessCycles(intermediate_memory=3)).total
+    assert t.cycles == (70 + 24 + 1) + (36 + 3) + (24 + 3)
+    assert t.port_stall_cycles == 18 + 20
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_access_cycles_must_be_positive(bad: int) -> None:
+    with pytest.raises(ValueError, match="input_buffer cycles per access must be an integer >= 1"):
+        AccessCycles(input_buffer=bad)
 
 
 def test_weights_that_overflow_are_refetched_every_step() -> None:

@@ -1,6 +1,7 @@
 """Energy and area: SRAMs through CACTI 7, logic from published tables, the model."""
 
 from epur.energy.backend import BACKENDS, SramBackend, memory_specs, sram_backend
+from epur.energy.banking import bank_for_clock
 from epur.energy.cacti import (
     CactiInstall,
     SramResult,
@@ -14,6 +15,8 @@ from epur.energy.model import (
     EnergyTable,
     Memory,
     MemoryTiming,
+    access_cycles,
+    cycles_per_access,
     energy,
     energy_table,
     memory_timing,
@@ -29,7 +32,10 @@ __all__ = [
     "SramBackend",
     "SramResult",
     "SramSpec",
+    "access_cycles",
+    "bank_for_clock",
     "cacti_config",
+    "cycles_per_access",
     "energy",
     "energy_table",
     "find_cacti",

@@ -2,8 +2,8 @@
 
 ``auto`` uses CACTI when it is installed and the recorded table otherwise; every
 result says which backend produced it. The table (``data/cacti_table.json``) is
-written by ``python -m epur.energy.record`` with the CACTI binary, for the
-memories of the paper preset and of the designs ``epur reproduce`` compares.
+written by ``python -m epur.report.record_cacti`` with the CACTI binary, for every
+memory ``epur reproduce`` asks for on the paper preset.
 """
 
 from __future__ import annotations
@@ -111,8 +111,19 @@ def memory_specs(arch: ArchConfig) -> dict[str, SramSpec]:
             temperature_k=tech.temperature_k,
         )
 
-    return {
-        "weight_buffer": spec(arch.weight_buffer),
-        "input_buffer": spec(arch.input_buffer),
-        "intermediate_memory": spec(arch.intermediate_memory),
-    }
+    specs = {}
+    for name in ("weight_buffer", "input_buffer", "intermediate_memory"):
+        try:
+            specs[name] = spec(getattr(arch, name))
+        except BackendError as exc:  # name the architecture field CACTI cannot model
+            field, _, rest = str(exc).partition(" ")
+            raise BackendError(f"{_ARCH_FIELD.get(field, f'{name}.{field}')} {rest}") from None
+    return specs
+
+
+_ARCH_FIELD = {
+    "node_nm": "technology.node_nm",
+    "cell_type": "technology.sram_cell",
+    "periphery_type": "technology.sram_periphery",
+    "temperature_k": "technology.temperature_k",
+}

@@ -24,13 +24,15 @@ from epur.energy.backend import SramBackend, memory_specs
 from epur.energy.cacti import SramResult, SramSpec
 from epur.energy.logic import op_area_m2, op_energy_j
 from epur.numerics import FormatKind, NumberFormat, parse_format
-from epur.timing.result import Counts
+from epur.timing.result import AccessCycles, Counts
 
 __all__ = [
     "EnergyResult",
     "EnergyTable",
     "Memory",
     "MemoryTiming",
+    "access_cycles",
+    "cycles_per_access",
     "energy",
     "energy_table",
     "memory_timing",
@@ -152,10 +154,10 @@ def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
 
 @dataclass(frozen=True, slots=True)
 class MemoryTiming:
-    """Whether a memory keeps up with the clock and with the schedule's access rate."""
+    """Whether a memory keeps up with the clock, and how busy its port is."""
 
     name: str
-    cycles_per_access: int  # ceil(CACTI cycle time x clock)
+    cycles_per_access: int  # ceil(CACTI cycle time x clock), charged by the timing model
     accesses_per_cycle: float  # per instance, averaged over the run
     note: str | None
 
@@ -164,9 +166,22 @@ class MemoryTiming:
         return self.cycles_per_access <= 1
 
 
+def cycles_per_access(cycle_time_s: float, clock_hz: int) -> int:
+    """Clock cycles an access of an SRAM with this random cycle time holds its port."""
+    # The tolerance keeps a cycle time printed as exactly the period at one cycle.
+    return max(1, math.ceil(cycle_time_s * clock_hz - 1e-9))
+
+
+def access_cycles(table: EnergyTable, clock_hz: int) -> AccessCycles:
+    """The cycles one access holds each SRAM's port at ``clock_hz``, from its cycle time."""
+    return AccessCycles(
+        **{m.name: cycles_per_access(m.result.cycle_time_s, clock_hz) for m in table.memories}
+    )
+
+
 def memory_timing(counts: Counts, table: EnergyTable, clock_hz: int) -> list[MemoryTiming]:
-    """Each SRAM's cycle time against the clock and its average access rate (reported;
-    the timing model does not charge memories that cannot keep up)."""
+    """Each SRAM's cycle time against the clock and its average access rate. The timing
+    model charges slow memories (``access_cycles``) and port conflicts as port stalls."""
     accesses = {
         "weight_buffer": counts.weight_buffer_reads + counts.weight_buffer_writes,
         "input_buffer": counts.input_buffer_reads + counts.input_buffer_writes,
@@ -174,22 +189,14 @@ def memory_timing(counts: Counts, table: EnergyTable, clock_hz: int) -> list[Mem
     }
     out = []
     for m in table.memories:
-        cpa = max(1, math.ceil(m.result.cycle_time_s * clock_hz - 1e-9))
+        cpa = cycles_per_access(m.result.cycle_time_s, clock_hz)
         rate = accesses[m.name] / m.instances / counts.cycles if counts.cycles else 0.0
         note = None
-        if cpa > 1 or rate > 1 / cpa:
-            clock = (
-                f"cycle time {m.result.cycle_time_s * 1e9:.2f} ns exceeds the "
-                f"{1e9 / clock_hz:.2f} ns clock ({cpa} cycles per access)"
-                if cpa > 1
-                else "its cycle time fits the clock"
+        if cpa > 1:
+            note = (
+                f"{m.name}: cycle time {m.result.cycle_time_s * 1e9:.2f} ns exceeds the "
+                f"{1e9 / clock_hz:.2f} ns clock: each access holds its port {cpa} cycles "
+                f"(charged); accessed {rate:.3f} times per cycle on average"
             )
-            verdict = (
-                "within what it can sustain"
-                if rate <= 1 / cpa
-                else "more than one port can sustain: more banks or ports needed "
-                "(not charged by the timing model)"
-            )
-            note = f"{m.name}: {clock}; accessed {rate:.3f} times per cycle on average, {verdict}"
         out.append(MemoryTiming(m.name, cpa, rate, note))
     return out

@@ -1,50 +1,53 @@
-"""Record CACTI results for the table backend: ``python -m epur.energy.record``.
+"""Record CACTI results for the table backend (``epur/energy/data/cacti_table.json``).
 
-Runs the CACTI binary for the SRAMs of the given architectures (default: the paper
-preset) and writes ``data/cacti_table.json`` beside this module, sorted, so that a
-re-run with the same binary reproduces the file byte for byte.
+``Recorder`` is a CACTI backend that remembers every SRAM a run asks for; ``record``
+writes their results, sorted, so that a re-run with the same binary reproduces the
+file byte for byte. ``python -m epur.report.record_cacti`` records what ``epur
+reproduce`` needs.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from epur.arch import ArchConfig, paper_preset
-from epur.energy.backend import memory_specs, spec_key
-from epur.energy.cacti import cacti_config, find_cacti, run_cacti
-from epur.timing import weight_buffer_design
-from epur.workload.zoo import ZOO_NAMES, zoo_network
+from epur.energy.backend import CactiBackend, spec_key
+from epur.energy.cacti import SramResult, SramSpec, cacti_config, find_cacti, run_cacti
 
-__all__ = ["record", "reproduction_archs"]
+__all__ = ["TABLE", "Recorder", "record"]
 
 TABLE = Path(__file__).parent / "data" / "cacti_table.json"
 
 
-def record(archs: list[ArchConfig], path: Path = TABLE) -> int:
-    """Write the CACTI results of every SRAM of ``archs`` to ``path``; returns how many."""
+class Recorder:
+    """A CACTI backend that remembers every SRAM it was asked for."""
+
+    name = "cacti"
+
+    def __init__(self) -> None:
+        self._cacti = CactiBackend()
+        self.specs: dict[str, SramSpec] = {}
+
+    def sram(self, spec: SramSpec) -> SramResult:
+        self.specs[spec_key(spec)] = spec
+        return self._cacti.sram(spec)
+
+    def config_text(self, spec: SramSpec) -> str | None:
+        return self._cacti.config_text(spec)
+
+
+def record(specs: Iterable[SramSpec], path: Path = TABLE) -> int:
+    """Write the CACTI results of ``specs`` to ``path``; returns how many."""
     install = find_cacti()
-    entries: dict[str, dict[str, object]] = {}
-    for arch in archs:
-        for spec in memory_specs(arch).values():
-            entries[spec_key(spec)] = {
-                "result": asdict(run_cacti(spec, install)),
-                "config": cacti_config(spec, install),
-            }
+    entries = {
+        spec_key(spec): {
+            "result": asdict(run_cacti(spec, install)),
+            "config": cacti_config(spec, install),
+        }
+        for spec in specs
+    }
     rows = [{"spec": key, **entries[key]} for key in sorted(entries)]
     path.write_text(json.dumps(rows, indent=1) + "\n")
     return len(rows)
-
-
-def reproduction_archs() -> list[ArchConfig]:
-    """The designs ``epur reproduce`` compares: the paper preset (MWL-sized weight
-    buffers) and weight buffers sized for the baseline dataflow."""
-    networks = [zoo_network(name).with_known_inputs() for name in ZOO_NAMES]
-    return [paper_preset(), weight_buffer_design(paper_preset(), networks, "baseline")]
-
-
-if __name__ == "__main__":
-    count = record(reproduction_archs())
-    print(f"recorded {count} memories in {TABLE}", file=sys.stderr)

@@ -40,6 +40,14 @@ def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -
         [key, str(_lookup(data["arch"], key)), p["status"], p["source"]]
         for key, p in data["arch_provenance"].items()
     ])  # fmt: skip
+    designs = _table(
+        ["design", "what it is", "weight buffer B/CU", "banks", "cycles per access (WB, IB, IM)"],
+        [
+            [name, d["description"], f"{d['weight_buffer_capacity_bytes']:,}",
+             str(d["weight_buffer_banks"]), ", ".join(str(v) for v in d["access_cycles"].values())]
+            for name, d in data["designs"].items()
+        ],
+    )  # fmt: skip
     sram = ("CACTI 7 (zigzag-dse 3.9.1)" if backend == "cacti"
             else "CACTI results recorded in the repository (CACTI was not run)")  # fmt: skip
     return f"""<!doctype html><html><head><meta charset="utf-8">
@@ -52,6 +60,10 @@ throughput, bandwidth and board power): <b>modelled, never measured</b>.</p>
 <h2>Paper vs epur</h2>{claims}
 <p class="note">Averages over {", ".join(summary["averaged_over"])} with MWL (GMAT faithful,
 autoregressive decoder).</p>
+<h2>Designs</h2>{designs}
+<p class="note">An SRAM whose cycle time exceeds the clock holds its single port for
+several cycles per access; the timing model charges those cycles, and any conflict
+between reads and fills on one port, as port stalls.</p>
 <h2>Results</h2>{results}
 <h2>Figures</h2>{svgs}
 <h2>Architecture parameters: published or assumed</h2>{params}

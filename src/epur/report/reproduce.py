@@ -1,21 +1,22 @@
 """``epur reproduce``: the paper's evaluation on the four networks.
 
 For every network: E-PUR with the baseline dataflow on weight buffers sized for it
-(each layer's W and U rows per gate), E-PUR with MWL on the paper preset (buffers
-that hold U), the baseline dataflow on those MWL-sized buffers, and a roofline model
-of the Tegra X1 (modelled, never measured). GMAT runs faithfully (autoregressive
-decoder) and, separately, with known inputs (teacher forcing).
+(each layer's W and U rows per gate, in as many banks as keep up with the clock),
+E-PUR with MWL on the paper preset (buffers that hold U), the baseline dataflow on
+those MWL-sized buffers, and a roofline model of the Tegra X1 (modelled, never
+measured). GMAT runs faithfully (autoregressive decoder) and, separately, with
+known inputs (teacher forcing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from epur.arch import PROVENANCE, ArchConfig
 from epur.baselines import PlatformResult, roofline
-from epur.energy import SramBackend
+from epur.energy import SramBackend, bank_for_clock
 from epur.evaluate import Evaluation, evaluate
 from epur.report.tables import format_table
 from epur.schedule import Dataflow
@@ -65,6 +66,8 @@ def reproduce(
     """Every zoo network on the three E-PUR designs and the modelled Tegra X1."""
     sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
     base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
+    if backend is not None:  # a larger buffer needs more banks to keep up with the clock
+        base_arch = bank_for_clock(base_arch, "weight_buffer", backend)
     setups = {
         "baseline": (base_arch, Dataflow.BASELINE),
         "mwl": (arch, Dataflow.MWL),
@@ -144,6 +147,7 @@ def reproduction_json(rep: Reproduction) -> dict[str, Any]:
         "schema_version": 1,
         "arch": rep.arch.model_dump(mode="json"),
         "baseline_weight_buffer_bytes": rep.baseline_arch.weight_buffer.capacity_bytes,
+        "designs": _designs_json(rep),
         "arch_provenance": {
             key: {"status": p.status, "source": p.source} for key, p in PROVENANCE.items()
         },
@@ -152,6 +156,33 @@ def reproduction_json(rep: Reproduction) -> dict[str, Any]:
         "summary": summary,
         "paper_vs_epur": paper_vs_epur(rep, summary),
     }
+
+
+_DESIGN_TEXT = {
+    "baseline": "baseline dataflow; weight buffers sized for it (each layer's W and U rows "
+    "per gate), banked to keep up with the clock",
+    "mwl": "MWL dataflow on the given architecture (weight buffers that hold U)",
+    "baseline_on_mwl_buffers": "baseline dataflow on the MWL design's buffers",
+}
+
+
+def _designs_json(rep: Reproduction) -> dict[str, Any]:
+    """Each design's dataflow, memories and the cycles one access of each costs."""
+    out = {}
+    for name, ev in rep.cases[0].designs.items():
+        arch = ev.arch
+        out[name] = {
+            "description": _DESIGN_TEXT[name],
+            "dataflow": str(ev.timing.dataflow),
+            "arch_name": arch.name,
+            **{
+                f"{m}_{field}": getattr(getattr(arch, m), field)
+                for m in ("weight_buffer", "intermediate_memory")
+                for field in ("capacity_bytes", "banks")
+            },
+            "access_cycles": asdict(ev.timing.access_cycles),
+        }
+    return out
 
 
 def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, Any]]:

@@ -73,6 +73,7 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
         "total": total,
         "layers": layers,
         "peaks": asdict(t.peaks),
+        "access_cycles": asdict(t.access_cycles),
         "buffer_needs": {
             "weight_buffer_bytes_per_cu": t.peaks.weight_buffer_bytes,
             "input_buffer_bytes_per_cu": t.peaks.input_buffer_bytes,
@@ -141,10 +142,14 @@ def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e6:.2f}"
 
 
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}" if whole else "0.0"
+
+
 def layer_table(ev: Evaluation) -> str:
     t = ev.timing
-    headers = ["layer", "stack", "dirs", "cycles", "ms", "MMACs", "util", "stall%",
-               "W DRAM MB", "act DRAM MB"]  # fmt: skip
+    headers = ["layer", "stack", "dirs", "cycles", "ms", "MMACs", "util", "DRAM stall%",
+               "port stall%", "W DRAM MB", "act DRAM MB"]  # fmt: skip
     rows = []
     for lr in (*t.layers, None):
         c = lr.counts if lr else t.total
@@ -160,7 +165,8 @@ def layer_table(ev: Evaluation) -> str:
                 f"{t.latency_s(c) * 1e3:.3f}",
                 f"{c.macs / 1e6:.2f}",
                 f"{t.dpu_utilization(c):.3f}",
-                f"{100 * c.stall_cycles / c.cycles:.1f}" if c.cycles else "0.0",
+                _percent(c.stall_cycles, c.cycles),
+                _percent(c.port_stall_cycles, c.cycles),
                 _mb(c.dram_weight_bytes),
                 _mb(c.dram_activation_bytes),
             ]
@@ -176,8 +182,9 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
         f"batch {ev.network.batch}",
         f"  latency per sequence   {t.latency_s() * 1e3:.3f} ms ({c.cycles:,} cycles at "
         f"{ev.arch.clock_hz / 1e6:g} MHz)",
-        f"  cycles                 compute {c.compute_cycles:,}, memory stalls "
-        f"{c.stall_cycles:,}, pipeline drains {c.drain_cycles:,}",
+        f"  cycles                 compute {c.compute_cycles:,}, main-memory stalls "
+        f"{c.stall_cycles:,}, port stalls {c.port_stall_cycles:,}, pipeline drains "
+        f"{c.drain_cycles:,}",
         f"  DPU utilisation        {t.dpu_utilization():.3f}",
     ]
     rtf = ev.real_time_factor

@@ -1,6 +1,6 @@
 """The closed-form timing and memory model (docs/model.md).
 
-``simulate(schedule, arch)`` costs every segment class of a schedule in O(1):
+``simulate(schedule, arch, access_cycles)`` costs every segment class of a schedule in O(1):
 a work's steps differ only in whether they are the work's first step (full weight
 fetch) and in which of its arrays' rows are spilled, and both are known in closed
 form. The cost of simulating a network therefore grows with its number of layers,
@@ -16,16 +16,23 @@ from dataclasses import dataclass
 
 from epur.arch import ArchConfig
 from epur.schedule.ir import Access, ArrayKind, Order, Phase, Schedule, Work, live_ranges
-from epur.timing.result import Counts, LayerResult, Peaks, TimingResult
+from epur.timing.result import AccessCycles, Counts, LayerResult, Peaks, TimingResult
 from epur.units import ceil_div
 
 __all__ = ["simulate"]
 
 
-def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
-    """Cycles, event counts and peak buffer occupancy of ``schedule`` on ``arch``."""
+def simulate(
+    schedule: Schedule, arch: ArchConfig, access_cycles: AccessCycles | None = None
+) -> TimingResult:
+    """Cycles, event counts and peak buffer occupancy of ``schedule`` on ``arch``.
+
+    ``access_cycles``: how long one access holds each memory's port (default: one
+    cycle, memories that keep up with the clock).
+    """
+    access_cycles = access_cycles or AccessCycles()
     per_layer: dict[int, Counts] = defaultdict(Counts)
-    ports = _Ports.of(arch)
+    ports = _Ports.of(arch, access_cycles)
     memo: dict[tuple[int, bool, bool, Work], Counts] = {}  # equal MWL tiles cost the same
     for phase in schedule.phases:
         for work in phase.works:
@@ -41,7 +48,7 @@ def simulate(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         LayerResult(info, per_layer[info.index], peaks[info.index]) for info in schedule.layers
     )
     total = sum((lr.counts for lr in layers), Counts())
-    return TimingResult.build(schedule, arch, layers, total)
+    return TimingResult.build(schedule, arch, access_cycles, layers, total)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +58,17 @@ class _Ports:
     wb: int
     ib: int
     im: int
+    access: AccessCycles
 
     @classmethod
-    def of(cls, arch: ArchConfig) -> _Ports:
+    def of(cls, arch: ArchConfig, access: AccessCycles) -> _Ports:
         return cls(
             arch.dpu.lanes,
             arch.storage_bits,
             arch.port_bits(arch.weight_buffer),
             arch.port_bits(arch.input_buffer),
             arch.port_bits(arch.intermediate_memory),
+            access,
         )
 
     def chunk_words(self, length: int, port: int) -> int:
@@ -68,31 +77,45 @@ class _Ports:
         return full * ceil_div(self.lanes * self.w, port) + ceil_div(rest * self.w, port)
 
 
-def _step_counts(work: Work, batch: int, p: _Ports) -> Counts:
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a step of a work costs whatever its index: its counts, and the accesses
+    of each CU's weight and input buffer port (reads and writes)."""
+
+    counts: Counts
+    wb_per_cu: tuple[int, ...]
+    ib_per_cu: tuple[int, ...]
+
+
+def _step_counts(work: Work, batch: int, p: _Ports) -> _Step:
     """Everything a step of ``work`` costs that does not depend on the step index."""
-    macs = chunks = issue = wb_reads = ib_reads = 0
+    cus = len(work.weights.footprint)
+    macs = chunks = issue = 0
+    wb = [0] * cus
+    ib = [0] * cus
     for g in work.groups:
         n_chunks = ceil_div(g.length, p.lanes)
-        rows = sum(g.rows)
-        macs += rows * g.length
-        chunks += rows * n_chunks
+        macs += sum(g.rows) * g.length
+        chunks += sum(g.rows) * n_chunks
         issue += max(g.rows) * n_chunks
-        wb_reads += rows * p.chunk_words(g.length, p.wb)
-        wb_reads += sum(r * ceil_div(k * p.w, p.wb) for r, k in zip(g.rows, g.consts, strict=True))
-        ib_reads += rows * p.chunk_words(g.length, p.ib)
-    ib_reads += sum(ceil_div(v * p.w, p.ib) for v in work.mfu_ib_reads)
-    ib_writes = len(work.weights.footprint) * sum(ceil_div(v * p.w, p.ib) for v in work.ib_writes)
-    return Counts(
+        for c, (rows, consts) in enumerate(zip(g.rows, g.consts, strict=True)):
+            wb[c] += rows * (p.chunk_words(g.length, p.wb) + ceil_div(consts * p.w, p.wb))
+            ib[c] += batch * rows * p.chunk_words(g.length, p.ib)
+    ib[0] += batch * sum(ceil_div(v * p.w, p.ib) for v in work.mfu_ib_reads)  # one CU's copy
+    ib_reads = sum(ib)
+    writes_per_cu = batch * sum(ceil_div(v * p.w, p.ib) for v in work.ib_writes)
+    counts = Counts(
         compute_cycles=batch * issue,
         macs=batch * macs,
         dpu_chunks=batch * chunks,
         adder_tree_adds=batch * chunks * (p.lanes - 1),
         accumulator_adds=batch * chunks,
         mfu=work.mfu.scaled(batch),
-        weight_buffer_reads=wb_reads,
-        input_buffer_reads=batch * ib_reads,
-        input_buffer_writes=batch * ib_writes,
+        weight_buffer_reads=sum(wb),
+        input_buffer_reads=ib_reads,
+        input_buffer_writes=cus * writes_per_cu,
     )
+    return _Step(counts, tuple(wb), tuple(n + writes_per_cu for n in ib))
 
 
 def _access_words(access: Access, port: int) -> int:
@@ -137,20 +160,33 @@ def _activation_traffic(work: Work, step: int, batch: int, im_port: int) -> Coun
 
 
 def _segment(
-    base: Counts, traffic: Counts, fetched: tuple[int, ...], drain: int, arch: ArchConfig, p: _Ports
+    step: _Step, traffic: Counts, fetched: tuple[int, ...], drain: int, arch: ArchConfig, p: _Ports
 ) -> Counts:
-    """One segment: ``base`` compute, ``traffic`` activations, ``fetched`` weight bytes per CU."""
+    """One segment: ``step``'s compute, ``traffic`` activations, ``fetched`` weight bytes per
+    CU. It lasts as long as its busiest resource (DPUs, main memory or a memory port),
+    then drains."""
+    base = step.counts
     weight_bytes = sum(fetched)
+    fills = [ceil_div(f * 8, p.wb) for f in fetched]
+    issue = base.compute_cycles
     dram = arch.dram_cycles(weight_bytes + traffic.dram_activation_bytes)
-    stall = max(0, dram - base.compute_cycles)
+    port = max(
+        p.access.weight_buffer * max(r + f for r, f in zip(step.wb_per_cu, fills, strict=True)),
+        p.access.input_buffer * max(step.ib_per_cu),
+        p.access.intermediate_memory
+        * (traffic.intermediate_memory_reads + traffic.intermediate_memory_writes),
+    )
+    stall = max(0, dram - issue)
+    port_stall = max(0, port - issue - stall)
     return (
         base
         + traffic
         + Counts(
-            cycles=base.compute_cycles + stall + drain,
+            cycles=issue + stall + port_stall + drain,
             stall_cycles=stall,
+            port_stall_cycles=port_stall,
             drain_cycles=drain,
-            weight_buffer_writes=sum(ceil_div(f * 8, p.wb) for f in fetched),
+            weight_buffer_writes=sum(fills),
             dram_weight_bytes=weight_bytes,
         )
     )
@@ -158,7 +194,7 @@ def _segment(
 
 def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig, p: _Ports) -> Counts:
     """All segments of ``work`` in ``phase``: steady steps per spill interval, then step one."""
-    base = _step_counts(work, batch, p)
+    step = _step_counts(work, batch, p)
     drain = sum(g.drain_cycles for g in work.groups) if phase.drain_each_step else 0
     first = phase.step_order()[0]
     total = Counts()
@@ -167,11 +203,11 @@ def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig, p: _Por
         if lo == hi:
             continue
         traffic = _activation_traffic(work, lo, batch, p.im)
-        steady = _segment(base, traffic, work.weights.overflow, drain, arch, p)
+        steady = _segment(step, traffic, work.weights.overflow, drain, arch, p)
         count = hi - lo
         if lo <= first < hi:
             count -= 1
-            total += _segment(base, traffic, work.weights.footprint, drain, arch, p)
+            total += _segment(step, traffic, work.weights.footprint, drain, arch, p)
         total += steady.scaled(count)
     return total
 

@@ -27,7 +27,7 @@ from epur.schedule.ir import (
     SeqArray,
     Work,
 )
-from epur.timing.result import Counts, LayerResult, Peaks, TimingResult
+from epur.timing.result import AccessCycles, Counts, LayerResult, Peaks, TimingResult
 from epur.units import ceil_div
 
 __all__ = ["simulate_reference"]
@@ -55,9 +55,10 @@ class _Hardware:
     wb_port: int
     ib_port: int
     im_port: int
+    access: AccessCycles
 
     @classmethod
-    def of(cls, arch: ArchConfig, batch: int) -> _Hardware:
+    def of(cls, arch: ArchConfig, batch: int, access: AccessCycles) -> _Hardware:
         return cls(
             arch=arch,
             batch=batch,
@@ -66,7 +67,26 @@ class _Hardware:
             wb_port=arch.port_bits(arch.weight_buffer),
             ib_port=arch.port_bits(arch.input_buffer),
             im_port=arch.port_bits(arch.intermediate_memory),
+            access=access,
         )
+
+
+@dataclass(slots=True)
+class _PortUse:
+    """Accesses to each memory instance's single port during one segment."""
+
+    weight_buffer: list[int]  # per CU
+    input_buffer: list[int]  # per CU
+    intermediate_memory: int = 0
+
+    def busy_cycles(self, access: AccessCycles) -> int:
+        """The cycles the busiest port is held: accesses x cycles per access."""
+        busiest = 0
+        for n in self.weight_buffer:
+            busiest = max(busiest, n * access.weight_buffer)
+        for n in self.input_buffer:
+            busiest = max(busiest, n * access.input_buffer)
+        return max(busiest, self.intermediate_memory * access.intermediate_memory)
 
 
 @dataclass(slots=True)
@@ -76,6 +96,7 @@ class _Tally:
     cycles: int = 0
     compute_cycles: int = 0
     stall_cycles: int = 0
+    port_stall_cycles: int = 0
     drain_cycles: int = 0
     macs: int = 0
     dpu_chunks: int = 0
@@ -151,7 +172,7 @@ def _last_touches(schedule: Schedule) -> dict[SeqArray, int]:
 # ---- one segment -----------------------------------------------------------------------------
 
 
-def _run_group(group: DotGroup, hw: _Hardware, tally: _Tally) -> int:
+def _run_group(group: DotGroup, hw: _Hardware, tally: _Tally, ports: _PortUse) -> int:
     """Issue the group's dot products on the CUs; return its (lockstep) issue cycles.
 
     Per row, each chunk's weights are read from the weight buffer once and stay in
@@ -162,33 +183,44 @@ def _run_group(group: DotGroup, hw: _Hardware, tally: _Tally) -> int:
     for c, rows in enumerate(group.rows):
         issued = 0
         for _row in range(rows):
-            tally.weight_buffer_reads += _words(group.consts[c], w, hw.wb_port)
+            words = _words(group.consts[c], w, hw.wb_port)
+            tally.weight_buffer_reads += words
+            ports.weight_buffer[c] += words
             for elements in _chunks(group.length, hw.lanes):
-                tally.weight_buffer_reads += _words(elements, w, hw.wb_port)
+                words = _words(elements, w, hw.wb_port)
+                tally.weight_buffer_reads += words
+                ports.weight_buffer[c] += words
                 for _b in range(hw.batch):
                     tally.macs += elements
                     tally.dpu_chunks += 1
                     tally.adder_tree_adds += hw.lanes - 1  # a short chunk still uses the tree
                     tally.accumulator_adds += 1
-                    tally.input_buffer_reads += _words(elements, w, hw.ib_port)
+                    words = _words(elements, w, hw.ib_port)
+                    tally.input_buffer_reads += words
+                    ports.input_buffer[c] += words
                     issued += 1
         issued_per_cu.append(issued)
     return max(issued_per_cu)  # the CUs run in lockstep: one chunk per cycle each
 
 
-def _run_mfu_and_input_buffer(work: Work, hw: _Hardware, tally: _Tally) -> None:
-    """Per batch element: the MFU operations, its input-buffer reads, the IB writes."""
+def _run_mfu_and_input_buffer(work: Work, hw: _Hardware, tally: _Tally, ports: _PortUse) -> None:
+    """Per batch element: the MFU operations, its input-buffer reads (from the first CU's
+    buffer), the IB writes."""
     w = hw.storage_bits
     for _b in range(hw.batch):
         tally.mfu = tally.mfu + work.mfu
         for vector in work.mfu_ib_reads:
-            tally.input_buffer_reads += _words(vector, w, hw.ib_port)
-        for _cu in range(hw.arch.compute_units):  # every CU's input buffer gets a copy
+            words = _words(vector, w, hw.ib_port)
+            tally.input_buffer_reads += words
+            ports.input_buffer[0] += words
+        for cu in range(hw.arch.compute_units):  # every CU's input buffer gets a copy
             for vector in work.ib_writes:
-                tally.input_buffer_writes += _words(vector, w, hw.ib_port)
+                words = _words(vector, w, hw.ib_port)
+                tally.input_buffer_writes += words
+                ports.input_buffer[cu] += words
 
 
-def _run_transfers(work: Work, step: int, hw: _Hardware, tally: _Tally) -> None:
+def _run_transfers(work: Work, step: int, hw: _Hardware, tally: _Tally, ports: _PortUse) -> None:
     """Sequence reads and writes: to the IM if the step's row is resident, else DRAM."""
     for is_write, accesses in ((False, work.reads), (True, work.writes)):
         for access in accesses:
@@ -197,43 +229,53 @@ def _run_transfers(work: Work, step: int, hw: _Hardware, tally: _Tally) -> None:
             for _b in range(hw.batch):
                 for vector in access.vectors:
                     if in_im and is_write:
-                        tally.intermediate_memory_writes += _words(vector, array.bits, hw.im_port)
+                        words = _words(vector, array.bits, hw.im_port)
+                        tally.intermediate_memory_writes += words
+                        ports.intermediate_memory += words
                     elif in_im:
-                        tally.intermediate_memory_reads += _words(vector, array.bits, hw.im_port)
+                        words = _words(vector, array.bits, hw.im_port)
+                        tally.intermediate_memory_reads += words
+                        ports.intermediate_memory += words
                     elif is_write:
                         tally.dram_activation_write_bytes += vector * array.bits // 8
                     else:
                         tally.dram_activation_read_bytes += vector * array.bits // 8
 
 
-def _fetch_weights(work: Work, first: bool, hw: _Hardware, tally: _Tally) -> None:
+def _fetch_weights(work: Work, first: bool, hw: _Hardware, tally: _Tally, ports: _PortUse) -> None:
     """The whole footprint on the work's first step, the overflow on every later one."""
     for c in range(len(work.weights.footprint)):
         footprint, resident = work.weights.footprint[c], work.weights.resident[c]
         fetched = footprint if first else footprint - resident
         tally.dram_weight_bytes += fetched
-        tally.weight_buffer_writes += _words(fetched * 8, 1, hw.wb_port)
+        words = _words(fetched * 8, 1, hw.wb_port)
+        tally.weight_buffer_writes += words
+        ports.weight_buffer[c] += words
 
 
 def _run_segment(segment: _Segment, first: bool, hw: _Hardware) -> Counts:
     """Counts and cycles of one ``run(work, t)`` (docs/model.md section 3)."""
     work, tally = segment.work, _Tally()
+    cus = hw.arch.compute_units
+    ports = _PortUse([0] * cus, [0] * cus)
     issue = 0
     for group in work.groups:
-        issue += _run_group(group, hw, tally)
-    _run_mfu_and_input_buffer(work, hw, tally)
-    _run_transfers(work, segment.step, hw, tally)
-    _fetch_weights(work, first, hw, tally)
+        issue += _run_group(group, hw, tally, ports)
+    _run_mfu_and_input_buffer(work, hw, tally, ports)
+    _run_transfers(work, segment.step, hw, tally, ports)
+    _fetch_weights(work, first, hw, tally, ports)
     dram = hw.arch.dram_cycles(tally.dram_bytes())
-    stall = max(0, dram - issue)
+    # The segment lasts as long as its busiest resource: the DPUs, main memory, a port.
+    busiest = max(issue, dram, ports.busy_cycles(hw.access))
     drain = 0
     if segment.phase.drain_each_step:
         for group in work.groups:
             drain += group.drain_cycles
     tally.compute_cycles = issue
-    tally.stall_cycles = stall
+    tally.stall_cycles = max(0, dram - issue)
+    tally.port_stall_cycles = busiest - max(issue, dram)
     tally.drain_cycles = drain
-    tally.cycles = issue + stall + drain
+    tally.cycles = busiest + drain
     return tally.freeze()
 
 
@@ -335,9 +377,12 @@ def _run_phase(segments: Iterator[_Segment], occupancy: _Occupancy, ledger: _Led
         occupancy.end_phase(phase)
 
 
-def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
+def simulate_reference(
+    schedule: Schedule, arch: ArchConfig, access_cycles: AccessCycles | None = None
+) -> TimingResult:
     """Run ``schedule`` on ``arch`` segment by segment and count every event."""
-    hw = _Hardware.of(arch, schedule.batch)
+    access_cycles = access_cycles or AccessCycles()
+    hw = _Hardware.of(arch, schedule.batch, access_cycles)
     ledger = _Ledger({info.index: Counts() for info in schedule.layers})
     occupancy = _Occupancy(hw, _last_touches(schedule))
     for _p, segments in groupby(_segments(schedule), key=lambda s: s.phase_index):
@@ -346,4 +391,4 @@ def simulate_reference(schedule: Schedule, arch: ArchConfig) -> TimingResult:
         LayerResult(info, ledger.per_layer[info.index], occupancy.layer_peaks(info.index))
         for info in schedule.layers
     )
-    return TimingResult.build(schedule, arch, layers, ledger.total)
+    return TimingResult.build(schedule, arch, access_cycles, layers, ledger.total)

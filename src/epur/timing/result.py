@@ -13,7 +13,29 @@ from typing import Any
 from epur.arch import ArchConfig
 from epur.schedule.ir import Dataflow, LayerInfo, MfuOps, Schedule
 
-__all__ = ["Counts", "LayerResult", "Peaks", "TimingResult"]
+__all__ = ["AccessCycles", "Counts", "LayerResult", "Peaks", "TimingResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessCycles:
+    """Clock cycles one access holds each on-chip memory's port (docs/model.md s3).
+
+    The default, one cycle, is a memory that cycles at the clock. ``evaluate`` derives
+    the values from the SRAM model (CACTI's cycle time); the timing model alone does
+    not know it.
+    """
+
+    weight_buffer: int = 1
+    input_buffer: int = 1
+    intermediate_memory: int = 1
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"{f.name} cycles per access must be an integer >= 1, not {value!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +48,8 @@ class Counts:
 
     cycles: int = 0
     compute_cycles: int = 0
-    stall_cycles: int = 0
+    stall_cycles: int = 0  # waiting for main memory
+    port_stall_cycles: int = 0  # waiting for an on-chip memory port
     drain_cycles: int = 0
     macs: int = 0
     dpu_chunks: int = 0
@@ -105,10 +128,16 @@ class TimingResult:
     total: Counts
     peaks: Peaks
     notes: tuple[str, ...]
+    access_cycles: AccessCycles
 
     @classmethod
     def build(
-        cls, schedule: Schedule, arch: ArchConfig, layers: tuple[LayerResult, ...], total: Counts
+        cls,
+        schedule: Schedule,
+        arch: ArchConfig,
+        access_cycles: AccessCycles,
+        layers: tuple[LayerResult, ...],
+        total: Counts,
     ) -> TimingResult:
         """The result of running ``schedule`` on ``arch``; peaks are the layers' envelope."""
         return cls(
@@ -121,6 +150,7 @@ class TimingResult:
             total=total,
             peaks=Peaks.envelope(lr.peaks for lr in layers),
             notes=schedule.notes,
+            access_cycles=access_cycles,
         )
 
     def latency_s(self, counts: Counts | None = None) -> float:
