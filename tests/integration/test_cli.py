@@ -179,7 +179,7 @@ def test_reproduce_writes_table_and_json(
 ) -> None:
     out = tmp_path / "results"
     code, text, err = run(capsys, "reproduce", "--out", str(out), "--energy-backend", "table")
-    assert code == 0 and "[5/5] RLDRADSPR" in err
+    assert code == 0 and "[1/6] banking the baseline design" in err and "[6/6] RLDRADSPR" in err
     figures = [f"{n}.{e}" for n in ("area_breakdown", "energy_breakdown", "vs_tegra_x1")
                for e in ("png", "svg")]  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == sorted(
