@@ -17,10 +17,15 @@ td:first-child,th:first-child,td.l{text-align:left}
 th{background:#f3f3f3} .note{color:#666;font-size:13px} figure{margin:1em 0}"""
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def _table(headers: list[str], rows: list[list[str]], left: frozenset[int] = frozenset()) -> str:
+    """An HTML table: numbers right-aligned; the first column and ``left`` ones left."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    cell = ('<td class="l">', "<td>")
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>"
+        + "".join(f"{cell[i not in left]}{html.escape(c)}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -34,12 +39,12 @@ def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -
     )
     summary = data["summary"]
     claim_rows = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
-    claims = _table(["claim", "paper", "epur", "gap"], claim_rows)
+    claims = _table(["claim", "paper", "epur", "gap"], claim_rows, frozenset({1, 2, 3}))
     results = _table(RESULT_HEADERS, result_rows(data))
     params = _table(["parameter", "value", "status", "source"], [
         [key, str(_lookup(data["arch"], key)), p["status"], p["source"]]
         for key, p in data["arch_provenance"].items()
-    ])  # fmt: skip
+    ], frozenset({2, 3}))  # fmt: skip
     designs = _table(
         ["design", "what it is", "weight buffer B/CU", "banks", "cycles per access (WB, IB, IM)"],
         [
@@ -47,6 +52,7 @@ def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -
              str(d["weight_buffer_banks"]), ", ".join(str(v) for v in d["access_cycles"].values())]
             for name, d in data["designs"].items()
         ],
+        left=frozenset({1}),
     )  # fmt: skip
     sram = ("CACTI 7 (zigzag-dse 3.9.1)" if backend == "cacti"
             else "CACTI results recorded in the repository (CACTI was not run)")  # fmt: skip
