@@ -15,7 +15,14 @@ from importlib import resources
 from typing import Protocol
 
 from epur.arch import ArchConfig, MemoryConfig
-from epur.energy.cacti import SramResult, SramSpec, cacti_config, find_cacti, run_cacti
+from epur.energy.cacti import (
+    SramResult,
+    SramSpec,
+    SramSpecError,
+    cacti_config,
+    find_cacti,
+    run_cacti,
+)
 from epur.errors import BackendError
 
 __all__ = [
@@ -115,9 +122,9 @@ def memory_specs(arch: ArchConfig) -> dict[str, SramSpec]:
     for name in ("weight_buffer", "input_buffer", "intermediate_memory"):
         try:
             specs[name] = spec(getattr(arch, name))
-        except BackendError as exc:  # name the architecture field CACTI cannot model
-            field, _, rest = str(exc).partition(" ")
-            raise BackendError(f"{_ARCH_FIELD.get(field, f'{name}.{field}')} {rest}") from None
+        except SramSpecError as exc:  # name the architecture field CACTI cannot model
+            field = _ARCH_FIELD.get(exc.field, f"{name}.{exc.field}")
+            raise BackendError(f"{field} {exc.problem}") from None
     return specs
 
 

@@ -28,7 +28,15 @@ from pathlib import Path
 
 from epur.errors import BackendError
 
-__all__ = ["CactiInstall", "SramResult", "SramSpec", "cacti_config", "find_cacti", "run_cacti"]
+__all__ = [
+    "CactiInstall",
+    "SramResult",
+    "SramSpec",
+    "SramSpecError",
+    "cacti_config",
+    "find_cacti",
+    "run_cacti",
+]
 
 CELL_TYPES = ("itrs-hp", "itrs-lstp", "itrs-lop")
 
@@ -47,19 +55,30 @@ class SramSpec:
 
     def __post_init__(self) -> None:
         if self.capacity_bytes < 64:
-            raise BackendError(
-                f"capacity_bytes must be at least 64 for CACTI, not {self.capacity_bytes}"
+            raise SramSpecError(
+                "capacity_bytes", f"must be at least 64 for CACTI, not {self.capacity_bytes}"
             )
         if self.port_bits < 8 or self.port_bits % 8:
-            raise BackendError(f"port_bits must be a positive multiple of 8, not {self.port_bits}")
+            raise SramSpecError(
+                "port_bits", f"must be a positive multiple of 8, not {self.port_bits}"
+            )
         if self.banks < 1 or self.banks & (self.banks - 1):
-            raise BackendError(f"banks must be a power of two for CACTI, not {self.banks}")
+            raise SramSpecError("banks", f"must be a power of two for CACTI, not {self.banks}")
         if not 22 <= self.node_nm <= 90:
-            raise BackendError(f"node_nm must be within CACTI's 22-90 nm, not {self.node_nm}")
+            raise SramSpecError("node_nm", f"must be within CACTI's 22-90 nm, not {self.node_nm}")
         for name in ("cell_type", "periphery_type"):
             if getattr(self, name) not in CELL_TYPES:
-                raise BackendError(f"{name} must be one of {', '.join(CELL_TYPES)}, "
-                                   f"not {getattr(self, name)!r}")  # fmt: skip
+                raise SramSpecError(name, f"must be one of {', '.join(CELL_TYPES)}, "
+                                          f"not {getattr(self, name)!r}")  # fmt: skip
+
+
+class SramSpecError(BackendError):
+    """An SRAM that CACTI cannot model: which ``SramSpec`` field, and what is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
