@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from epur.arch import apply_overrides, paper_preset
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.workload import LSTMLayer, Network, Stack
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from epur.arch import paper_preset
 from epur.energy import sram_backend
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.report.reproduce import RESULT_HEADERS, reproduce, reproduction_json, result_rows
 from epur.schedule import Dataflow
 from epur.workload.zoo import ZOO_NAMES, zoo_network

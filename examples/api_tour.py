@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from epur.arch import apply_overrides, load_arch
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.timing import required_sizes
 from epur.workload import load_network, zoo_network
 

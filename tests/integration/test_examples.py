@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from epur.arch import load_arch
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.workload import load_network
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

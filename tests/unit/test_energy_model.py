@@ -12,7 +12,7 @@ from epur.cli import main
 from epur.energy import energy, energy_table, memory_specs, sram_backend
 from epur.energy.logic import op_energy_j
 from epur.errors import BackendError
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.numerics import parse_format
 from epur.workload import zoo_network
 from epur.workload.zoo import ZOO_NAMES

@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "arch": {"errors", "units", "numerics"},
     "schedule": {"errors", "units", "numerics", "workload", "arch"},
     "timing": {"errors", "units", "numerics", "workload", "arch", "schedule"},
-    "evaluate": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing", "energy"},
+    "evaluation": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing", "energy"},
     "report": {
         "errors",
         "units",
@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
         "schedule",
         "timing",
         "energy",
-        "evaluate",
+        "evaluation",
         "baselines",
     },
     "baselines": {"errors", "units", "workload"},

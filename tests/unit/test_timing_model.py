@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.schedule import MfuOps, build_schedule
 from epur.timing import AccessCycles, Counts, Peaks, simulate
 from epur.workload import LSTMLayer, Network, Stack, zoo_network

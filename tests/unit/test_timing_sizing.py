@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from epur.arch import apply_overrides
-from epur.evaluate import evaluate
+from epur.evaluation import evaluate
 from epur.timing import required_sizes
 from epur.workload import Network, zoo_network
 from epur.workload.zoo import ZOO_NAMES

@@ -17,7 +17,7 @@ from typing import Any
 from epur.arch import PROVENANCE, ArchConfig
 from epur.baselines import PlatformResult, roofline
 from epur.energy import SramBackend, bank_for_clock
-from epur.evaluate import Evaluation, evaluate
+from epur.evaluation import Evaluation, evaluate
 from epur.report.tables import format_table
 from epur.schedule import Dataflow
 from epur.timing import weight_buffer_design

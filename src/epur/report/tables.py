@@ -6,7 +6,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from epur.energy import memory_timing
-from epur.evaluate import Evaluation
+from epur.evaluation import Evaluation
 from epur.timing import BufferSizes, Counts, LayerResult, TimingResult
 
 __all__ = [

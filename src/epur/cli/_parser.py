@@ -1,0 +1,268 @@
+"""The ``epur`` argument parser: every subcommand, option, default and help text.
+
+This module imports nothing heavy (no numpy, pydantic, ONNX or PyTorch), so that
+``epur --help`` answers at once; the closed sets it offers (zoo names, dataflows,
+SRAM backends) are spelled here and checked against the library by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, NoReturn
+
+__all__ = ["BACKENDS", "DATAFLOWS", "ZOO_NAMES", "build_parser"]
+
+ZOO_NAMES = ("eesen", "gmat", "bysdne", "rldradspr")  # == epur.workload.ZOO_NAMES
+DATAFLOWS = ("baseline", "mwl")  # == [d.value for d in epur.schedule.Dataflow]
+DEFAULT_DATAFLOW = "mwl"  # E-PUR's own dataflow
+BACKENDS = ("auto", "cacti", "table", "none")  # == epur.energy.BACKENDS
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help that shows every default (but not ``None`` or ``False``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, argparse.SUPPRESS, [])
+        if shown and "%(default)" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Once(argparse.Action):
+    """Mix-in: a single-valued option given twice is an error, not 'the last one wins'."""
+
+    def _check_once(self, namespace: argparse.Namespace) -> None:
+        seen: set[str] = namespace.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            raise argparse.ArgumentError(self, "given more than once")
+        seen.add(self.dest)
+
+
+class _StoreOnce(_Once):
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+        option_string: str | None = None,
+    ) -> None:  # fmt: skip
+        self._check_once(namespace)
+        setattr(namespace, self.dest, values)
+
+
+class _StoreTrueOnce(_Once):
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("default", False)
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+        option_string: str | None = None,
+    ) -> None:  # fmt: skip
+        self._check_once(namespace)
+        setattr(namespace, self.dest, True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """One-line errors (exit code 2), defaults in the help, options given at most once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+        self.register("action", "store_true", _StoreTrueOnce)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _add_arch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--arch",
+        metavar="FILE",
+        help="architecture file (YAML/TOML) whose keys override the paper preset",
+    )
+    p.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="assignments",
+        help="override one architecture key, e.g. --set dpu.lanes=32 (repeatable; "
+        "applied after --arch)",
+    )
+
+
+def _add_energy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--energy-backend",
+        choices=BACKENDS,
+        default="auto",
+        help="SRAM figures: CACTI 7, the CACTI results recorded in the repository, auto "
+        "(CACTI when it runs here, else the recorded ones), or none (timing only: every "
+        "SRAM access takes one cycle, no energy or area)",
+    )
+    p.add_argument(
+        "--bank-for-clock",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="split each SRAM into more banks until CACTI's cycle time fits the clock "
+        "(as epur reproduce does); needs an SRAM backend",
+    )
+
+
+def _add_network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--known-inputs",
+        action="store_true",
+        help="treat autoregressive (decoder) inputs as known: teacher forcing",
+    )
+    p.add_argument(
+        "--seq-len",
+        type=_positive_int,
+        metavar="N",
+        help="run every stack for N steps (required for models that do not fix it)",
+    )
+    p.add_argument(
+        "--batch", type=_positive_int, metavar="N", help="sequences processed together"
+    )
+
+
+def _network_help() -> str:
+    return f"one of {', '.join(ZOO_NAMES)}, or a network file (YAML/TOML)"
+
+
+def _add_simulate(sub: Any) -> None:
+    sim = sub.add_parser(
+        "simulate",
+        help="cycles, memory traffic, energy and area of a network",
+        description="Schedule a network on an E-PUR design and report its timing, memory "
+        "traffic, buffer needs, energy and area.",
+    )
+    model = sim.add_mutually_exclusive_group(required=True)
+    model.add_argument("--network", metavar="NAME|FILE", help=_network_help())
+    model.add_argument("--onnx", metavar="MODEL", help="the LSTM layers of an ONNX model")
+    model.add_argument(
+        "--torch", metavar="FILE", help="an nn.LSTM state_dict saved with torch.save"
+    )
+    _add_arch_options(sim)
+    sim.add_argument("--dataflow", choices=DATAFLOWS, default=DEFAULT_DATAFLOW,
+                     help="MWL (E-PUR's) or the time-step-major baseline")  # fmt: skip
+    sim.add_argument(
+        "--tile-rows",
+        type=_positive_int,
+        metavar="N",
+        help="MWL only: rows of W per CU held at once (default: as many as fit)",
+    )
+    _add_network_options(sim)
+    _add_energy_options(sim)
+    sim.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+
+def _add_reproduce(sub: Any) -> None:
+    rep = sub.add_parser(
+        "reproduce",
+        help="the paper's evaluation on its four networks",
+        description="The paper's evaluation: three E-PUR designs and a modelled Tegra X1 "
+        "on EESEN, GMAT, BYSDNE and RLDRADSPR.",
+    )
+    _add_arch_options(rep)
+    rep.add_argument(
+        "--energy-backend",
+        choices=BACKENDS[:3],
+        default="auto",
+        help="SRAM figures: CACTI 7, the CACTI results recorded in the repository, or auto "
+        "(CACTI when it runs here, else the recorded ones)",
+    )
+    rep.add_argument(
+        "--out", metavar="DIR", help="write report.html, results.json, results.md and figures"
+    )
+
+
+def _add_size(sub: Any) -> None:
+    size = sub.add_parser(
+        "size",
+        help="buffer capacities with nothing re-fetched or spilled",
+        description="The weight buffer, input buffer and intermediate memory a network "
+        "needs so that no weight is re-fetched and no sequence spills to DRAM.",
+    )
+    size.add_argument(
+        "--network", required=True, action="append", metavar="NAME|FILE",
+        help=_network_help() + " (repeatable)",
+    )  # fmt: skip
+    size.add_argument(
+        "--dataflow",
+        choices=DATAFLOWS,
+        action="append",
+        help="baseline or mwl (repeatable; default: both)",
+    )
+    _add_arch_options(size)
+    _add_network_options(size)
+    size.add_argument("--json", metavar="FILE", help="also write the sizes as JSON")
+
+
+def _add_run(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="execute a network in E-PUR's datapath; report its error",
+        description="Execute a network with real weights exactly as E-PUR's datapath would "
+        "and report its error against a float64 reference, layer by layer.",
+    )
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--network", metavar="NAME|FILE", help=_network_help() + ", with random weights"
+    )
+    source.add_argument("--onnx", metavar="MODEL", help="ONNX model with LSTM nodes")
+    source.add_argument("--torch", metavar="FILE", help="state_dict saved with torch.save")
+    run.add_argument(
+        "--input",
+        required=True,
+        metavar="X.npy|X.npz",
+        help="input sequence [T, I] or [T, B, I] (.npy); an .npz keyed by ONNX input name "
+        "or, for networks of several stacks, by stack name",
+    )
+    run.add_argument(
+        "--batch-first",
+        action="store_true",
+        help="inputs and outputs are [B, T, ...] (PyTorch's batch_first; a live module's "
+        "own setting is used by the Python API)",
+    )
+    run.add_argument("--format", metavar="FMT", help="fp32, fp16, bf16, qM.N or int8 "
+                     "(default: the architecture's formats, fp16 on the paper preset)")  # fmt: skip
+    run.add_argument("--activation", metavar="ACT", help="exact, pwlN or lutN "
+                     "(default: the architecture's, exact on the paper preset)")  # fmt: skip
+    run.add_argument("--dataflow", choices=DATAFLOWS, default=DEFAULT_DATAFLOW,
+                     help="MWL (E-PUR's) or the time-step-major baseline")  # fmt: skip
+    run.add_argument("--seed", type=int, default=0, help="seed of the random weights (--network)")
+    _add_arch_options(run)
+    run.add_argument("--out", required=True, metavar="Y.npz", help="where to write the outputs")
+
+
+def build_parser(version: str) -> argparse.ArgumentParser:
+    """The ``epur`` parser with its five subcommands."""
+    parser = _Parser(prog="epur", description="E-PUR LSTM accelerator simulator")
+    parser.add_argument("--version", action="version", version=f"epur {version}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
+    _add_simulate(sub)
+    _add_reproduce(sub)
+    _add_size(sub)
+    _add_run(sub)
+    nets = sub.add_parser(
+        "networks",
+        help="list the built-in networks",
+        description="The paper's four networks, built in.",
+    )
+    nets.add_argument("--json", metavar="FILE", help="also write the list as JSON")
+    return parser

@@ -1,0 +1,25 @@
+"""``epur size``: buffer capacities with nothing re-fetched or spilled."""
+
+from __future__ import annotations
+
+import argparse
+
+from epur.cli._common import adjust, arch, load_spec, write_json
+from epur.cli._parser import DATAFLOWS
+from epur.report import sizes_json, sizes_table
+from epur.timing import required_sizes
+
+__all__ = ["main"]
+
+
+def main(args: argparse.Namespace) -> None:
+    design = arch(args)
+    flows = args.dataflow or DATAFLOWS
+    sizes = [
+        required_sizes(adjust(load_spec(spec), args), design, flow)
+        for spec in args.network
+        for flow in flows
+    ]
+    print(sizes_table(sizes))
+    if args.json:
+        write_json(args.json, sizes_json(sizes))
