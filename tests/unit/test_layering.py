@@ -35,6 +35,21 @@ ALLOWED: dict[str, set[str]] = {
     "functional": {"errors", "units", "numerics", "workload", "arch", "schedule"},
     "energy": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing"},
     "api": {"errors", "units", "numerics", "workload", "arch", "schedule", "functional"},
+    "cli": {
+        "errors",
+        "units",
+        "numerics",
+        "workload",
+        "arch",
+        "schedule",
+        "timing",
+        "energy",
+        "evaluation",
+        "baselines",
+        "report",
+        "functional",
+        "api",
+    },
 }
 PRIVATE = {"_files", "_validation"}
 

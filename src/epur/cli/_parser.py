@@ -24,7 +24,10 @@ class _Formatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        shown = default not in (None, False, argparse.SUPPRESS, [])
+        hidden = (
+            default is None or default is False or default == [] or default == argparse.SUPPRESS
+        )
+        shown = not hidden
         if shown and "%(default)" not in text and action.option_strings:
             text += " (default: %(default)s)"
         return text
@@ -133,9 +136,7 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="run every stack for N steps (required for models that do not fix it)",
     )
-    p.add_argument(
-        "--batch", type=_positive_int, metavar="N", help="sequences processed together"
-    )
+    p.add_argument("--batch", type=_positive_int, metavar="N", help="sequences processed together")
 
 
 def _network_help() -> str:

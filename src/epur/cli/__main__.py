@@ -1,7 +1,0 @@
-"""``python -m epur.cli``: the ``epur`` command."""
-
-import sys
-
-from epur.cli import main
-
-sys.exit(main())
