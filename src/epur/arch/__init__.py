@@ -10,11 +10,13 @@ from epur.arch.config import (
     MFUConfig,
     TechnologyConfig,
 )
+from epur.arch.diff import ArchChange, arch_changes
 from epur.arch.overrides import apply_overrides, load_arch
 from epur.arch.presets import PROVENANCE, Provenance, paper_preset
 
 __all__ = [
     "PROVENANCE",
+    "ArchChange",
     "ArchConfig",
     "DPUConfig",
     "DRAMConfig",
@@ -25,6 +27,7 @@ __all__ = [
     "Provenance",
     "TechnologyConfig",
     "apply_overrides",
+    "arch_changes",
     "load_arch",
     "paper_preset",
 ]
