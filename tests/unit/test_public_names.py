@@ -41,5 +41,5 @@ def test_type_checkers_see_the_real_signatures() -> None:
     out, _, code = api.run([*flags, "-c", source])
     assert code == 1, out
     lines = out.splitlines()
-    for line, returned in zip(lines, ("-> Evaluation", "-> TorchModel", "-> RunOutput"), strict=False):
+    for line, returned in zip(lines, ("Evaluation", "TorchModel", "RunOutput"), strict=False):
         assert "Incompatible types" in line and returned in line, out
