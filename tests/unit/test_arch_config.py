@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from epur.arch.config import ArchConfig, FormatsConfig, MemoryConfig
+from epur.arch.config import ArchConfig, DPUConfig, FormatsConfig, MemoryConfig
 
 
 def arch(**over: Any) -> ArchConfig:
@@ -78,6 +78,18 @@ def test_derived_widths_and_drain() -> None:
     assert a.storage_bits == 8
     assert a.partial_sum_bits == 16
     assert a.drain_cycles == a.dpu.latency_cycles + a.mfu.latency_cycles == 3 + 5
+
+
+@pytest.mark.parametrize(
+    ("lanes", "levels"), [(1, 0), (2, 1), (8, 3), (16, 4), (17, 5), (32, 5), (64, 6)]
+)
+def test_the_dpu_latency_is_derived_from_the_lanes(lanes: int, levels: int) -> None:
+    """Left out, it is 1 multiplier stage + ceil(log2(lanes)) adder-tree levels + 1
+    accumulator stage; given, it is kept; the drain follows."""
+    derived = DPUConfig(lanes=lanes)
+    assert derived.latency_cycles == 1 + levels + 1 and derived.latency_is_derived
+    assert DPUConfig(lanes=lanes, latency_cycles=9).latency_cycles == 9
+    assert arch(dpu={"lanes": lanes}).drain_cycles == 1 + levels + 1 + 5
 
 
 def expected_dram_cycles(nbytes: int, clock_hz: int, bandwidth: int, latency_ns: str) -> int:

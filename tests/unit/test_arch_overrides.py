@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from epur.arch import apply_overrides, load_arch, paper_preset
+from epur.arch.config import DERIVED
 from epur.arch.overrides import leaf_keys
 from epur.errors import ConfigError
 
@@ -68,9 +69,9 @@ def test_set_one_key(assignment: str, key: str, expected: Any) -> None:
     arch = apply_overrides(preset, [assignment])
     after, before = arch.model_dump(), preset.model_dump()
     assert get(after, key) == expected
-    # nothing else moved
+    # nothing else moved, but for what derives from the key (tested below)
     for other in leaf_keys(before):
-        if other != key:
+        if other != key and DERIVED.get(other) != key:
             assert get(after, other) == get(before, other), other
     assert paper_preset() == preset  # the input is untouched
 
@@ -223,9 +224,11 @@ def test_file_partially_overrides_the_preset(tmp_path: Path, name: str) -> None:
     assert arch.name == "mine"
     assert arch.dpu.lanes == 32
     assert arch.weight_buffer.capacity_bytes == 4 * MIB
-    # siblings of overridden keys keep the preset's values (a deep merge)
+    # siblings of overridden keys keep the preset's values (a deep merge); the DPU's
+    # latency, derived from its lanes, follows them: 1 + log2(32) + 1
     preset = paper_preset()
-    assert arch.dpu.latency_cycles == preset.dpu.latency_cycles
+    assert arch.dpu.latency_cycles == 7
+    assert arch.mfu == preset.mfu
     assert arch.weight_buffer.banks == preset.weight_buffer.banks
     assert arch.input_buffer == preset.input_buffer
     assert arch.dram == preset.dram and arch.clock_hz == preset.clock_hz
@@ -283,3 +286,28 @@ def test_missing_file(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=message):
         load_arch(path)
+
+
+# ---- fields derived from others follow their source unless given ------------------------
+
+
+def test_the_dpu_latency_follows_its_lanes_unless_given(tmp_path: Path) -> None:
+    """1 multiplier stage + ceil(log2(lanes)) adder-tree levels + 1 accumulator stage."""
+    assert load_arch(None, ["dpu.lanes=32"]).dpu.latency_cycles == 1 + 5 + 1
+    assert load_arch(None, ["dpu.lanes=12"]).dpu.latency_cycles == 1 + 4 + 1  # 16-leaf tree
+    assert load_arch(None, ["dpu.lanes=1"]).dpu.latency_cycles == 1 + 0 + 1  # no tree
+    # given explicitly, in either order, it wins
+    for order in (
+        ["dpu.lanes=32", "dpu.latency_cycles=3"],
+        ["dpu.latency_cycles=3", "dpu.lanes=32"],
+    ):
+        assert load_arch(None, order).dpu.latency_cycles == 3
+    # a file that gives it keeps it under --set dpu.lanes; one that does not derives it
+    given, lanes_only = tmp_path / "given.yaml", tmp_path / "lanes.yaml"
+    given.write_text("dpu: {lanes: 8, latency_cycles: 4}\n", encoding="utf-8")
+    lanes_only.write_text("dpu: {lanes: 64}\n", encoding="utf-8")
+    assert load_arch(given, ["dpu.lanes=32"]).dpu.latency_cycles == 4
+    assert load_arch(lanes_only).dpu.latency_cycles == 1 + 6 + 1
+    # null makes a given latency derived again
+    again = load_arch(given, ["dpu.latency_cycles=null", "dpu.lanes=256"])
+    assert again.dpu.latency_cycles == 1 + 8 + 1 and again.dpu.latency_is_derived

@@ -43,6 +43,14 @@ def test_paper_latencies_follow_their_provenance() -> None:
     assert arch.dram_latency_cycles == 100 * 500 // 1000
 
 
+def test_the_paper_dpu_latency_is_derived_and_unchanged() -> None:
+    """6 cycles for 16 lanes as before, but derived: ``--set dpu.lanes`` moves it."""
+    arch = paper_preset()
+    assert arch.dpu.latency_cycles == 6
+    assert arch.dpu.latency_is_derived
+    assert "derived from dpu.lanes" in PROVENANCE["dpu.latency_cycles"].source
+
+
 def test_paper_ports_feed_one_chunk() -> None:
     arch = paper_preset()
     for memory in (arch.weight_buffer, arch.input_buffer, arch.intermediate_memory):

@@ -24,6 +24,7 @@ from epur.numerics import NumberFormat, parse_activation, parse_format
 from epur.units import parse_bytes
 
 __all__ = [
+    "DERIVED",
     "ArchConfig",
     "DPUConfig",
     "DRAMConfig",
@@ -32,7 +33,10 @@ __all__ = [
     "MFUConfig",
     "MemoryConfig",
     "TechnologyConfig",
+    "dpu_latency_cycles",
 ]
+
+DERIVED = {"dpu.latency_cycles": "dpu.lanes"}  # field -> its source, when not given
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,17 +68,44 @@ Cycles = Annotated[int, BeforeValidator(_to_int), Field(ge=0, strict=True)]
 Bytes = Annotated[int, BeforeValidator(_to_bytes), Field(ge=0, strict=True)]
 
 
+def dpu_latency_cycles(lanes: int) -> int:
+    """The DPU pipeline of ``lanes`` lanes: 1 multiplier stage + ``ceil(log2(lanes))``
+    adder-tree levels + 1 accumulator stage, one cycle each [assumed: E-PUR's pipeline
+    depth is not published; 6 cycles for 16 lanes]."""
+    return 1 + (lanes - 1).bit_length() + 1
+
+
 class DPUConfig(BaseModel):
     """Dot-product unit of one CU: ``lanes`` multipliers, an adder tree, an accumulator.
 
     One chunk of ``lanes`` products enters per cycle; ``latency_cycles`` is the
     pipeline fill latency from a chunk entering to the accumulated sum leaving
-    (multiplier, adder-tree levels and accumulator stages together).
+    (multiplier, adder-tree levels and accumulator stages together). Left out (or
+    ``null``), it is derived from ``lanes`` (``dpu_latency_cycles``) and follows them
+    through overrides; given, it is kept.
     """
 
     model_config = _STRICT
     lanes: Count = 16
-    latency_cycles: Cycles = 6
+    latency_cycles: Cycles = 0  # replaced by the derived value when not given
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_latency_is_derived(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "latency_cycles" in data and data["latency_cycles"] is None:
+            return {k: v for k, v in data.items() if k != "latency_cycles"}
+        return data
+
+    @model_validator(mode="after")
+    def _derive_latency(self) -> DPUConfig:
+        if self.latency_is_derived:  # frozen: set once, here, before anyone sees it
+            object.__setattr__(self, "latency_cycles", dpu_latency_cycles(self.lanes))
+        return self
+
+    @property
+    def latency_is_derived(self) -> bool:
+        """Whether ``latency_cycles`` was derived from ``lanes`` rather than given."""
+        return "latency_cycles" not in self.model_fields_set
 
 
 class MFUConfig(BaseModel):
@@ -237,6 +268,17 @@ class ArchConfig(BaseModel):
                     f"({chunk_bits}) to feed one chunk per cycle, not {port}"
                 )
         return self
+
+    def settings(self) -> dict[str, Any]:
+        """The configuration as a nested mapping to override and validate again: fields
+        derived from others (``DERIVED``) are left out unless they were given, so that
+        they follow their source."""
+        tree = self.model_dump()
+        for key in DERIVED:
+            section, field = key.split(".")
+            if field not in getattr(self, section).model_fields_set:
+                del tree[section][field]
+        return tree
 
     # ---- derived quantities, in the units the models use -------------------------------
     @property

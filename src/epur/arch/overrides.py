@@ -3,7 +3,9 @@
 ``load_arch(path, ["dpu.lanes=32", "weight_buffer.capacity_bytes=4MiB"])`` starts from
 the ``paper`` preset, deep-merges the file's mapping over it, then applies each
 dotted ``KEY=VALUE`` (values are read as YAML scalars: ``32``, ``fp16``, ``2MiB``,
-``null``). Unknown keys and bad values raise ``ConfigError`` naming the key.
+``null``). Unknown keys and bad values raise ``ConfigError`` naming the key. Fields
+derived from others (``dpu.latency_cycles`` from ``dpu.lanes``) follow their source
+unless set; ``null`` makes a set one derived again.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def _parse_assignment(text: str) -> tuple[str, Any]:
 
 def apply_overrides(arch: ArchConfig, assignments: Iterable[str]) -> ArchConfig:
     """``arch`` with each dotted ``KEY=VALUE`` applied, validated as a whole."""
-    tree = arch.model_dump()
-    known = leaf_keys(tree)
+    tree = arch.settings()  # derived fields left out follow their source
+    known = leaf_keys(arch.model_dump())
     for text in assignments:
         key, value = _parse_assignment(text)
         if key not in known:
@@ -69,7 +71,7 @@ def apply_overrides(arch: ArchConfig, assignments: Iterable[str]) -> ArchConfig:
         node = tree
         for part in parents:
             node = node[part]
-        node[leaf] = value
+        node[leaf] = value  # a derived key left out of ``tree`` is set here, explicitly
     return _validate(tree, "--set")
 
 
@@ -89,5 +91,5 @@ def load_arch(
     arch = PRESETS[preset]()
     if path is not None:
         over = read_mapping(Path(path), "architecture")
-        arch = _validate(_merge(arch.model_dump(), over), str(path))
+        arch = _validate(_merge(arch.settings(), over), str(path))
     return apply_overrides(arch, assignments)

@@ -39,7 +39,9 @@ PROVENANCE: dict[str, Provenance] = {
     "clock_hz": Provenance("assumed", "500 MHz at a 28 nm-class node (DESIGN.md s3)"),
     "dpu.lanes": Provenance("assumed", "16-lane DPU per CU; " + _ASSUMED_CONFIG),
     "dpu.latency_cycles": Provenance(
-        "assumed", "1 multiplier + log2(16) = 4 adder-tree levels + 1 accumulator stage"
+        "assumed",
+        "derived from dpu.lanes unless set: 1 multiplier + ceil(log2(lanes)) adder-tree levels "
+        "+ 1 accumulator stage, one cycle each (6 for 16 lanes)",
     ),
     "mfu.latency_cycles": Provenance(
         "assumed", "activation (2) + peephole/cell multiply-adds (4) + output multiply (2)"
@@ -135,7 +137,7 @@ def paper_preset() -> ArchConfig:
         name="paper",
         compute_units=4,
         clock_hz=500_000_000,
-        dpu=DPUConfig(lanes=16, latency_cycles=6),
+        dpu=DPUConfig(lanes=16),  # latency_cycles derived: 6 (see PROVENANCE)
         mfu=MFUConfig(latency_cycles=8, activation="exact"),
         weight_buffer=MemoryConfig(capacity_bytes=2 * MIB, port_bits=None, banks=16),
         input_buffer=MemoryConfig(capacity_bytes=8 * KIB, port_bits=None, banks=1),
