@@ -1,0 +1,196 @@
+"""One layer's values and the datapath operations the schedule's phases perform on them.
+
+``model.run_network`` walks the schedule and calls these: ``load`` quantises a
+layer's weights into the storage format, ``input_tile`` is MWL's input phase for one
+tile of rows, ``fc_rows`` a fully-connected layer's rows, and ``lstm_steps`` one
+recurrent step of one or more directions (DPU, MFU, projection, residual).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from epur.functional.datapath import Datapath, Operand
+from epur.workload.network import FCLayer, Layer, LSTMLayer
+from epur.workload.weights import FCWeights, LSTMWeights
+
+__all__ = ["LayerState", "fc_rows", "input_tile", "load", "lstm_steps"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(eq=False)
+class LayerState:
+    """One layer's operands and running values while the schedule executes."""
+
+    layer: Layer
+    name: str
+    below: F64  # [T, B, below] the layer below's output (filled as it runs) or stack input
+    external: F64 | None  # [T, B, I - below] external features, if any
+    y: F64  # [T, B, out]
+    act_scale: float = 1.0
+    ops: list[dict[str, Operand | F64 | None]] = field(default_factory=list)  # per direction
+    h: list[F64] = field(default_factory=list)
+    c: list[F64] = field(default_factory=list)
+    psum: list[F64] = field(default_factory=list)
+    tile_start: int = 0
+
+
+def _operand(dp: Datapath, w: F64) -> Operand:
+    if dp.is_int8:
+        scale = float(np.abs(w).max(initial=0.0)) / 127 or 1.0
+        return Operand(dp.store(w, scale), scale)
+    return Operand(dp.store(w))
+
+
+def _const(dp: Datapath, v: F64) -> F64:
+    """A weight-buffer constant (bias, peephole): stored, then read into the accumulator."""
+    return v if dp.is_int8 else dp.rnd_acc(dp.store(v))
+
+
+def load(
+    st: LayerState,
+    w: object,
+    dp: Datapath,
+    batch: int,
+    init: tuple[F64 | None, F64 | None],
+) -> None:
+    """Quantise a layer's weights into the storage format and set its initial state."""
+    layer = st.layer
+    if isinstance(layer, FCLayer):
+        assert isinstance(w, FCWeights)
+        st.ops.append({"w": _operand(dp, w.w), "b": _const(dp, w.b)})
+        return
+    assert isinstance(layer, LSTMLayer) and isinstance(w, tuple)
+    h0, c0 = init
+    for d, wd in enumerate(w):
+        assert isinstance(wd, LSTMWeights)
+        wu = _operand(dp, np.concatenate([wd.w, wd.u], axis=1))
+        i = layer.input_size
+        st.ops.append(
+            {
+                "wu": wu,
+                "w": Operand(wu.values[:, :i], wu.scale),
+                "u": Operand(wu.values[:, i:], wu.scale),
+                "b": _const(dp, wd.b),
+                "p": None if wd.peepholes is None else _const(dp, wd.peepholes),
+                "proj": None if wd.projection is None else _operand(dp, wd.projection),
+            }
+        )
+        r, h = layer.recurrent_size, layer.hidden_size
+        st.h.append(dp.store(np.zeros((batch, r)) if h0 is None else h0[d], st.act_scale))
+        st.c.append(dp.rnd_acc(np.zeros((batch, h)) if c0 is None else c0[d]))
+        st.psum.append(np.zeros((st.y.shape[0], batch, 4 * h)))
+    st.tile_start = 0
+
+
+def _x(st: LayerState, dp: Datapath, steps: slice | int) -> F64:
+    """The layer's input ``[x_below, x_external]`` as its input buffers hold it."""
+    x = st.below[steps]
+    if st.external is not None:
+        x = np.concatenate([x, st.external[steps]], axis=-1)
+    return dp.store(x, st.act_scale)
+
+
+def input_tile(st: LayerState, dp: Datapath, d: int, rows: int) -> None:
+    """MWL phase A for one tile: W x_t + b for every step, into the partial sums."""
+    assert isinstance(st.layer, LSTMLayer)
+    h = st.layer.hidden_size
+    idx = np.concatenate([g * h + st.tile_start + np.arange(rows) for g in range(4)])
+    ops = st.ops[d]
+    w, b = ops["w"], ops["b"]
+    assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
+    z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
+               v_scale=st.act_scale)  # fmt: skip
+    st.psum[d][:, :, idx] = dp.rnd_psum(z)
+
+
+def fc_rows(st: LayerState, dp: Datapath, idx: NDArray[np.int64], steps: slice) -> None:
+    assert isinstance(st.layer, FCLayer)
+    w, b = st.ops[0]["w"], st.ops[0]["b"]
+    assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
+    z = dp.dot(w.rows(idx), _x(st, dp, steps), bias=b[idx],
+               v_scale=st.act_scale)  # fmt: skip
+    kind = st.layer.activation.value
+    if kind == "relu":
+        z = np.maximum(z, 0.0)
+    elif kind == "sigmoid":
+        z = dp.sigmoid(z)
+    elif kind == "tanh":
+        z = dp.tanh(z)
+    st.y[steps, :, idx] = dp.store(z, st.act_scale)
+
+
+def lstm_steps(
+    st: LayerState,
+    dp: Datapath,
+    steps: list[tuple[int, int]],
+    mwl: bool,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    """One step of each ``(direction, t)`` in ``steps`` (independent directions run
+    together, stacked on a leading axis): the DPU, the MFU, projection and residual."""
+    layer = st.layer
+    assert isinstance(layer, LSTMLayer)
+    hsz = layer.hidden_size
+    dirs = [d for d, _ in steps]
+    c_prev = np.stack([st.c[d] for d in dirs])
+    z = np.stack([_dpu(st, dp, d, t, mwl) for d, t in steps])  # [D, B, 4H]
+    zi, zf, zg, zo = (z[..., k * hsz : (k + 1) * hsz] for k in range(4))
+    peeps = [st.ops[d]["p"] for d in dirs]
+    if peeps[0] is None:  # i, f and o at once (element-wise: the same values, fewer calls)
+        i, f, o = np.split(dp.sigmoid(np.concatenate([zi, zf, zo], axis=-1)), 3, axis=-1)
+    else:
+        p = np.stack([q for q in peeps if isinstance(q, np.ndarray)])[:, :, None, :]  # [D,3,1,H]
+        zif = dp.add(np.concatenate([zi, zf], axis=-1),
+                     dp.mul(np.concatenate([p[:, 0], p[:, 1]], axis=-1),
+                            np.concatenate([c_prev, c_prev], axis=-1)))  # fmt: skip
+        i, f = np.split(dp.sigmoid(zif), 2, axis=-1)
+    g = dp.tanh(zg)
+    c = dp.add(dp.mul(f, c_prev), dp.mul(i, g))
+    if peeps[0] is not None:
+        o = dp.sigmoid(dp.add(zo, dp.mul(p[:, 2], c)))
+    out = dp.store(dp.mul(o, dp.tanh(c)), st.act_scale)
+    for k, (d, t) in enumerate(steps):
+        _finish(st, dp, d, t, out[k], c[k], lens)
+
+
+def _dpu(st: LayerState, dp: Datapath, d: int, t: int, mwl: bool) -> F64:
+    """The gate pre-activations ``[B, 4H]`` of direction ``d`` at step ``t``."""
+    ops = st.ops[d]
+    wu, u, b = ops["wu"], ops["u"], ops["b"]
+    assert isinstance(wu, Operand) and isinstance(u, Operand)
+    if mwl:
+        return dp.dot(u, st.h[d], psum=st.psum[d][t], v_scale=st.act_scale)
+    assert b is not None and not isinstance(b, Operand)
+    v = np.concatenate([_x(st, dp, t), st.h[d]], axis=-1)
+    return dp.dot(wu, v, bias=b, v_scale=st.act_scale)
+
+
+def _finish(
+    st: LayerState,
+    dp: Datapath,
+    d: int,
+    t: int,
+    out: F64,
+    c: F64,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    """Projection, state update (sequences that ended keep theirs), residual, output."""
+    layer = st.layer
+    assert isinstance(layer, LSTMLayer)
+    proj = st.ops[d]["proj"]
+    if isinstance(proj, Operand):
+        out = dp.store(dp.dot(proj, out, v_scale=st.act_scale), st.act_scale)
+    live = np.ones((out.shape[0], 1), dtype=bool) if lens is None else (t < lens)[:, None]
+    st.h[d] = np.where(live, out, st.h[d])
+    st.c[d] = np.where(live, c, st.c[d])
+    y = out
+    r = layer.recurrent_size
+    if layer.residual:
+        shortcut = st.below[t, :, d * r : (d + 1) * r]
+        y = dp.store(dp.add(out, dp.store(shortcut, st.act_scale)), st.act_scale)
+    st.y[t, :, d * r : (d + 1) * r] = np.where(live, y, 0.0)
