@@ -1,7 +1,8 @@
 """``evaluate``: the one place where the models are composed (network -> results).
 
-Schedule, then the timing and memory model, then (given an SRAM backend) the
-energy and area model, which consumes the timing model's event counts only.
+Schedule, then (given an SRAM backend) every SRAM banked until its cycle time fits
+the clock, then the timing and memory model, then the energy and area model, which
+consumes the timing model's event counts only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from epur.arch import ArchConfig
 from epur.energy import (
+    Banking,
     EnergyResult,
     EnergyTable,
     SramBackend,
@@ -17,6 +19,7 @@ from epur.energy import (
     energy,
     energy_table,
 )
+from epur.energy import bank_for_clock as _bank_for_clock
 from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
 from epur.workload.network import Network
@@ -26,6 +29,9 @@ __all__ = ["Evaluation", "evaluate"]
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
+    """One network on one design. ``arch`` is the design evaluated: with banking for
+    the clock, the given architecture with its SRAMs' bank counts as ``banking`` chose."""
+
     network: Network
     arch: ArchConfig
     schedule: Schedule
@@ -33,6 +39,18 @@ class Evaluation:
     energy_table: EnergyTable | None = None
     energy: EnergyResult | None = None
     layer_energy: tuple[EnergyResult, ...] = ()
+    banking: tuple[Banking, ...] = ()
+
+    @property
+    def energy_backend(self) -> str:
+        """Where the SRAM figures came from: ``cacti``, ``table``, or ``none`` (timing only,
+        every SRAM access taking one cycle)."""
+        return self.energy_table.backend if self.energy_table is not None else "none"
+
+    def banking_notes(self) -> list[str]:
+        """Banks added for the clock, and memories that cannot keep up even banked."""
+        notes = (b.note(self.arch.clock_hz) for b in self.banking)
+        return [n for n in notes if n is not None]
 
     @property
     def sequence_duration_s(self) -> float | None:
@@ -54,18 +72,25 @@ def evaluate(
     dataflow: Dataflow | str = Dataflow.BASELINE,
     tile_rows: int | None = None,
     energy_backend: SramBackend | None = None,
+    *,
+    bank_for_clock: bool = True,
 ) -> Evaluation:
     """Schedule ``network`` on ``arch`` with ``dataflow``, run the timing model and, with
     an SRAM ``energy_backend``, the energy and area model.
 
-    Without a backend the memories are taken to cycle at the clock; with one, each
-    access holds a memory's port for as many cycles as its SRAM cycle time needs.
+    Without a backend the memories are taken to cycle at the clock. With one, and
+    ``bank_for_clock``, every SRAM whose cycle time exceeds the clock period first gets
+    its banks doubled until it fits (``epur.energy.bank_for_clock``); then each access
+    holds a memory's port for as many cycles as its SRAM cycle time needs.
     """
-    schedule = build_schedule(network, arch, dataflow, tile_rows)
+    schedule = build_schedule(network, arch, dataflow, tile_rows)  # banks do not change it
     if energy_backend is None:
         return Evaluation(network, arch, schedule, simulate(schedule, arch))
+    banking: tuple[Banking, ...] = ()
+    if bank_for_clock:
+        arch, banking = _bank_for_clock(arch, energy_backend)
     table = energy_table(arch, energy_backend)
     timing = simulate(schedule, arch, access_cycles(table, arch.clock_hz))
     layers = tuple(energy(lr.counts, timing.latency_s(lr.counts), table) for lr in timing.layers)
     total = energy(timing.total, timing.latency_s(), table)
-    return Evaluation(network, arch, schedule, timing, table, total, layers)
+    return Evaluation(network, arch, schedule, timing, table, total, layers, banking)

@@ -14,6 +14,7 @@ from epur.energy.logic import op_energy_j
 from epur.errors import BackendError
 from epur.evaluation import evaluate
 from epur.numerics import parse_format
+from epur.timing import AccessCycles
 from epur.workload import zoo_network
 from epur.workload.zoo import ZOO_NAMES
 
@@ -78,8 +79,18 @@ def test_unrecorded_memories_and_unknown_backends_are_errors() -> None:
         BackendError, match=r"^no recorded CACTI result for SramSpec\(capacity_bytes=3145728"
     ):
         energy_table(arch, TABLE)
-    with pytest.raises(BackendError, match=r"^energy backend must be one of auto, cacti, table"):
+    with pytest.raises(
+        BackendError, match=r"^energy backend must be one of auto, cacti, table, none, not 'spice'"
+    ):
         sram_backend("spice")
+
+
+def test_no_backend_is_timing_alone() -> None:
+    """``none``: no SRAM model, so no energy, no area, and every access takes one cycle."""
+    assert sram_backend("none") is None
+    ev = evaluate(zoo_network("bysdne"), paper_preset(), "mwl", energy_backend=None)
+    assert ev.energy is None and ev.energy_table is None and ev.energy_backend == "none"
+    assert ev.timing.access_cycles == AccessCycles(1, 1, 1)
 
 
 zigzag = pytest.importorskip("zigzag", reason="CACTI ships with zigzag-dse (test extra)")
@@ -119,7 +130,9 @@ def test_json_sram_figures_are_what_cacti_gives(
 def test_memory_timing_reports_cycle_time_and_access_rate() -> None:
     from epur.energy import memory_timing
 
-    ev = evaluate(zoo_network("eesen"), paper_preset(), "mwl", energy_backend=TABLE)
+    ev = evaluate(
+        zoo_network("eesen"), paper_preset(), "mwl", energy_backend=TABLE, bank_for_clock=False
+    )
     assert ev.energy_table is not None
     timing = {m.name: m for m in memory_timing(ev.timing.total, ev.energy_table, 500_000_000)}
     im = ev.energy_table.memories[2].result
@@ -138,7 +151,9 @@ def test_memory_timing_reports_cycle_time_and_access_rate() -> None:
 def test_evaluate_charges_the_sram_cycle_times_to_the_timing_model() -> None:
     from epur.energy import access_cycles
 
-    ev = evaluate(zoo_network("eesen"), paper_preset(), "mwl", energy_backend=TABLE)
+    ev = evaluate(
+        zoo_network("eesen"), paper_preset(), "mwl", energy_backend=TABLE, bank_for_clock=False
+    )
     assert ev.energy_table is not None
     assert ev.timing.access_cycles == access_cycles(ev.energy_table, 500_000_000)
     assert ev.timing.access_cycles.intermediate_memory == 2

@@ -1,9 +1,16 @@
 """Energy and area: SRAMs through CACTI 7, logic from published tables, the model."""
 
-from epur.energy.backend import BACKENDS, SramBackend, memory_specs, sram_backend
-from epur.energy.banking import bank_for_clock
+from epur.energy.backend import (
+    BACKENDS,
+    NO_BACKEND_NOTE,
+    SramBackend,
+    memory_specs,
+    sram_backend,
+)
+from epur.energy.banking import Banking, bank_for_clock, bank_memory
 from epur.energy.cacti import (
     CactiInstall,
+    CactiRejectedError,
     SramResult,
     SramSpec,
     cacti_config,
@@ -24,7 +31,10 @@ from epur.energy.model import (
 
 __all__ = [
     "BACKENDS",
+    "NO_BACKEND_NOTE",
+    "Banking",
     "CactiInstall",
+    "CactiRejectedError",
     "EnergyResult",
     "EnergyTable",
     "Memory",
@@ -34,6 +44,7 @@ __all__ = [
     "SramSpec",
     "access_cycles",
     "bank_for_clock",
+    "bank_memory",
     "cacti_config",
     "cycles_per_access",
     "energy",

@@ -1,9 +1,11 @@
 """Where SRAM figures come from: CACTI itself, or CACTI results recorded in the repository.
 
-``auto`` uses CACTI when it is installed and the recorded table otherwise; every
-result says which backend produced it. The table (``data/cacti_table.json``) is
-written by ``python -m epur.report.record_cacti`` with the CACTI binary, for every
-memory ``epur reproduce`` asks for on the paper preset.
+``auto`` uses CACTI when it is installed (it is a dependency of epur) and the recorded
+table otherwise; every result says which backend produced it. The table
+(``data/cacti_table.json``) is written by ``python -m epur.report.record_cacti`` with
+the CACTI binary, for every memory ``epur reproduce`` asks for on the paper preset.
+``none`` is no SRAM model at all: timing only, every SRAM access taking one clock
+cycle, no energy and no area (``sram_backend("none")`` is ``None``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from dataclasses import asdict
 from functools import cache
 from importlib import resources
-from typing import Protocol
+from typing import Literal, Protocol, overload
 
 from epur.arch import ArchConfig, MemoryConfig
 from epur.energy.cacti import (
@@ -27,6 +29,7 @@ from epur.errors import BackendError
 
 __all__ = [
     "BACKENDS",
+    "NO_BACKEND_NOTE",
     "CactiBackend",
     "SramBackend",
     "TableBackend",
@@ -34,7 +37,11 @@ __all__ = [
     "sram_backend",
 ]
 
-BACKENDS = ("auto", "cacti", "table")
+BACKENDS = ("auto", "cacti", "table", "none")
+NO_BACKEND_NOTE = (
+    "no SRAM model (--energy-backend none): every SRAM access takes one clock cycle; "
+    "no energy, no area"
+)
 
 
 class SramBackend(Protocol):
@@ -80,8 +87,9 @@ class TableBackend:
         if spec_key(spec) not in table:
             raise BackendError(
                 f"no recorded CACTI result for {spec}; the table holds "
-                f"{len(table)} memories (see epur/energy/data/cacti_table.json): "
-                "install CACTI (pip install 'epur[cacti]') for other sizes"
+                f"{len(table)} memories (see epur/energy/data/cacti_table.json): use "
+                "--energy-backend cacti (CACTI ships with zigzag-dse==3.9.1, a dependency of "
+                "epur) for other memories, or --energy-backend none for timing alone"
             )
         return table[spec_key(spec)][0]
 
@@ -90,9 +98,16 @@ class TableBackend:
         return _recorded()[spec_key(spec)][1]
 
 
-def sram_backend(name: str = "auto") -> SramBackend:
+@overload
+def sram_backend(name: Literal["auto", "cacti", "table"] = "auto") -> SramBackend: ...
+@overload
+def sram_backend(name: str) -> SramBackend | None: ...
+def sram_backend(name: str = "auto") -> SramBackend | None:
+    """The SRAM backend called ``name`` (one of ``BACKENDS``); ``None`` for ``"none"``."""
     if name not in BACKENDS:
         raise BackendError(f"energy backend must be one of {', '.join(BACKENDS)}, not {name!r}")
+    if name == "none":
+        return None
     if name == "table":
         return TableBackend()
     try:

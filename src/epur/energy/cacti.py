@@ -30,6 +30,7 @@ from epur.errors import BackendError
 
 __all__ = [
     "CactiInstall",
+    "CactiRejectedError",
     "SramResult",
     "SramSpec",
     "SramSpecError",
@@ -72,6 +73,11 @@ class SramSpec:
                                           f"not {getattr(self, name)!r}")  # fmt: skip
 
 
+class CactiRejectedError(BackendError):
+    """CACTI ran but gave no result for this configuration (e.g. banks too small to
+    organise): the memory cannot be built that way, unlike a CACTI that cannot run."""
+
+
 class SramSpecError(BackendError):
     """An SRAM that CACTI cannot model: which ``SramSpec`` field, and what is wrong."""
 
@@ -107,8 +113,9 @@ def find_cacti(folder: Path | None = None) -> CactiInstall:
         spec = find_spec("zigzag")
         if spec is None or not spec.submodule_search_locations:
             raise BackendError(
-                "CACTI is not installed: pip install 'epur[cacti]' (zigzag-dse ships it), "
-                "or use --energy-backend table"
+                "CACTI is not installed: it ships with zigzag-dse==3.9.1, a dependency of epur "
+                "(pip install -e . or pip install zigzag-dse==3.9.1 puts it back); or use "
+                "--energy-backend table (recorded CACTI results) or none (timing only)"
             )
         folder = Path(next(iter(spec.submodule_search_locations))) / "cacti" / "cacti_master"
     install = CactiInstall(folder / "cacti", folder / "tech_params", folder / "cache.cfg_temp")
@@ -164,7 +171,7 @@ def parse_cacti(text: str, banks: int) -> SramResult:
         match = re.search(pattern, text, flags=re.M)
         if match is None:
             first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "no output")
-            raise BackendError(f"CACTI rejected the configuration: {first}")
+            raise CactiRejectedError(f"CACTI rejected the configuration: {first}")
         values[name] = float(match.group(1))
     leak = banks * (values["bank_leak_mw"] - values["htree_leak_mw"]) + values["htree_leak_mw"]
     return SramResult(
@@ -225,7 +232,7 @@ def _execute(install: CactiInstall, config: str, timeout_s: float) -> str:
             raise BackendError(f"CACTI did not finish within {timeout_s:g} s") from None
         except OSError as exc:
             raise BackendError(f"cannot run CACTI {install.binary}: {exc.strerror}") from None
-    if proc.returncode != 0:
+    if proc.returncode != 0:  # it ran, so the configuration is what it could not handle
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
-        raise BackendError(f"CACTI failed (exit code {proc.returncode}): {tail[0]}")
+        raise CactiRejectedError(f"CACTI failed (exit code {proc.returncode}): {tail[0]}")
     return proc.stdout

@@ -16,7 +16,7 @@ from typing import Any
 
 from epur.arch import PROVENANCE, ArchConfig
 from epur.baselines import PlatformResult, roofline
-from epur.energy import SramBackend, bank_for_clock
+from epur.energy import SramBackend
 from epur.evaluation import Evaluation, evaluate
 from epur.report.tables import format_table
 from epur.schedule import Dataflow
@@ -65,15 +65,10 @@ def reproduce(
 ) -> Reproduction:
     """Every zoo network on the three E-PUR designs and the modelled Tegra X1.
 
-    ``progress`` is told of each step before it starts: banking the baseline design
-    (with a ``backend``), then each network (GMAT twice).
+    ``progress`` is told of each step before it starts: each network (GMAT twice).
     """
     sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
     base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
-    if backend is not None:  # a larger buffer needs more banks to keep up with the clock
-        if progress is not None:
-            progress("banking the baseline design's weight buffers for the clock")
-        base_arch = bank_for_clock(base_arch, "weight_buffer", backend)
     setups = {
         "baseline": (base_arch, Dataflow.BASELINE),
         "mwl": (arch, Dataflow.MWL),
