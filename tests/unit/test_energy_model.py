@@ -93,9 +93,6 @@ def test_no_backend_is_timing_alone() -> None:
     assert ev.timing.access_cycles == AccessCycles(1, 1, 1)
 
 
-zigzag = pytest.importorskip("zigzag", reason="CACTI ships with zigzag-dse (test extra)")
-
-
 def test_recorded_table_equals_the_binary(tmp_path: Path) -> None:
     from epur.energy.backend import _recorded
     from epur.energy.cacti import SramSpec, run_cacti
