@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from epur.cli import main
+from epur.energy import sram_backend
 
 ROOT = Path(__file__).resolve().parents[2]
 README_EXAMPLE = [
@@ -34,9 +35,11 @@ def port_stall_share(data: dict[str, Any]) -> float:
 
 
 def test_cacti_is_installed_with_epur() -> None:
-    """The SRAM model is not optional: ``pip install -e .`` must bring the CACTI binary."""
+    """The SRAM model is not optional: ``pip install -e .`` must bring the CACTI binary,
+    which ``auto`` then finds."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "zigzag-dse==3.9.1" in project["dependencies"]
+    assert sram_backend("auto").name == "cacti"
 
 
 def test_the_readme_example_is_banked_for_its_clock(
