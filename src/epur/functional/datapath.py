@@ -3,7 +3,7 @@
 Values are float64 arrays holding numbers of a ``NumberFormat`` exactly (every
 format epur supports is a subset of float64). ``rnd_*`` rounds to a format.
 
-DPU (DESIGN.md section 5), one dot product of length ``K`` on ``L`` lanes:
+DPU (README, "The datapath, exactly"), one dot product of length ``K`` on ``L`` lanes:
 
 1. operands are in the storage format; the last chunk is zero-padded to ``L``;
 2. each product is rounded to the accumulator format (exact for fp16/bf16 into

@@ -1,7 +1,7 @@
 """A float64 numpy LSTM: the accuracy reference for every number format.
 
 Plain IEEE float64 arithmetic, no schedule, no hardware formats: the function of
-DESIGN.md section 2, with the variants the importers bring in (ONNX semantics for
+E-PUR's LSTM (Silfa et al., PACT 2018), with the variants the importers bring in (ONNX semantics for
 ``sequence_lens`` and initial states). The functional model's error report is
 measured against it, and the importers' tests check it against PyTorch and ONNX
 Runtime.

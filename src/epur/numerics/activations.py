@@ -1,7 +1,7 @@
 """The MFU's sigmoid and tanh: exact, or a lookup table, or piecewise linear.
 
 This module is the contract the functional model and the RTL share for E-PUR's
-multifunctional unit (DESIGN.md section 3). ``f`` is ``sigmoid`` (logistic,
+multifunctional unit (Silfa et al., PACT 2018). ``f`` is ``sigmoid`` (logistic,
 range ``R = spec.sigmoid_range``, default 8) or ``tanh`` (``R =
 spec.tanh_range``, default 4); inputs and outputs are unit-free. With ``N =
 spec.n`` and ``D = 2 * R / N``:

@@ -1,7 +1,7 @@
 """Number formats: their names, their widths and the grammar that parses them.
 
 This module is the single definition of the formats E-PUR's datapath can use
-(DESIGN.md section 3). The timing model only needs their widths; the arithmetic
+(README, "The datapath, exactly"). The timing model only needs their widths; the arithmetic
 on these same objects lives in ``epur.numerics.quantize`` (rounding to a format)
 and ``epur.numerics.activations`` (the MFU's sigmoid and tanh).
 

@@ -61,7 +61,7 @@ class LayerIO:
 
 
 def lstm_ops(layer: LSTMLayer) -> MfuOps:
-    """MFU work of one LSTM direction per step (DESIGN.md section 2).
+    """MFU work of one LSTM direction per step (README, "The datapath, exactly").
 
     Per neuron: 3 sigmoids (i, f, o), 2 tanh (g, c), 3 multiplies (f*c, i*g,
     o*tanh(c)), 1 add (c); peepholes add 3 multiplies and 3 adds. Biases and MWL

@@ -1,4 +1,4 @@
-"""The baseline dataflow: time-step major (DESIGN.md section 4).
+"""The baseline dataflow: time-step major (docs/model.md section 2).
 
 Each step, every neuron computes ``dot([W_g[n] U_g[n]], [x_t h_{t-1}])`` on the CU
 of gate ``g``. A layer's weights are fetched when it starts; what does not fit the

@@ -3,7 +3,7 @@
 A ``Schedule`` is produced once per (network, architecture, dataflow) by
 ``epur.schedule.build_schedule`` and executed by the timing models (closed form
 and step-by-step reference), and later by the functional model and the RTL
-test bench, so all of them run the same order of work (DESIGN.md section 4).
+test bench, so all of them run the same order of work (docs/model.md section 2).
 
 It is compact: a tuple of ``Phase`` objects, each a loop nest over ``steps``
 and ``works`` (never one object per MAC):
@@ -48,7 +48,7 @@ __all__ = [
 
 
 class Dataflow(StrEnum):
-    """The order in which E-PUR processes a layer (DESIGN.md section 4)."""
+    """The order in which E-PUR processes a layer (docs/model.md section 2)."""
 
     BASELINE = "baseline"
     MWL = "mwl"

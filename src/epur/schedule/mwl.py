@@ -1,4 +1,4 @@
-"""Maximizing Weight Locality (DESIGN.md section 4).
+"""Maximizing Weight Locality (Silfa et al., PACT 2018; docs/model.md section 2).
 
 Phase A (input connections): for each tile of W rows that fits the weight buffer,
 for t = 1..T, compute ``W_g[n] x_t + b_g[n]`` and store the partial sums in the

@@ -1,6 +1,6 @@
 """Results of the timing and memory model: event counts per layer and in total.
 
-Event counts are the only input of the energy model (DESIGN.md section 5); they are
+Event counts are the only input of the energy model (``epur.energy.model``); they are
 plain integers so that the closed-form and reference models can be compared exactly.
 """
 

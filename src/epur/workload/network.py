@@ -1,7 +1,7 @@
 """Networks as E-PUR sees them: stacks of LSTM and fully-connected layers.
 
 A network is an ordered list of *stacks*. Each stack is an ordered list of layers
-that run over one sequence of ``seq_len`` steps (DESIGN.md section 4):
+that run over one sequence of ``seq_len`` steps (docs/model.md section 2):
 
 * The first layer of a stack reads the stack's input sequence from main memory.
 * Layer ``k > 0`` reads the output of layer ``k - 1``. If its ``input_size`` is
@@ -45,7 +45,7 @@ def _positive(path: str, value: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class LSTMLayer:
-    """One LSTM layer (DESIGN.md section 2).
+    """One LSTM layer (the cell of README, "The datapath, exactly").
 
     Parameters
     ----------

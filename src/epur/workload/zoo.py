@@ -1,7 +1,7 @@
 """The paper's four networks (EESEN, GMAT, BYSDNE, RLDRADSPR), built from packaged data.
 
 ``data/networks.json`` and ``data/PROVENANCE.md`` are verbatim copies of
-``shared/benchmarks/`` (the project's reference): every size there carries its
+the project's benchmark reference (kept beside the repository): every size carries its
 source. This module only maps that JSON onto ``Network`` objects:
 
 * layers with ``role: decoder`` form an autoregressive stack of ``seq_len_decoder``
