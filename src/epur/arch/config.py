@@ -1,4 +1,4 @@
-"""The architecture configuration of an E-PUR instance (DESIGN.md section 3).
+"""The architecture configuration of an E-PUR instance (Silfa et al., PACT 2018).
 
 Typed, frozen and validated once at the edge: every field is checked by pydantic,
 unknown keys are rejected, sizes accept ``"2MiB"``-style strings, number formats

@@ -1,7 +1,7 @@
 """The ``paper`` preset: the E-PUR design of Silfa et al. (PACT 2018) as we believe it was.
 
-The paper's parameter tables could not be read (``shared/reference/energy.md``
-section 5): every value below is marked **published** (stated in a source we have
+The paper's parameter tables could not be read (full references: ``docs/sources.md``):
+every value below is marked **published** (stated in a source we have
 read) or **assumed** (recalled or chosen, with the reason). ``PROVENANCE`` is the
 single record of that status; the reproduction report lists it.
 """
@@ -30,13 +30,15 @@ class Provenance:
     source: str
 
 
-_ASSUMED_CONFIG = "recalled E-PUR configuration, not verified (shared/reference/energy.md s5)"
+_ASSUMED_CONFIG = (
+    "recalled E-PUR configuration, not verified (Silfa et al., PACT 2018: tables not read)"
+)
 
 PROVENANCE: dict[str, Provenance] = {
     "compute_units": Provenance(
-        "published", "four CUs, one per LSTM gate (PACT 2018 abstract/intro; DESIGN.md s1)"
+        "published", "four CUs, one per LSTM gate (Silfa et al., PACT 2018)"
     ),
-    "clock_hz": Provenance("assumed", "500 MHz at a 28 nm-class node (DESIGN.md s3)"),
+    "clock_hz": Provenance("assumed", "500 MHz at a 28 nm-class node; " + _ASSUMED_CONFIG),
     "dpu.lanes": Provenance("assumed", "16-lane DPU per CU; " + _ASSUMED_CONFIG),
     "dpu.latency_cycles": Provenance(
         "assumed",
@@ -52,7 +54,7 @@ PROVENANCE: dict[str, Provenance] = {
     "weight_buffer.capacity_bytes": Provenance("assumed", "2 MiB per CU; " + _ASSUMED_CONFIG),
     "weight_buffer.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
     "weight_buffer.banks": Provenance(
-        "assumed", "16 banks: a 2 MiB LSTP array cycles in 1.9 ns (energy.md s1.4)"
+        "assumed", "16 banks: a 2 MiB LSTP array cycles in 1.9 ns (CACTI 7, measured)"
     ),
     "input_buffer.capacity_bytes": Provenance("assumed", "8 KiB per CU; " + _ASSUMED_CONFIG),
     "input_buffer.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
@@ -61,69 +63,71 @@ PROVENANCE: dict[str, Provenance] = {
     "intermediate_memory.port_bits": Provenance("assumed", "one 16-lane chunk per access (auto)"),
     "intermediate_memory.banks": Provenance("assumed", "16 banks, as the weight buffers"),
     "dram.bandwidth_bytes_per_s": Provenance(
-        "assumed", "Tegra X1's LPDDR4-3200 x64, 25.6 GB/s (energy.md s2.3, DESIGN.md s3)"
+        "assumed",
+        "Tegra X1's LPDDR4-3200 x64, 25.6 GB/s (NVIDIA Tegra X1 whitepaper; JEDEC JESD209-4)",
     ),
     "dram.latency_ns": Provenance("assumed", "typical LPDDR4 random-access latency, ~100 ns"),
     "dram.energy_per_bit_j": Provenance(
-        "assumed", "10 pJ/bit: middle of the 4-14 pJ/bit LPDDR4 figures (energy.md s2.3)"
+        "assumed",
+        "10 pJ/bit: middle of the 4-14 pJ/bit LPDDR4 figures (docs/sources.md, LPDDR4 energy)",
     ),
     "technology.node_nm": Provenance("assumed", "28 nm: the paper synthesised at 28/32 nm"),
     "technology.sram_cell": Provenance(
         "assumed",
-        "ITRS low-standby-power cells: HP leakage would swamp a mobile budget (energy.md s0, s6)",
+        "ITRS low-standby-power cells: HP leakage would swamp a mobile budget (CACTI 7, measured)",
     ),
     "technology.sram_periphery": Provenance("assumed", "LSTP periphery, as the cells"),
     "technology.temperature_k": Provenance("assumed", "360 K, CACTI's template default"),
-    "logic.add_int8_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_int8_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.add_int8_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.add_int16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_int16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.add_int16_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.add_int32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_int32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.add_int32_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.mul_int8_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_int8_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.mul_int8_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
     "logic.mul_int16_pj": Provenance(
-        "assumed", "no published figure: ~1 pJ is often assumed (energy.md s2.1)"
+        "assumed", "no published figure (Horowitz, ISSCC 2014): ~1 pJ is often assumed"
     ),
     "logic.mul_int16_um2": Provenance(
         "assumed", "geometric mean of the int8 and int32 multipliers"
     ),
-    "logic.mul_int32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_int32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.mul_int32_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.add_fp16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_fp16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.add_fp16_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.mul_fp16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_fp16_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.mul_fp16_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.add_fp32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.add_fp32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.add_fp32_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
-    "logic.mul_fp32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm (energy.md s2.1)"),
+    "logic.mul_fp32_pj": Provenance("published", "Horowitz, ISSCC 2014, 45 nm"),
     "logic.mul_fp32_um2": Provenance(
         "assumed",
-        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified] (energy.md s2.1)",
+        "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
     ),
     "formats.storage": Provenance("assumed", "16-bit floating point weights and activations"),
     "formats.accumulator": Provenance("assumed", "fp32 accumulation in the DPU"),
@@ -132,7 +136,7 @@ PROVENANCE: dict[str, Provenance] = {
 
 
 def paper_preset() -> ArchConfig:
-    """The E-PUR configuration of DESIGN.md section 3 (see ``PROVENANCE``)."""
+    """The E-PUR configuration as we believe it was (see ``PROVENANCE``)."""
     return ArchConfig(
         name="paper",
         compute_units=4,

@@ -7,7 +7,7 @@ last-level cache are re-read from DRAM at every step (they cannot stay on chip
 across steps). Energy is board power under load x time. Peak rates make this a
 *lower bound* on the Tegra's latency, so speedups against it are conservative.
 
-Constants (``shared/reference/energy.md`` section 3):
+Constants (full references in ``docs/sources.md``, **NVIDIA Tegra X1**):
 
 * 1 TFLOPS FP16 peak: NVIDIA Tegra X1 / Jetson TX1 specification [read].
 * LPDDR4-3200 x64, 25.6 GB/s: Tegra X1 specification [read].
@@ -43,7 +43,7 @@ TEGRA_X1 = RooflinePlatform(
     power_w=10.0,
     cache_bytes=256 * 1024,
     bytes_per_value=2,
-    source="NVIDIA Tegra X1: 1 TFLOPS FP16, LPDDR4-3200 x64 25.6 GB/s, 10 W (energy.md s3)",
+    source="NVIDIA Tegra X1 whitepaper: 1 TFLOPS FP16, LPDDR4-3200 x64 25.6 GB/s, 10 W",
 )
 
 

@@ -1,4 +1,4 @@
-"""The CACTI 7 adapter: the only module that touches CACTI (STYLE.md rule 7).
+"""The CACTI 7 adapter: the only module that touches CACTI (external tools sit behind one).
 
 CACTI is the binary that the PyPI package ``zigzag-dse`` (3.9.1) ships under
 ``zigzag/cacti/cacti_master/`` with its technology files; zigzag itself is never
@@ -7,11 +7,11 @@ imported. For an SRAM, ``run_cacti`` writes a configuration (the shipped templat
 port, no ECC, line = port width), runs the binary in a temporary folder that links
 ``tech_params/`` (without it CACTI crashes), parses its report into a typed result
 and caches it by the hash of the configuration text in the user's cache folder.
-CACTI exits 0 on configurations it rejects, so its text is what decides.
-Pitfalls: ``shared/reference/energy.md`` section 1.6.
+CACTI exits 0 on configurations it rejects, so its text is what decides (these
+behaviours were measured with the binary: docs/sources.md, **CACTI 7**).
 
 Leakage: CACTI prints it per bank plus an H-tree share; the total is
-``banks * (bank - htree) + htree`` (energy.md 1.3). Area is the whole array.
+``banks * (bank - htree) + htree`` [measured]. Area is the whole array.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Energy and area of arithmetic, per operation and number format, scaled to the node.
 
-Sources (also in ``shared/reference/energy.md`` section 2):
+Sources (full references in ``docs/sources.md``):
 
 * Energies at 45 nm, 0.9 V: M. Horowitz, "Computing's Energy Problem (and what we
   can do about it)", ISSCC 2014, keynote, table of operation energies (as quoted by
@@ -14,13 +14,13 @@ Sources (also in ``shared/reference/energy.md`` section 2):
 * Scaling from 45 nm: A. Stillmaker and B. Baas, "Scaling equations for the accurate
   prediction of CMOS device performance from 180 nm to 7 nm", Integration 58:74-81,
   2017 (HP polynomials; 28 and 22 nm log-interpolated between their 32 and 20 nm
-  nodes, energy.md 2.2): energy x0.531 (32 nm), x0.42 (28), x0.28 (22); area x0.45,
+  nodes): energy x0.531 (32 nm), x0.42 (28), x0.28 (22); area x0.45,
   x0.37, x0.25.
 
 These figures are the defaults of ``ArchConfig.logic`` (``epur.arch``), where each has
 its provenance and can be overridden (``--set logic.mul_fp16_pj=0.9``). Assumed (no
 published figure): an int16 multiply costs 1.0 pJ and 993 um^2 at 45 nm (between int8
-and int32; energy.md: "about 1 pJ is often assumed"); bf16 costs what fp16 does; a
+and int32; "about 1 pJ is often assumed"); bf16 costs what fp16 does; a
 sigmoid or tanh costs one multiply and one add of its format (one PWL segment), a
 ReLU one add.
 """

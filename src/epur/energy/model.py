@@ -1,4 +1,4 @@
-"""Energy and area from event counts only (DESIGN.md section 5, STYLE.md rule 8).
+"""Energy and area from event counts only (event counts x energy per event, as Accelergy).
 
 ``energy = sum(count x energy per event) + leakage power x time``. Events are the
 timing model's ``Counts``; energies per event come from ``EnergyTable``: CACTI for
