@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,19 @@ def test_specs_cacti_cannot_model_are_refused(field: str, value: object, message
 def test_a_missing_installation_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match=r"incomplete: cacti missing"):
         find_cacti(tmp_path)
+
+
+def test_a_cacti_that_cannot_run_says_what_to_do(tmp_path: Path) -> None:
+    """A binary that is there but cannot execute: reinstall, or another backend."""
+    broken = tmp_path / "cacti"
+    broken.write_text("not a program")  # not executable
+    install = dataclasses.replace(find_cacti(), binary=broken)
+    with pytest.raises(
+        BackendError,
+        match=r"^cannot run CACTI .*: Permission denied \(reinstall zigzag-dse==3\.9\.1, or "
+        r"use --energy-backend table for the recorded CACTI results or none for timing alone\)$",
+    ):
+        run_cacti(SramSpec(8192, 256), install, cache_dir=tmp_path)
 
 
 def test_config_holds_the_settings() -> None:

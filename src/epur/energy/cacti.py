@@ -214,6 +214,12 @@ def run_cacti(
     return result
 
 
+_INSTEAD = (
+    " (reinstall zigzag-dse==3.9.1, or use --energy-backend table for the recorded CACTI "
+    "results or none for timing alone)"
+)
+
+
 def _execute(install: CactiInstall, config: str, timeout_s: float) -> str:
     with tempfile.TemporaryDirectory(prefix="epur-cacti-") as tmp:
         work = Path(tmp)
@@ -229,9 +235,11 @@ def _execute(install: CactiInstall, config: str, timeout_s: float) -> str:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise BackendError(f"CACTI did not finish within {timeout_s:g} s") from None
+            raise BackendError(f"CACTI did not finish within {timeout_s:g} s{_INSTEAD}") from None
         except OSError as exc:
-            raise BackendError(f"cannot run CACTI {install.binary}: {exc.strerror}") from None
+            raise BackendError(
+                f"cannot run CACTI {install.binary}: {exc.strerror}{_INSTEAD}"
+            ) from None
     if proc.returncode != 0:  # it ran, so the configuration is what it could not handle
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
         raise CactiRejectedError(f"CACTI failed (exit code {proc.returncode}): {tail[0]}")
