@@ -10,6 +10,7 @@ its layout-0 twin. Multi-layer models come from PyTorch's exporter.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from onnx import TensorProto, helper, numpy_helper
 from epur.errors import ConfigError
 from epur.functional.reference import lstm_direction
 from epur.workload.importers import LSTMFn, OnnxModel, from_onnx
-from epur.workload.network import LSTMLayer
+from epur.workload.network import FCLayer, LSTMLayer
+from epur.workload.weights import FCWeights
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -513,3 +515,166 @@ def test_run_checks_inputs() -> None:
         imported.run(feeds | {"X": feeds["X"][..., :2]}, reference_lstm(imported))
     with pytest.raises(ConfigError, match=r"sequence_lens must be 3 lengths in 0..5"):
         imported.run(feeds | {"lens": np.array([9, 1, 1])}, reference_lstm(imported))
+
+
+class _Tagger:
+    """``nn.LSTM`` + ``nn.Linear`` on every step (built lazily: torch is optional here)."""
+
+    @staticmethod
+    def make(batch_first: bool, seed: int = 0) -> Any:
+        torch = pytest.importorskip("torch")
+
+        class Tagger(torch.nn.Module):  # type: ignore[misc,name-defined]
+            def __init__(self) -> None:
+                super().__init__()
+                self.lstm = torch.nn.LSTM(N_IN, H, 2, bidirectional=True, batch_first=batch_first)
+                self.head = torch.nn.Linear(2 * H, 3)
+
+            def forward(self, x: Any) -> Any:
+                return self.head(self.lstm(x)[0])
+
+        torch.manual_seed(seed)
+        return Tagger().eval()
+
+
+def export_tagger(batch_first: bool, exporter: str) -> tuple[Any, bytes, Array]:
+    """An LSTM + Linear module, its ONNX export (``legacy`` or ``dynamo``) and an input."""
+    torch = pytest.importorskip("torch")
+    module = _Tagger.make(batch_first)
+    x = np.random.default_rng(12).standard_normal((B, T, N_IN) if batch_first else (T, B, N_IN))
+    xt = torch.from_numpy(x.astype(np.float32))
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+        with warnings.catch_warnings():  # the exporter's own deprecation warnings
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(module, (xt,), dynamo=True)
+        return module, program.model_proto.SerializeToString(), x.astype(np.float32)
+    f = io.BytesIO()
+    torch.onnx.export(module, (xt,), f, dynamo=False, input_names=["x"], output_names=["y"])
+    return module, f.getvalue(), x.astype(np.float32)
+
+
+@pytest.mark.filterwarnings(*EXPORTER_WARNINGS)
+@pytest.mark.parametrize("exporter", ["legacy", "dynamo"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_exported_linear_head_becomes_an_fc_layer(batch_first: bool, exporter: str) -> None:
+    torch = pytest.importorskip("torch")
+    from epur.workload.importers import from_torch
+
+    module, data, x = export_tagger(batch_first, exporter)
+    imported = from_onnx(onnx.load_from_string(data))
+    layers = [layer for _, layer in imported.network.layers()]
+    assert [type(layer).__name__ for layer in layers] == ["LSTMLayer", "LSTMLayer", "FCLayer"]
+    assert [len(s.layers) for s in imported.network.stacks] == [3]  # one stack
+    assert (layers[-1].input_size, layers[-1].output_size) == (2 * H, 3)
+    fc = imported.weights.layers[-1]
+    theirs = from_torch(module).weights.layers[-1]  # the same Linear through the other importer
+    assert isinstance(fc, FCWeights) and isinstance(theirs, FCWeights)
+    np.testing.assert_array_equal(fc.w, theirs.w)
+    np.testing.assert_array_equal(fc.b, theirs.b)
+    feeds = {imported.input_names[0]: x}
+    ours = imported.run(feeds, reference_lstm(imported))  # fc=None: float64
+    _assert_close(ours, _ort_run(data, feeds))
+    with torch.no_grad():
+        y = module(torch.from_numpy(x)).numpy()
+    _assert_close(ours, {imported.output_names[0]: y})
+
+
+def _head_model(op: str) -> tuple[onnx.ModelProto, dict[str, Array]]:
+    """A forward LSTM, Squeeze/Reshape glue and a hand-built head: ``matmul_add`` (the
+    Add's operands in the dynamo exporter's order), ``matmul`` (no bias) or ``gemm``
+    (``transB=1`` on ``[T*B, H]``)."""
+    model, feeds = _lstm_model("forward", seed=5)
+    graph = model.graph
+    rng = np.random.default_rng(6)
+    w = rng.uniform(-0.5, 0.5, (H, 2)).astype(np.float32)
+    b = rng.uniform(-0.5, 0.5, (1, 2)).astype(np.float32)  # [1, N]: broadcast as [N]
+    arrays = {"ax": np.array([1]), "flat": np.array([T * B, H]), "w": w, "wt": w.T.copy(), "b": b}
+    graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in arrays.items())
+    graph.node.append(helper.make_node("Squeeze", ["Y", "ax"], ["seq"], name="squeeze"))
+    if op == "gemm":
+        graph.node.append(helper.make_node("Reshape", ["seq", "flat"], ["rows"]))
+        graph.node.append(helper.make_node("Gemm", ["rows", "wt", "b"], ["out"], name="head",
+                                           transB=1))  # fmt: skip
+        shape = [T * B, 2]
+    elif op == "matmul":
+        graph.node.append(helper.make_node("MatMul", ["seq", "w"], ["out"], name="head"))
+        shape = [T, B, 2]
+    else:
+        graph.node.append(helper.make_node("MatMul", ["seq", "w"], ["mm"], name="head"))
+        graph.node.append(helper.make_node("Add", ["mm", "b"], ["out"], name="bias"))
+        shape = [T, B, 2]
+    graph.output.append(helper.make_tensor_value_info("out", TensorProto.FLOAT, shape))
+    return model, feeds
+
+
+@pytest.mark.parametrize("op", ["matmul_add", "matmul", "gemm"])
+def test_hand_built_heads_match_onnxruntime(op: str) -> None:
+    model, feeds = _head_model(op)
+    imported = from_onnx(model)
+    assert [layer for _, layer in imported.network.layers()][-1] == FCLayer(H, 2, name="head")
+    fc = imported.weights.layers[-1]
+    assert isinstance(fc, FCWeights)
+    w = numpy_helper.to_array(next(t for t in model.graph.initializer if t.name == "w"))
+    np.testing.assert_array_equal(fc.w, w.T)
+    assert not fc.b.any() if op == "matmul" else fc.b.any()
+    _assert_close(imported.run(feeds, reference_lstm(imported)), _ort_run(model, feeds))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("weights_input", r"'head' \(MatMul\) is not supported here: .*constant weight matrix"),
+        ("before_lstm", r"'head' \(MatMul\) is not supported here: .*not computed from the out"),
+        ("alpha", r"'head' \(Gemm\) is not supported here: .*'alpha': 2.0"),
+        ("wrong_size", r"'head' \(MatMul\) is not supported here: .*has another size"),
+    ],
+)
+def test_heads_that_are_not_fc_layers_are_refused(change: str, message: str) -> None:
+    model, _ = _head_model("gemm" if change == "alpha" else "matmul")
+    graph = model.graph
+    head = next(n for n in graph.node if n.name == "head")
+    if change == "weights_input":
+        graph.input.append(helper.make_tensor_value_info("w_in", TensorProto.FLOAT, [H, 2]))
+        head.input[1] = "w_in"
+    elif change == "before_lstm":
+        head.input[0] = "X"  # [T, B, N_IN] @ [H, 2]: a MatMul on the graph input
+        graph.initializer.append(numpy_helper.from_array(np.ones((N_IN, 2), np.float32), "w4"))
+        head.input[1] = "w4"
+        del graph.output[-1]
+        graph.output.append(helper.make_tensor_value_info("out", TensorProto.FLOAT, [T, B, 2]))
+    elif change == "alpha":
+        head.attribute.append(helper.make_attribute("alpha", 2.0))
+    else:
+        graph.node.append(helper.make_node("Concat", ["seq", "seq"], ["wide"], axis=2))
+        graph.initializer.append(numpy_helper.from_array(np.ones((2 * H, 2), np.float32), "w2"))
+        head.input[:] = ["wide", "w2"]
+        graph.node.remove(head)
+        graph.node.append(head)
+    with pytest.raises(ConfigError, match=message):
+        from_onnx(model)
+
+
+def test_gru_node_is_refused_as_such() -> None:
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, B, N_IN])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [T, 1, B, H])
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(rng.standard_normal((1, 3 * H, n)).astype(np.float32), name)
+        for name, n in (("W", N_IN), ("R", H))
+    ]
+    node = helper.make_node("GRU", ["X", "W", "R"], ["Y"], name="gru0", hidden_size=H)
+    model = helper.make_model(helper.make_graph([node], "g", [x], [y], inits))
+    with pytest.raises(ConfigError, match=r"GRU is not supported: ONNX model: node 'gru0' \(GRU\)"):
+        from_onnx(model)
+
+
+def test_seq_len_is_the_static_length_of_the_first_lstm_input(tmp_path: Path) -> None:
+    assert from_onnx(_lstm_model()[0]).seq_len == T
+    assert from_onnx(_lstm_model(layout=1)[0]).seq_len == T  # [B, T, I]
+    model, _ = _lstm_model()
+    dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    dim.dim_param = "t"  # a symbolic length
+    imported = from_onnx(model)
+    assert imported.seq_len is None
+    assert imported.network.stacks[0].seq_len == 1  # the timing network's placeholder

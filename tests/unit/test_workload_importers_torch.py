@@ -19,7 +19,8 @@ import pytest
 from epur.errors import ConfigError
 from epur.functional.reference import reference_run
 from epur.workload.importers import TorchModel, from_torch
-from epur.workload.network import LSTMLayer
+from epur.workload.network import FCLayer, LSTMLayer
+from epur.workload.weights import FCWeights
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -102,6 +103,8 @@ def test_saved_state_dict_matches_pytorch(case: tuple[Any, ...], tmp_path: Path)
 
 
 class _Wrapper(nn.Module):  # type: ignore[misc]
+    """An embedding Linear before the LSTM: not a head, so never imported silently."""
+
     def __init__(self) -> None:
         super().__init__()
         self.embed = nn.Linear(3, 4)
@@ -109,21 +112,173 @@ class _Wrapper(nn.Module):  # type: ignore[misc]
         self.head = nn.Linear(10, 2)
 
 
-def test_wrapper_module_file_and_nested_checkpoint(tmp_path: Path) -> None:
+class _Tagger(nn.Module):  # type: ignore[misc]
+    """An LSTM, dropout and a Linear head applied to every step of its output."""
+
+    def __init__(self, proj: int = 0, batch_first: bool = True) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5, num_layers=2, bidirectional=True, batch_first=batch_first,
+                            proj_size=proj)  # fmt: skip
+        self.drop = nn.Dropout(0.3)
+        self.head = nn.Linear(2 * (proj or 5), 3)
+
+    def forward(self, x: Any) -> Any:
+        y, _ = self.lstm(x)
+        return self.head(self.drop(y))
+
+
+def _assert_head_matches_torch(model: TorchModel, module: Any, x: np.ndarray[Any, Any]) -> None:
+    """The imported LSTM + FC (float64 reference) against the module's forward."""
+    xt = x.transpose(1, 0, 2) if model.batch_first else x
+    y = reference_run(model.network, model.weights, {"main": xt})[-1].y
+    y = y.transpose(1, 0, 2) if model.batch_first else y
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        with torch.no_grad():
+            theirs = copy.deepcopy(module).to(dtype)(torch.from_numpy(x).to(dtype)).double()
+        np.testing.assert_allclose(y, theirs.numpy(), rtol=0, atol=tol * theirs.abs().max().item())
+
+
+@pytest.mark.parametrize("proj", [0, 3])
+def test_lstm_with_linear_head_becomes_an_fc_layer(proj: int, tmp_path: Path) -> None:
     torch.manual_seed(5)
-    wrapper = _Wrapper().eval()
-    state = wrapper.state_dict()
-    assert "lstm.weight_ih_l0" in state and "lstm.bias_hh_l1_reverse" in state
-    x = _input(wrapper.lstm, seed=6)
-    live = from_torch(wrapper)
-    assert live.batch_first is True  # the module's attribute
-    _assert_matches_torch(live, wrapper.lstm, x)
-    torch.save(state, tmp_path / "wrapper.pt")
-    torch.save({"model": state, "epoch": 3}, tmp_path / "checkpoint.pt")
-    for name in ("wrapper.pt", "checkpoint.pt"):
-        model = from_torch(tmp_path / name, batch_first=True)
-        _assert_matches_torch(model, wrapper.lstm, x)
-    _assert_matches_torch(from_torch(dict(state), batch_first=True), wrapper.lstm, x)
+    module = _Tagger(proj).eval()
+    x = _input(module.lstm, seed=6)
+    live = from_torch(module)
+    assert live.batch_first is True  # the LSTM's attribute
+    *lstm, head = [layer for _, layer in live.network.layers()]
+    assert head == FCLayer(2 * (proj or 5), 3, name="head") and len(lstm) == 2
+    fc = live.weights.layers[-1]
+    assert isinstance(fc, FCWeights)
+    np.testing.assert_array_equal(fc.w, module.head.weight.detach().double().numpy())
+    np.testing.assert_array_equal(fc.b, module.head.bias.detach().double().numpy())
+    assert live.network.provenance == "nn.LSTM + nn.Linear from module _Tagger"
+    _assert_head_matches_torch(live, module, x)
+    state = module.state_dict()
+    torch.save(state, tmp_path / "tagger.pt")
+    torch.save({"model": state, "epoch": 3}, tmp_path / "checkpoint.pt")  # epoch: metadata
+    for name in ("tagger.pt", "checkpoint.pt"):
+        _assert_head_matches_torch(from_torch(tmp_path / name, batch_first=True), module, x)
+    head_only_weight = {k: v for k, v in state.items() if k != "head.bias"}
+    model = from_torch(head_only_weight, batch_first=True)
+    fc = model.weights.layers[-1]
+    assert isinstance(fc, FCWeights)
+    np.testing.assert_array_equal(fc.b, np.zeros(3))  # a Linear without bias
+
+
+def test_keys_that_are_not_a_head_are_refused_by_name() -> None:
+    torch.manual_seed(5)
+    wrapper = _Wrapper()
+    state = dict(wrapper.state_dict())
+    # an embedding Linear before the LSTM, then a head: two extra weights
+    with pytest.raises(
+        ConfigError,
+        match=r"keys epur does not understand: embed.weight \[4, 3\], "
+        r"embed.bias \[4\], head.weight \[2, 10\], head.bias \[2\]",
+    ):
+        from_torch(state)
+    lstm = {k: v for k, v in state.items() if k.startswith("lstm.")}
+    # one extra weight, but stored before the LSTM (an embedding, not a head)
+    before = {"embed.weight": torch.zeros(3, 10), **lstm}
+    with pytest.raises(ConfigError, match=r"does not understand: embed.weight \[3, 10\]"):
+        from_torch(before)
+    # after the LSTM, but its input size is not the LSTM's output size (10)
+    with pytest.raises(
+        ConfigError, match=r"does not understand: head.weight \[2, 9\]; .*\[N, 10\]"
+    ):
+        from_torch({**lstm, "head.weight": torch.zeros(2, 9)})
+    with pytest.raises(
+        ConfigError,
+        match=r"does not understand: head.weight \[2, 10\], "
+        r"head.bias \[3\]",
+    ):
+        from_torch({**lstm, "head.weight": torch.zeros(2, 10), "head.bias": torch.zeros(3)})
+    with pytest.raises(ConfigError, match=r"does not understand: norm.running_mean \[10\]"):
+        from_torch({**lstm, "norm.running_mean": torch.zeros(10)})
+    with pytest.raises(
+        ConfigError,
+        match=r"does not understand: head.weight \[2, 10\], "
+        r"head.scale \[2\]",
+    ):
+        from_torch({**lstm, "head.weight": torch.zeros(2, 10), "head.scale": torch.zeros(2)})
+
+
+class _Activated(nn.Module):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(5, 2)
+
+
+class _Scaled(nn.Module):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5)
+        self.scale = nn.Parameter(torch.ones(5))
+
+
+def test_live_modules_other_than_lstm_and_head_are_refused() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"_Wrapper has children embed \(Linear\), lstm "
+        r"\(LSTM\), head \(Linear\); epur imports an nn.LSTM, or a module",
+    ):
+        from_torch(_Wrapper())
+    with pytest.raises(ConfigError, match=r"children lstm \(LSTM\), act \(ReLU\), head"):
+        from_torch(_Activated())
+    with pytest.raises(ConfigError, match=r"parameters of its own \(scale\)"):
+        from_torch(_Scaled())
+    mismatch = nn.ModuleDict({"lstm": nn.LSTM(4, 5), "head": nn.Linear(6, 2)})
+    with pytest.raises(ConfigError, match=r"in_features 5"):
+        from_torch(mismatch)
+
+
+class _GRUModel(nn.Module):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(4, 6)
+        self.head = nn.Linear(6, 2)
+
+
+def test_gru_and_rnn_are_refused_as_such(tmp_path: Path) -> None:
+    gru = nn.GRU(4, 6, num_layers=2)
+    with pytest.raises(
+        ConfigError,
+        match=r"GRU is not supported: module GRU holds nn.GRU "
+        r"'<root>'",
+    ):
+        from_torch(gru)
+    with pytest.raises(
+        ConfigError,
+        match=r"GRU is not supported: module _GRUModel holds "
+        r"nn.GRU 'gru'",
+    ):
+        from_torch(_GRUModel())
+    torch.save(gru.state_dict(), tmp_path / "gru.pt")
+    with pytest.raises(
+        ConfigError,
+        match=r"GRU is not supported: PyTorch file .*gru.pt "
+        r"weight_hh_l0 has shape \[18, 6\], 3 gate blocks",
+    ):
+        from_torch(tmp_path / "gru.pt")
+    with pytest.raises(
+        ConfigError,
+        match=r"GRU is not supported: state_dict gru.weight_hh_l0 "
+        r"has shape \[12, 4\]",
+    ):  # 12 rows: also 4 blocks of 3, still a GRU
+        from_torch(
+            _GRUModel().state_dict() | {f"gru.{k}": v for k, v in nn.GRU(4, 4).state_dict().items()}
+        )
+    with pytest.raises(
+        ConfigError,
+        match=r"RNN is not supported: state_dict weight_hh_l0 "
+        r"has shape \[6, 6\]",
+    ):
+        from_torch(nn.RNN(4, 6).state_dict())
+
+
+def test_seq_len_is_never_fixed() -> None:
+    assert from_torch(nn.LSTM(2, 3)).seq_len is None
 
 
 def test_topology_and_exact_weights() -> None:

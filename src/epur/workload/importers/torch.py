@@ -1,22 +1,44 @@
-"""Import a PyTorch ``nn.LSTM`` as an epur ``Network`` and ``NetworkWeights``.
+"""Import a PyTorch ``nn.LSTM`` (and its ``nn.Linear`` head) as an epur network.
 
-``from_torch`` accepts a live ``nn.LSTM``, a module holding exactly one ``nn.LSTM``,
-a file written by ``torch.save(module.state_dict(), path)`` or such a state_dict
-itself. Files are read with ``torch.load(path, map_location="cpu",
-weights_only=True)``: nothing but tensors and plain containers is ever unpickled.
+``from_torch`` accepts a live module, a file written by
+``torch.save(module.state_dict(), path)`` or such a state_dict itself. Files are
+read with ``torch.load(path, map_location="cpu", weights_only=True)``: nothing but
+tensors and plain containers is ever unpickled.
 
-The topology comes from the parameter names and shapes (``weight_ih_l{k}``,
-``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``, ``weight_hr_l{k}`` and their
-``_reverse`` twins): layers, directions, hidden, projection and input sizes, biases
-(missing biases become zeros). ``batch_first`` is not in a state_dict: it is the
-module's attribute when a module is given, else ``False`` unless passed.
+**What is imported, and what is refused.** Nothing is dropped silently: every
+parameter becomes part of the network, or the import fails with a ``ConfigError``
+naming what it does not understand.
+
+* A live module is either an ``nn.LSTM``, or a module with no parameters or buffers
+  of its own whose children, in registration order and leaving out ``nn.Dropout``
+  (the identity at inference), are exactly an ``nn.LSTM``, optionally followed by an
+  ``nn.Linear`` whose ``in_features`` is the LSTM's output size. The Linear becomes
+  an ``FCLayer`` applied to every step of the LSTM's output sequence (a model that
+  applies it to the last step only finds that value at the last step of ``y``).
+  Anything else (another layer, an activation, a second Linear, an LSTM nested
+  deeper) is refused, naming the children. ``nn.GRU`` and ``nn.RNN`` are refused as
+  such.
+* A state_dict: the LSTM's parameters (``weight_ih_l{k}``, ``weight_hh_l{k}``,
+  ``bias_ih_l{k}``, ``bias_hh_l{k}``, ``weight_hr_l{k}`` and their ``_reverse``
+  twins) give the topology (layers, directions, hidden, projection and input sizes,
+  biases; missing biases become zeros). The only other tensors accepted are one
+  ``<name>.weight [N, out]`` with an optional ``<name>.bias [N]``, stored after the
+  LSTM's parameters, where ``out`` is the LSTM's output size: the ``nn.Linear`` head,
+  an ``FCLayer`` named ``<name>``. Any other tensor is refused, naming the keys; a
+  GRU's weights (``weight_hh_l0 [3H, H]``) are refused as a GRU's. Non-tensor entries
+  of a checkpoint (an epoch counter) are ignored.
+
+``batch_first`` is not in a state_dict: it is the LSTM's attribute when a module is
+given, else ``False`` unless passed. ``epur.run`` honours it: inputs ``[B, T, I]``,
+output ``y`` ``[B, T, out]`` (``h_n``/``c_n`` stay ``[layers*dirs, B, .]``).
 
 PyTorch stores gates in the order i, f, g, o, which is epur's order; the bias is
 ``b_ih + b_hh`` added in float64. The network has one stack ``"main"`` with layers
-``L1..Ln``, batch 1 and a placeholder ``seq_len`` of 1 (``Network.with_seq_len``
-sets the real one). PyTorch's ``h_n``/``c_n`` ``[num_layers*dirs, B, .]`` list layer
-0's directions first, then layer 1's, and so on: the order of
-``NetworkWeights.layers`` and of each layer's direction tuple.
+``L1..Ln`` (and the head), batch 1 and a placeholder ``seq_len`` of 1
+(``TorchModel.seq_len`` is ``None``: a PyTorch LSTM fixes no length;
+``Network.with_seq_len`` sets one). PyTorch's ``h_n``/``c_n``
+``[num_layers*dirs, B, .]`` list layer 0's directions first, then layer 1's, and so
+on: the order of ``NetworkWeights.layers`` and of each layer's direction tuple.
 
 PyTorch is an optional dependency (``pip install 'epur[torch]'``), imported only
 when ``from_torch`` runs.
@@ -32,30 +54,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from epur.errors import ConfigError
-from epur.workload.network import LSTMLayer, Network, Stack
-from epur.workload.weights import LSTMWeights, NetworkWeights
+from epur.workload.importers._torch_state import layers_from_state
+from epur.workload.network import FCLayer, Network, Stack
+from epur.workload.weights import NetworkWeights
 
 __all__ = ["TorchModel", "from_torch"]
-
-F64 = NDArray[np.float64]
-
-_KEY = re.compile(
-    r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
-    r"_l(?P<layer>\d+)(?P<rev>_reverse)?$"
-)
 
 
 @dataclass(frozen=True, eq=False)
 class TorchModel:
-    """An imported ``nn.LSTM``: its topology, float64 weights and ``batch_first``."""
+    """An imported ``nn.LSTM`` (and head): its topology, float64 weights and ``batch_first``."""
 
     network: Network
     weights: NetworkWeights
     batch_first: bool
+
+    @property
+    def seq_len(self) -> int | None:
+        """The sequence length the model fixes: never one for PyTorch (``None``)."""
+        return None
 
 
 def _torch() -> Any:
@@ -73,8 +91,8 @@ def from_torch(
     """Import ``source`` (a module, a ``torch.save`` file path or a state_dict mapping)."""
     torch = _torch()
     if isinstance(source, torch.nn.Module):
-        lstm = _find_lstm(torch, source)
-        state: Mapping[str, Any] = lstm.state_dict()
+        lstm = _module_lstm(torch, source)
+        state: Mapping[str, Any] = source.state_dict()
         what = f"module {type(source).__name__}"
         if batch_first is None:
             batch_first = bool(lstm.batch_first)
@@ -89,26 +107,56 @@ def from_torch(
             "from_torch source must be an nn.Module, a path to a torch.save file or a "
             f"state_dict mapping, not {type(source).__name__}"
         )
-    layers, weights = _from_state(torch, _flatten(state), what)
+    layers, weights = layers_from_state(torch, _flatten(state), what)
+    head = " + nn.Linear" if isinstance(layers[-1], FCLayer) else ""
     network = Network(
         name=name,
         stacks=(Stack("main", 1, tuple(layers)),),
-        provenance=f"nn.LSTM from {what}",
+        provenance=f"nn.LSTM{head} from {what}",
     )
     result = NetworkWeights(tuple(weights))
     result.check(network)
     return TorchModel(network, result, bool(batch_first))
 
 
-def _find_lstm(torch: Any, module: Any) -> Any:
-    found = [(n, m) for n, m in module.named_modules() if isinstance(m, torch.nn.LSTM)]
+def _module_lstm(torch: Any, module: Any) -> Any:
+    """The module's ``nn.LSTM``, if the module is one epur imports (module docstring)."""
+    nn = torch.nn
+    others = [(n, m) for n, m in module.named_modules()
+              if isinstance(m, nn.RNNBase) and not isinstance(m, nn.LSTM)]  # fmt: skip
+    if others:
+        n, m = others[0]
+        kind = type(m).__name__
+        raise ConfigError(
+            f"{kind} is not supported: module {type(module).__name__} holds nn.{kind} "
+            f"{n or '<root>'!r}; epur runs LSTM layers (nn.LSTM) only"
+        )
+    found = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.LSTM)]
     if len(found) != 1:
         names = ", ".join(repr(n or "<root>") for n, _ in found) or "none"
         raise ConfigError(
             f"module {type(module).__name__} must contain exactly one nn.LSTM, "
             f"found {len(found)} ({names})"
         )
-    return found[0][1]
+    lstm = found[0][1]
+    if module is lstm:
+        return lstm
+    dropout = nn.modules.dropout._DropoutNd
+    children = [(n, m) for n, m in module.named_children() if not isinstance(m, dropout)]
+    own = [n for n, _ in module.named_parameters(recurse=False)]
+    own += [n for n, _ in module.named_buffers(recurse=False)]
+    out_size = (lstm.proj_size or lstm.hidden_size) * (2 if lstm.bidirectional else 1)
+    head_ok = len(children) == 2 and isinstance(children[1][1], nn.Linear)
+    head_ok = head_ok and children[1][1].in_features == out_size
+    if not own and children[0][1] is lstm and (len(children) == 1 or head_ok):
+        return lstm
+    shown = ", ".join(f"{n} ({type(m).__name__})" for n, m in module.named_children())
+    mine = f" and parameters of its own ({', '.join(own)})" if own else ""
+    raise ConfigError(
+        f"module {type(module).__name__} has children {shown}{mine}; epur imports an "
+        "nn.LSTM, or a module whose children are an nn.LSTM optionally followed by an "
+        f"nn.Linear on its output (in_features {out_size}), nn.Dropout aside"
+    )
 
 
 def _load_file(torch: Any, path: Path) -> Mapping[str, Any]:
@@ -155,108 +203,3 @@ def _flatten(state: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[full] = value
     return out
-
-
-def _from_state(
-    torch: Any, state: Mapping[str, Any], what: str
-) -> tuple[list[LSTMLayer], list[tuple[LSTMWeights, ...]]]:
-    groups: dict[str, dict[tuple[str, int, bool], Any]] = {}
-    for key, value in state.items():
-        match = _KEY.match(key)
-        if match:
-            slot = (match["kind"], int(match["layer"]), match["rev"] is not None)
-            groups.setdefault(match["prefix"], {})[slot] = (key, value)
-    if len(groups) != 1:
-        if not groups:
-            sample = ", ".join(list(state)[:5]) or "no keys"
-            raise ConfigError(
-                f"{what} holds no nn.LSTM parameters (keys like 'weight_ih_l0'); found {sample}"
-            )
-        prefixes = ", ".join(repr(p.rstrip(".") or "<root>") for p in sorted(groups))
-        raise ConfigError(
-            f"{what} holds the parameters of {len(groups)} nn.LSTMs ({prefixes}); "
-            "import one at a time by passing that LSTM's state_dict"
-        )
-    return _build(torch, next(iter(groups.values())), what)
-
-
-def _build(
-    torch: Any, params: dict[tuple[str, int, bool], Any], what: str
-) -> tuple[list[LSTMLayer], list[tuple[LSTMWeights, ...]]]:
-    num_layers = 1 + max(layer for _, layer, _ in params)
-    dirs = 2 if any(rev for _, _, rev in params) else 1
-    has_bias = any(kind.startswith("bias") for kind, _, _ in params)
-    has_proj = any(kind == "weight_hr" for kind, _, _ in params)
-    kinds = ["weight_ih", "weight_hh"] + ["bias_ih", "bias_hh"] * has_bias
-    kinds += ["weight_hr"] * has_proj
-    expected = {(k, n, d == 1) for k in kinds for n in range(num_layers) for d in range(dirs)}
-    missing = sorted(expected - params.keys())
-    if missing:
-        kind, layer, rev = missing[0]
-        raise ConfigError(
-            f"{what} is missing {kind}_l{layer}{'_reverse' * rev} "
-            f"(an nn.LSTM with {num_layers} layers and {dirs} directions needs it)"
-        )
-
-    def array(kind: str, n: int, d: int, shape: tuple[int, ...]) -> F64:
-        key, value = params[(kind, n, d == 1)]
-        out = _to_f64(torch, value, f"{what} {key}")
-        if out.shape != shape:
-            raise ConfigError(f"{what} {key} must have shape {list(shape)}, not {list(out.shape)}")
-        return out
-
-    hh_key, hh = params[("weight_hh", 0, False)]
-    hh_shape = tuple(getattr(hh, "shape", ()))
-    if len(hh_shape) != 2 or hh_shape[0] % 4 or hh_shape[0] == 0:
-        raise ConfigError(
-            f"{what} {hh_key} must have shape [4*hidden_size, recurrent size], not {list(hh_shape)}"
-        )
-    h_size, r_size = hh_shape[0] // 4, hh_shape[1]
-    ih_key, ih = params[("weight_ih", 0, False)]
-    ih_shape = tuple(getattr(ih, "shape", ()))
-    if len(ih_shape) != 2 or ih_shape[1] < 1:
-        raise ConfigError(f"{what} {ih_key} must have shape [4*hidden_size, input_size]")
-    proj = r_size if has_proj else None
-    if not has_proj and r_size != h_size:
-        raise ConfigError(
-            f"{what} {hh_key} must have shape {[4 * h_size, h_size]} without weight_hr_l0, "
-            f"not {list(hh_shape)}"
-        )
-    layers: list[LSTMLayer] = []
-    weights: list[tuple[LSTMWeights, ...]] = []
-    for n in range(num_layers):
-        in_size = ih_shape[1] if n == 0 else dirs * r_size
-        directions = []
-        for d in range(dirs):
-            b = np.zeros(4 * h_size)
-            if has_bias:
-                b = array("bias_ih", n, d, (4 * h_size,)) + array("bias_hh", n, d, (4 * h_size,))
-            directions.append(
-                LSTMWeights(
-                    w=array("weight_ih", n, d, (4 * h_size, in_size)),
-                    u=array("weight_hh", n, d, (4 * h_size, r_size)),
-                    b=b,
-                    projection=array("weight_hr", n, d, (r_size, h_size)) if has_proj else None,
-                )
-            )
-        layers.append(
-            LSTMLayer(
-                input_size=in_size,
-                hidden_size=h_size,
-                bidirectional=dirs == 2,
-                projection_size=proj,
-                name=f"L{n + 1}",
-            )
-        )
-        weights.append(tuple(directions))
-    return layers, weights
-
-
-def _to_f64(torch: Any, value: Any, where: str) -> F64:
-    if isinstance(value, torch.Tensor):
-        if not (value.is_floating_point()):
-            raise ConfigError(f"{where} must be a floating-point tensor, not {value.dtype}")
-        return np.array(value.detach().to(device="cpu", dtype=torch.float64).numpy())
-    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
-        return np.array(value, dtype=np.float64)
-    raise ConfigError(f"{where} must be a floating-point tensor, not {type(value).__name__}")
