@@ -2,14 +2,20 @@
 
 Takes what the importers produce (``from_torch``, ``from_onnx``) or a ``Network``
 with ``NetworkWeights``, runs the functional model in the chosen number format,
-activation and dataflow, and measures its error against the float64 reference.
+activation and dataflow (MWL, E-PUR's own, unless told otherwise), and measures its
+error against the float64 reference.
+
+This module never imports ONNX or PyTorch itself: a model can only be an
+``OnnxModel`` if ``epur.workload.importers.onnx`` has been imported (by
+``from_onnx``), so ``epur.run`` on a PyTorch model leaves ``onnx`` unloaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,17 +23,21 @@ from numpy.typing import NDArray
 from epur.arch import ArchConfig, apply_overrides, paper_preset
 from epur.errors import ConfigError
 from epur.functional.accuracy import ErrorStats, error_stats
-from epur.functional.model import RunResult, run_network, sized_to_inputs
+from epur.functional.model import progress_line, run_network, sized_to_inputs
 from epur.functional.reference import layer_name, lstm_layer, reference_run
 from epur.numerics import FormatKind, parse_format
 from epur.schedule import Dataflow
-from epur.workload.importers import OnnxModel, TorchModel
-from epur.workload.network import LSTMLayer, Network, Stack
-from epur.workload.weights import NetworkWeights
+from epur.workload.importers.torch import TorchModel
+from epur.workload.network import FCLayer, LSTMLayer, Network, Stack
+from epur.workload.weights import FCWeights, NetworkWeights
+
+if TYPE_CHECKING:
+    from epur.workload.importers.onnx import OnnxModel
 
 __all__ = ["RunOutput", "format_settings", "run"]
 
 F64 = NDArray[np.float64]
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,80 +97,170 @@ def run(
     arch: ArchConfig | None = None,
     fmt: str | None = None,
     activation: str | None = None,
-    dataflow: Dataflow | str = Dataflow.BASELINE,
+    dataflow: Dataflow | str = Dataflow.MWL,
+    batch_first: bool | None = None,
+    progress: Progress | None = None,
 ) -> RunOutput:
     """Run ``model`` on ``inputs`` in E-PUR's datapath and report the error.
 
     ``inputs``: for ONNX models a mapping keyed by the model's input names (``X``,
-    optionally ``sequence_lens``, ``initial_h``, ``initial_c``); otherwise the input
-    sequence ``[T, I]`` or ``[T, B, I]`` (time major). ``fmt`` (fp32, fp16, bf16,
-    qM.N, int8) and ``activation`` (exact, pwlN, lutN) override ``arch``.
+    optionally ``sequence_lens``, ``initial_h``, ``initial_c``), or the one input
+    array; a 2-D ``[T, I]`` sequence is a batch of one. Otherwise the input sequence
+    ``[T, I]`` or ``[T, B, I]`` (``[B, T, I]`` with ``batch_first``), or, for networks
+    of several stacks or with external features, a mapping with one array per stack
+    name and per ``"<layer>.external_in"``. ``batch_first`` defaults to the
+    PyTorch model's own (``False`` for networks) and is refused for ONNX models,
+    whose graph fixes their layout; it applies to the inputs and to ``y``, while
+    ``h_n``/``c_n`` stay ``[layers*dirs, B, .]`` as in PyTorch. ``fmt`` (fp32, fp16,
+    bf16, qM.N, int8) and ``activation`` (exact, pwlN, lutN) override ``arch``.
+    ``progress`` is called with one line before each layer runs.
     """
     arch = _arch(arch, fmt, activation)
-    if isinstance(model, OnnxModel):
-        return _run_onnx(model, inputs, arch, dataflow)
-    network, weights = (model.network, model.weights) if isinstance(model, TorchModel) else model
-    x = _array("input", inputs)
-    x = x[:, None, :] if x.ndim == 2 else x
-    if x.shape[-1] != network.stacks[0].layers[0].input_size:
+    if _is_onnx(model):
+        if batch_first:
+            raise ConfigError(
+                "batch_first applies to PyTorch models and networks, not to ONNX models, "
+                "whose graph fixes the layout (the LSTM's layout attribute, Transpose nodes)"
+            )
+        return _run_onnx(model, inputs, arch, dataflow, progress)
+    if isinstance(model, TorchModel):
+        network, weights = model.network, model.weights
+        first = model.batch_first if batch_first is None else batch_first
+    elif isinstance(model, tuple) and len(model) == 2:
+        network, weights = model
+        first = bool(batch_first)
+    else:
         raise ConfigError(
-            f"input must have {network.stacks[0].layers[0].input_size} features per step, "
-            f"not {x.shape[-1]} (shape {list(x.shape)})"
+            "model must be what from_torch or from_onnx returns, or a (Network, "
+            f"NetworkWeights) pair, not {type(model).__name__}"
         )
-    if len(network.stacks) != 1:
-        raise ConfigError("epur run takes networks of one stack; use the Python API for more")
-    feeds = {network.stacks[0].name: x}
-    result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True)
+    feeds = _feeds(network, inputs, first)
+    result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True,
+                         progress=progress)  # fmt: skip
     ref = reference_run(sized_to_inputs(network, feeds), weights, feeds)
     errors = [
         error_stats(layer_name(layer, k), result.layer_outputs[k], ref[k].y)
         for k, (_, layer) in enumerate(network.layers())
     ]
-    return RunOutput(_torch_layout(result), errors)
-
-
-def _torch_layout(result: RunResult) -> dict[str, F64]:
-    out = {"y": result.y}
+    out = {"y": result.y.transpose(1, 0, 2) if first else result.y}
     if result.h_n and len({h.shape[1:] for h in result.h_n}) == 1:
         out["h_n"] = np.concatenate(result.h_n)
     if result.c_n and len({c.shape[1:] for c in result.c_n}) == 1:
         out["c_n"] = np.concatenate(result.c_n)
-    return out
+    return RunOutput(out, errors)
 
 
-def _node_runner(model: OnnxModel, arch: ArchConfig | None, dataflow: Dataflow | str) -> Any:
-    """A callable running one ONNX LSTM node: E-PUR's datapath, or float64 if no ``arch``."""
+def _is_onnx(model: object) -> TypeGuard[OnnxModel]:
+    module = sys.modules.get("epur.workload.importers.onnx")
+    return module is not None and isinstance(model, module.OnnxModel)
+
+
+def _needed(network: Network) -> dict[str, tuple[str, int]]:
+    """Every input a network needs: stack name or ``"<layer>.external_in"`` -> (what,
+    features per step)."""
+    need: dict[str, tuple[str, int]] = {}
+    k = 0
+    for stack in network.stacks:
+        need[stack.name] = (stack.name, stack.layers[0].input_size)
+        for j, layer in enumerate(stack.layers):
+            below = stack.layers[j - 1].output_size if j else layer.input_size
+            if layer.input_size > below:
+                need[f"{layer_name(layer, k)}.external_in"] = (stack.name, layer.input_size - below)
+            k += 1
+    return need
+
+
+def _feeds(network: Network, inputs: Any, batch_first: bool) -> dict[str, F64]:
+    """The functional model's inputs ``[T, B, I]`` by stack name (and external features)."""
+    need = _needed(network)
+    if not isinstance(inputs, Mapping):
+        if len(need) != 1:
+            raise ConfigError(
+                f"network {network.name} needs {len(need)} inputs, so inputs must be a "
+                f"mapping with an array for each of {list(need)}"
+            )
+        inputs = {next(iter(need)): inputs}
+        label = {next(iter(need)): "input"}
+    else:
+        missing = [key for key in need if key not in inputs]
+        unknown = sorted(str(key) for key in inputs if key not in need)
+        if missing or unknown:
+            raise ConfigError(
+                f"inputs of network {network.name} must be exactly {list(need)} (one per "
+                f"stack and per layer with external features); missing {missing}, "
+                f"unknown {unknown}"
+            )
+        label = {key: f"input {key!r}" for key in need}
+    feeds: dict[str, F64] = {}
+    for key, (stack, width) in need.items():
+        x = _array(label[key], inputs[key])
+        x = x[:, None, :] if x.ndim == 2 else (x.transpose(1, 0, 2) if batch_first else x)
+        if x.shape[-1] != width:
+            raise ConfigError(
+                f"{label[key]} must have {width} features per step, not {x.shape[-1]} "
+                f"(shape {list(x.shape)})"
+            )
+        if key != stack and x.shape[:2] != feeds[stack].shape[:2]:
+            t, b = feeds[stack].shape[:2]
+            raise ConfigError(
+                f"{label[key]} must have the steps and batch of stack {stack!r} ({t} steps, "
+                f"batch {b}), not shape {list(x.shape)}{' (batch first)' * batch_first}"
+            )
+        feeds[key] = x
+    return feeds
+
+
+def _node_runner(
+    model: OnnxModel, arch: ArchConfig | None, dataflow: Dataflow | str, progress: Progress | None
+) -> tuple[Any, Any]:
+    """The ``lstm`` and ``fc`` callables of ``OnnxModel.run``: E-PUR's datapath, or
+    float64 if no ``arch``."""
+    layers = [layer for _, layer in model.network.layers()]
+
+    def report(k: int) -> None:
+        if progress is not None:
+            progress(progress_line(k, len(layers), layers[k]))
 
     def lstm(
-        node: int, x: F64, h0: F64 | None, c0: F64 | None, seq_lens: NDArray[np.int64] | None
+        k: int, x: F64, h0: F64 | None, c0: F64 | None, seq_lens: NDArray[np.int64] | None
     ) -> tuple[F64, F64, F64]:
-        layer = [layer for _, layer in model.network.layers()][node]
-        assert isinstance(layer, LSTMLayer)
-        w = model.weights.layers[node]
-        assert isinstance(w, tuple)
+        layer, w = layers[k], model.weights.layers[k]
+        assert isinstance(layer, LSTMLayer) and isinstance(w, tuple)
         x = x.astype(np.float64)
         t, b = x.shape[:2]
-        dirs = layer.directions
         if arch is None:
             res = lstm_layer(layer, w, x, x.shape[-1], h0, c0, seq_lens)
-            y, h, c = (
-                res.y,
-                np.stack([d.h for d in res.directions]),
-                np.stack([d.c for d in res.directions]),
-            )
+            y = res.y
+            h = np.stack([d.h for d in res.directions])
+            c = np.stack([d.c for d in res.directions])
         else:
+            report(k)
             net = Network("node", (Stack("main", t, (layer,)),), batch=b)
             out = run_network(net, NetworkWeights((w,)), {"main": x}, arch, dataflow,
                               seq_lens=seq_lens, initial={0: (h0, c0)})  # fmt: skip
             y, h, c = out.y, out.h_n[0], out.c_n[0]
-        y = y.reshape(t, b, dirs, -1).transpose(0, 2, 1, 3)
-        return y, h, c
+        return y.reshape(t, b, layer.directions, -1).transpose(0, 2, 1, 3), h, c
 
-    return lstm
+    def fc(k: int, x: F64) -> F64:
+        layer, w = layers[k], model.weights.layers[k]
+        assert isinstance(layer, FCLayer) and isinstance(w, FCWeights)
+        if arch is None:
+            return x @ w.w.T + w.b
+        report(k)
+        rows = x.reshape(-1, 1, x.shape[-1])  # each vector is one step of one sequence
+        net = Network("node", (Stack("main", max(len(rows), 1), (layer,)),))
+        out = run_network(net, NetworkWeights((w,)), {"main": rows}, arch, dataflow)
+        return out.y.reshape(*x.shape[:-1], layer.output_size)
+
+    return lstm, fc
 
 
 def _run_onnx(
-    model: OnnxModel, inputs: Any, arch: ArchConfig, dataflow: Dataflow | str
+    model: OnnxModel,
+    inputs: Any,
+    arch: ArchConfig,
+    dataflow: Dataflow | str,
+    progress: Progress | None,
 ) -> RunOutput:
     if not isinstance(inputs, Mapping):
         inputs = {model.input_names[0]: inputs}
@@ -173,8 +273,10 @@ def _run_onnx(
     for name, value in inputs.items():
         ints = "lens" in name or np.asarray(value).dtype.kind in "iu"
         arr = _array(name, value, (1, 2, 3))
+        if arr.ndim == 2 and name in model.batch_axes:  # one sequence [T, I]: a batch of 1
+            arr = np.expand_dims(arr, model.batch_axes[name])
         feeds[name] = arr.astype(np.int64) if ints and arr.ndim == 1 else arr
-    outputs = model.run(feeds, _node_runner(model, arch, dataflow))
-    reference = model.run(feeds, _node_runner(model, None, dataflow))
+    outputs = model.run(feeds, *_node_runner(model, arch, dataflow, progress))
+    reference = model.run(feeds, *_node_runner(model, None, dataflow, None))
     errors = [error_stats(name, outputs[name], reference[name]) for name in model.output_names]
     return RunOutput({k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()}, errors)
