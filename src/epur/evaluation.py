@@ -69,7 +69,7 @@ class Evaluation:
 def evaluate(
     network: Network,
     arch: ArchConfig,
-    dataflow: Dataflow | str = Dataflow.BASELINE,
+    dataflow: Dataflow | str = Dataflow.MWL,
     tile_rows: int | None = None,
     energy_backend: SramBackend | None = None,
     *,

@@ -43,3 +43,12 @@ def test_type_checkers_see_the_real_signatures() -> None:
     lines = out.splitlines()
     for line, returned in zip(lines, ("Evaluation", "TorchModel", "RunOutput"), strict=False):
         assert "Incompatible types" in line and returned in line, out
+
+
+@pytest.mark.parametrize("name", ["evaluate", "run"])
+def test_mwl_is_the_default_dataflow_of_the_api(name: str) -> None:
+    """MWL is E-PUR's dataflow: the API defaults to it, as the CLI does."""
+    from epur.schedule import Dataflow
+
+    default = inspect.signature(getattr(epur, name)).parameters["dataflow"].default
+    assert default == Dataflow.MWL
