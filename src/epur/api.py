@@ -32,7 +32,7 @@ from epur.workload.network import FCLayer, LSTMLayer, Network, Stack
 from epur.workload.weights import FCWeights, NetworkWeights
 
 if TYPE_CHECKING:
-    from epur.workload.importers.onnx import OnnxModel
+    from epur.workload.importers.onnx import FCFn, LSTMFn, OnnxModel
 
 __all__ = ["RunOutput", "format_settings", "run"]
 
@@ -212,7 +212,7 @@ def _feeds(network: Network, inputs: Any, batch_first: bool) -> dict[str, F64]:
 
 def _node_runner(
     model: OnnxModel, arch: ArchConfig | None, dataflow: Dataflow | str, progress: Progress | None
-) -> tuple[Any, Any]:
+) -> tuple[LSTMFn, FCFn]:
     """The ``lstm`` and ``fc`` callables of ``OnnxModel.run``: E-PUR's datapath, or
     float64 if no ``arch``."""
     layers = [layer for _, layer in model.network.layers()]

@@ -194,6 +194,8 @@ def test_keys_that_are_not_a_head_are_refused_by_name() -> None:
         from_torch({**lstm, "head.weight": torch.zeros(2, 10), "head.bias": torch.zeros(3)})
     with pytest.raises(ConfigError, match=r"does not understand: norm.running_mean \[10\]"):
         from_torch({**lstm, "norm.running_mean": torch.zeros(10)})
+    with pytest.raises(ConfigError, match=r"does not understand: extra \(list\)"):
+        from_torch({**lstm, "extra": [torch.zeros(2)], "epoch": 3, "note": ["a"]})
     with pytest.raises(
         ConfigError,
         match=r"does not understand: head.weight \[2, 10\], "

@@ -10,9 +10,10 @@
   step of the LSTM's output: an ``FCLayer`` named ``<name>``;
 * anything else is refused with a ``ConfigError`` naming the keys, never dropped.
 
-Entries that are not tensors (an epoch counter in a checkpoint) are metadata and are
-ignored. Weights whose recurrent matrix has 3 gate blocks (``weight_hh_l0``
-``[3H, H]``) are a GRU's and are refused as such, as are a plain RNN's (``[H, H]``).
+Entries that hold no tensor (an epoch counter in a checkpoint) are metadata and are
+ignored; a list or tuple of tensors is refused like any other unknown tensor.
+Weights whose recurrent matrix has 3 gate blocks (``weight_hh_l0 [3H, H]``) are a
+GRU's and are refused as such, as are a plain RNN's (``[H, H]``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def layers_from_state(
         if match:
             slot = (match["kind"], int(match["layer"]), match["rev"] is not None)
             groups.setdefault(match["prefix"], {})[slot] = (key, value)
-        elif _is_tensor(torch, value):
+        elif _holds_tensor(torch, value):
             positions[key] = position
     if len(groups) != 1:
         if not groups:
@@ -76,7 +77,10 @@ def layers_from_state(
     return layers, weights
 
 
-def _is_tensor(torch: Any, value: Any) -> bool:
+def _holds_tensor(torch: Any, value: Any) -> bool:
+    """A tensor, or a list or tuple with a tensor somewhere inside (never metadata)."""
+    if isinstance(value, list | tuple):
+        return any(_holds_tensor(torch, v) for v in value)
     return isinstance(value, torch.Tensor | np.ndarray)
 
 
@@ -128,13 +132,18 @@ def _head(
             name = prefix.rstrip(".").rsplit(".", 1)[-1] or "fc"
             layer = FCLayer(input_size=out_size, output_size=w.shape[0], name=name)
             return layer, FCWeights(w, np.zeros(w.shape[0]) if b is None else b)
-    shown = ", ".join(f"{k} {list(getattr(state[k], 'shape', []))}" for k in extra[:8])
+    shown = ", ".join(f"{k} {_shape(state[k])}" for k in extra[:8])
     more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
     raise ConfigError(
         f"{what} holds keys epur does not understand: {shown}{more}; besides one nn.LSTM, "
         f"epur imports only an nn.Linear head stored after it (<name>.weight [N, {out_size}] "
         "and optionally <name>.bias [N], applied to every step of the LSTM's output)"
     )
+
+
+def _shape(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return str(list(shape)) if shape is not None else f"({type(value).__name__})"
 
 
 def _build(torch: Any, params: _Params, what: str) -> tuple[list[LSTMLayer], list[LayerWeights]]:

@@ -25,8 +25,8 @@ naming what it does not understand.
   ``<name>.weight [N, out]`` with an optional ``<name>.bias [N]``, stored after the
   LSTM's parameters, where ``out`` is the LSTM's output size: the ``nn.Linear`` head,
   an ``FCLayer`` named ``<name>``. Any other tensor is refused, naming the keys; a
-  GRU's weights (``weight_hh_l0 [3H, H]``) are refused as a GRU's. Non-tensor entries
-  of a checkpoint (an epoch counter) are ignored.
+  GRU's weights (``weight_hh_l0 [3H, H]``) are refused as a GRU's. Entries of a
+  checkpoint that hold no tensor (an epoch counter) are ignored.
 
 ``batch_first`` is not in a state_dict: it is the LSTM's attribute when a module is
 given, else ``False`` unless passed. ``epur.run`` honours it: inputs ``[B, T, I]``,
