@@ -11,6 +11,8 @@ import pytest
 
 from epur.cli import main
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
 SUMMARY_KEYS = {
     "cycles",
     "latency_s",
@@ -179,7 +181,7 @@ def test_reproduce_writes_table_and_json(
 ) -> None:
     out = tmp_path / "results"
     code, text, err = run(capsys, "reproduce", "--out", str(out), "--energy-backend", "table")
-    assert code == 0 and "[1/6] banking the baseline design" in err and "[6/6] RLDRADSPR" in err
+    assert code == 0 and "[1/5] EESEN" in err and "[5/5] RLDRADSPR" in err
     figures = [f"{n}.{e}" for n in ("area_breakdown", "energy_breakdown", "vs_tegra_x1")
                for e in ("png", "svg")]  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == sorted(
@@ -187,7 +189,7 @@ def test_reproduce_writes_table_and_json(
     )
     assert (out / "energy_breakdown.png").read_bytes().startswith(b"\x89PNG")
     page = (out / "report.html").read_text()
-    for section in ("Paper vs epur", "modelled, never measured", "published or assumed", "<svg"):
+    for section in ("Paper vs epur", "modelled, never measured", "published, assumed", "<svg"):
         assert section in page
     assert "recorded in the repository (CACTI was not run)" in page
     data = json.loads((out / "results.json").read_text())
@@ -326,3 +328,112 @@ def test_table_backend_still_gives_the_exact_cacti_config(
         assert f"-size (bytes) {memory['capacity_bytes']}" in config.splitlines()
         assert f"-UCA bank count {memory['banks']}" in config.splitlines()
     assert data["total"]["energy_per_step_j"] == pytest.approx(data["total"]["energy_j"] / 800)
+
+
+def _number(text: str, pattern: str) -> float:
+    match = __import__("re").search(pattern, text)
+    assert match is not None, (pattern, text)
+    return float(match.group(1).replace(",", ""))
+
+
+def test_simulate_text_and_json_agree_on_gmat_s_energy_per_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "gmat.json"
+    code, text, _ = run(capsys, "simulate", "--network", "gmat", "--json", str(out))
+    assert code == 0
+    total = json.loads(out.read_text())["total"]
+    # a GMAT sentence is 27 encoder steps, then 28 decoder steps
+    assert total["energy_per_step_j"] == pytest.approx(total["energy_j"] / (27 + 28))
+    per_step_uj = _number(text, r"([\d.,]+) uJ per step")
+    assert per_step_uj == pytest.approx(total["energy_per_step_j"] * 1e6, rel=1e-3)
+    assert "energy per sequence / 55 steps per sequence: encoder 27 + decoder 28" in text
+
+
+def test_simulate_batch_labels_what_is_per_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "b4.json"
+    code, text, _ = run(
+        capsys, "simulate", "--network", "eesen", "--batch", "4", "--json", str(out)
+    )
+    assert code == 0
+    data = json.loads(out.read_text())
+    total = data["total"]
+    assert total["energy_per_sequence_j"] == pytest.approx(total["energy_j"] / 4)
+    assert total["energy_per_step_j"] == pytest.approx(total["energy_j"] / 4 / 800)
+    assert "energy_per_sequence_j" in data["energy_definitions"]
+    assert "latency per sequence" not in text
+    assert _number(text, r"latency per batch\s+([\d.,]+) ms for 4 sequences") == pytest.approx(
+        total["latency_s"] * 1e3, rel=1e-3
+    )
+    assert _number(text, r"energy per batch\s+([\d.,]+) mJ for 4 sequences") == pytest.approx(
+        total["energy_j"] * 1e3, rel=1e-3
+    )
+    assert _number(text, r"energy per sequence\s+([\d.,]+) mJ") == pytest.approx(
+        total["energy_j"] / 4 * 1e3, rel=1e-3
+    )
+
+
+def test_simulate_says_when_the_architecture_is_not_the_paper_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "edge.json"
+    code, text, _ = run(capsys, "simulate", "--network", "bysdne", "--arch",
+                        str(EXAMPLES / "edge_arch.yaml"), "--json", str(out))  # fmt: skip
+    assert code == 0
+    changes = json.loads(out.read_text())["arch_changes"]
+    # examples/edge_arch.yaml sets four fields; the DPU latency follows the lanes
+    assert [(c["key"], c["preset"], c["value"], c["provenance"]) for c in changes] == [
+        ("dpu.lanes", 16, 8, "user"),
+        ("dpu.latency_cycles", 6, 5, "derived from dpu.lanes"),
+        ("weight_buffer.capacity_bytes", 2 * 2**20, 512 * 2**10, "user"),
+        ("intermediate_memory.capacity_bytes", 6 * 2**20, 2**20, "user"),
+        ("dram.bandwidth_bytes_per_s", 25_600_000_000, 12_800_000_000, "user"),
+    ]
+    assert "modified by the user (5 fields changed from the paper preset)" in text
+    # the paper preset, though evaluate banks its intermediate memory for the clock
+    code, text, _ = run(capsys, "simulate", "--network", "bysdne", "--json", str(out))
+    assert code == 0 and json.loads(out.read_text())["arch_changes"] == []
+    assert "architecture           the paper preset" in text
+
+
+@pytest.mark.parametrize(
+    ("option", "changes"),
+    [
+        # 32 lanes: the DPU latency follows (1 multiplier + 5 tree levels + 1 accumulator)
+        (["--set", "dpu.lanes=32"],
+         [("dpu.lanes", 16, 32, "user"), ("dpu.latency_cycles", 6, 7, "derived from dpu.lanes")]),
+        (["--arch", str(Path(__file__).resolve().parents[2] / "examples" / "edge_arch.yaml")],
+         [("dpu.lanes", 16, 8, "user"), ("dpu.latency_cycles", 6, 5, "derived from dpu.lanes"),
+          ("weight_buffer.capacity_bytes", 2 * 2**20, 512 * 2**10, "user"),
+          ("intermediate_memory.capacity_bytes", 6 * 2**20, 2**20, "user"),
+          ("dram.bandwidth_bytes_per_s", 25_600_000_000, 12_800_000_000, "user")]),
+    ],
+)  # fmt: skip
+def test_reproduce_on_a_modified_architecture_says_so(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    option: list[str],
+    changes: list[tuple[str, object, object, str]],
+) -> None:
+    out = tmp_path / "results"
+    code, text, _ = run(capsys, "reproduce", *option, "--out", str(out))
+    assert code == 0
+    title = (
+        f"E-PUR evaluation on a modified architecture ({len(changes)} fields changed from "
+        "the paper preset)"
+    )
+    data = json.loads((out / "results.json").read_text())
+    assert data["title"] == title and text.startswith(title)
+    got = [(c["key"], c["preset"], c["value"], c["provenance"]) for c in data["arch_changes"]]
+    assert got == changes
+    for key, _, _, provenance in changes:
+        assert data["arch_provenance"][key]["status"] == provenance
+    assert (out / "results.md").read_text().startswith(title)
+    page = (out / "report.html").read_text()
+    assert f"<h1>{title}</h1>" in page and "the paper's evaluation" not in page
+    section = page.split("<h2>Changed from the paper preset</h2>")[1].split("<h2>")[0]
+    for key, _, _, provenance in changes:
+        row = next(r for r in section.split("<tr>") if f">{key}<" in r)
+        assert f">{provenance}<" in row

@@ -34,12 +34,13 @@ def test_a_field_that_follows_another_is_marked_derived() -> None:
 
 
 def test_an_arch_file_lists_every_field_it_changes() -> None:
-    # examples/edge_arch.yaml: 8 lanes, latency 5, 512 KiB WB, 1 MiB IM, 12.8 GB/s
+    # examples/edge_arch.yaml: 8 lanes (whose latency follows: 1 + log2(8) + 1 = 5 cycles),
+    # 512 KiB weight buffers, 1 MiB intermediate memory, 12.8 GB/s
     edge = load_arch(EXAMPLES / "edge_arch.yaml")
     changes = {c.key: (c.preset, c.value, c.provenance) for c in arch_changes(edge)}
     assert changes == {
         "dpu.lanes": (16, 8, "user"),
-        "dpu.latency_cycles": (6, 5, "user"),  # given in the file
+        "dpu.latency_cycles": (6, 5, "derived from dpu.lanes"),
         "weight_buffer.capacity_bytes": (2 * 2**20, 512 * 2**10, "user"),
         "intermediate_memory.capacity_bytes": (6 * 2**20, 2**20, "user"),
         "dram.bandwidth_bytes_per_s": (25_600_000_000, 12_800_000_000, "user"),

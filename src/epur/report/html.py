@@ -1,84 +1,196 @@
-"""One self-contained HTML page with the paper's evaluation: tables, figures (inline
-SVG), the paper-vs-epur comparison and the provenance of every architecture value."""
+"""One self-contained HTML page with the paper's evaluation: the fields changed from
+the paper preset (if any), the designs, the workloads, the results, the figures
+(inline SVG), each design's SRAMs as CACTI gives them, and every architecture value
+used, with its unit and provenance. Wide tables scroll; figures shrink to the page.
+
+Sources are named by short reference (``Horowitz, ISSCC 2014``); their full
+references are in ``docs/sources.md`` of the epur repository.
+"""
 
 from __future__ import annotations
 
 import html
+from functools import partial
 from typing import Any
 
-from epur.report.reproduce import RESULT_HEADERS, result_rows
+from epur.report.designs import DESIGN_TEXT
+from epur.report.memories import MEMORY_HEADERS, memory_figures
+from epur.report.parameters import (
+    CHANGES_HEADERS,
+    PARAMETER_HEADERS,
+    changes_rows,
+    parameter_rows,
+)
+from epur.report.per_sequence import ENERGY_DEFINITIONS
+from epur.report.reproduce import Reproduction
+from epur.report.results import RESULT_HEADERS, result_rows
+from epur.report.workloads import WORKLOAD_HEADERS, workload
 
-__all__ = ["report_html"]
+__all__ = ["report_files", "report_html"]
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-td:first-child,th:first-child,td.l{text-align:left}
-th{background:#f3f3f3} .note{color:#666;font-size:13px} figure{margin:1em 0}"""
+_escape = partial(html.escape, quote=False)  # text, never an attribute
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.4}
+.scroll{overflow-x:auto;margin:1em 0}
+table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}
+td.l,th.l{text-align:left} td.n{white-space:nowrap}
+th{background:#f3f3f3} .note{color:#555;font-size:13px}
+figure{margin:1.5em 0} figure svg{max-width:100%;height:auto}
+figcaption{font-size:13px;color:#555}"""
+
+_SOURCES = (
+    "Silfa, Dot, Arnau, Gonzalez, PACT 2018 (the paper; arXiv 1711.07480)",
+    "Silfa, PhD thesis, UPC 2021 (the 6.8x speedup)",
+    "Balasubramonian et al., CACTI 7, ACM TACO 2017 (SRAMs; the binary of zigzag-dse 3.9.1)",
+    "Horowitz, ISSCC 2014 (arithmetic energy at 45 nm)",
+    "Stillmaker & Baas, Integration 2017 (scaling 45 nm to the node)",
+    "NVIDIA Tegra X1 whitepaper, 2015 (the Tegra X1's peak throughput, bandwidth, power)",
+)
 
 
-def _table(headers: list[str], rows: list[list[str]], left: frozenset[int] = frozenset()) -> str:
-    """An HTML table: numbers right-aligned; the first column and ``left`` ones left."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    cell = ('<td class="l">', "<td>")
+def _table(
+    headers: list[str],
+    rows: list[list[str]],
+    left: frozenset[int] = frozenset(),
+    wrap: frozenset[int] = frozenset(),
+) -> str:
+    """An HTML table in a horizontally scrolling box. Numbers right-aligned; the first
+    column and ``left`` ones left-aligned; only ``wrap`` columns (prose) wrap."""
+    left = left | {0}
+
+    def css(i: int) -> str:
+        return " ".join(c for c, on in (("l", i in left), ("n", i not in wrap)) if on)
+
+    head = "".join(f'<th class="{css(i)}">{_escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>"
-        + "".join(f"{cell[i not in left]}{html.escape(c)}</td>" for i, c in enumerate(row))
+        + "".join(f'<td class="{css(i)}">{_escape(c)}</td>' for i, c in enumerate(row))
         + "</tr>"
         for row in rows
     )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
 
 
-def report_html(data: dict[str, Any], figures: dict[str, bytes], backend: str) -> str:
-    """The report page for ``reproduction_json`` data and the figures' SVG bytes."""
-    svgs = "".join(
-        f"<figure>{svg.decode('utf-8').split('?>', 1)[-1]}</figure>"
-        for name, svg in sorted(figures.items())
-        if name.endswith(".svg")
+_CAPTIONS = {
+    "energy_breakdown": "Where the energy of a sequence goes, by component, for every network "
+    "and design (shares; the energy per sequence in mJ above each bar).",
+    "vs_tegra_x1": "Energy reduction and speedup of each design against the modelled Tegra X1; "
+    "dashed: the paper's 92x energy reduction and the thesis's 6.8x speedup (averages).",
+    "area_breakdown": "Chip area of each design by component (total in mm² above each bar).",
+}
+
+
+def _figures(figures: dict[str, bytes]) -> str:
+    """The SVG figures inline, in the order of ``_CAPTIONS``, each with its caption."""
+    out = []
+    for name, caption in _CAPTIONS.items():
+        svg = figures.get(f"{name}.svg")
+        if svg is not None:
+            body = svg.decode("utf-8").split("?>", 1)[-1]
+            out.append(f"<figure>{body}<figcaption>{_escape(caption)}</figcaption></figure>")
+    return "".join(out)
+
+
+def _changes(rep: Reproduction) -> str:
+    if not rep.changes:
+        return ""
+    return (
+        "<h2>Changed from the paper preset</h2>"
+        '<p class="note">This is not the paper\'s design: these fields were set by '
+        "<code>--arch</code> or <code>--set</code> (provenance <b>user</b>), or follow a "
+        "field that was (<b>derived from</b> it). The paper's claims below are for its "
+        "own design.</p>" + _table(CHANGES_HEADERS, changes_rows(rep.changes), frozenset({1, 4}))
     )
-    summary = data["summary"]
-    claim_rows = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
-    claims = _table(["claim", "paper", "epur", "gap"], claim_rows, frozenset({1, 2, 3}))
-    results = _table(RESULT_HEADERS, result_rows(data))
-    params = _table(["parameter", "value", "status", "source"], [
-        [key, str(_lookup(data["arch"], key)), p["status"], p["source"]]
-        for key, p in data["arch_provenance"].items()
-    ], frozenset({2, 3}))  # fmt: skip
-    designs = _table(
-        ["design", "what it is", "weight buffer B/CU", "banks", "cycles per access (WB, IB, IM)"],
-        [
-            [name, d["description"], f"{d['weight_buffer_capacity_bytes']:,}",
-             str(d["weight_buffer_banks"]), ", ".join(str(v) for v in d["access_cycles"].values())]
-            for name, d in data["designs"].items()
-        ],
-        left=frozenset({1}),
-    )  # fmt: skip
+
+
+def _designs(data: dict[str, Any]) -> str:
+    rows = [
+        [name, DESIGN_TEXT[name], f"{d['weight_buffer_capacity_bytes']:,}",
+         str(d["weight_buffer_banks"]), ", ".join(str(v) for v in d["access_cycles"].values())]
+        for name, d in data["designs"].items()
+    ]  # fmt: skip
+    headers = ["design", "what it is", "weight buffer B/CU", "banks",
+               "cycles per access (WB, IB, IM)"]  # fmt: skip
+    return _table(headers, rows, frozenset({1}), frozenset({1}))
+
+
+def report_html(rep: Reproduction, data: dict[str, Any], figures: dict[str, bytes]) -> str:
+    """The report page of ``rep``, its ``reproduction_json`` data and its figures."""
+    backend = data["summary"]["energy_backend"]
     sram = ("CACTI 7 (zigzag-dse 3.9.1)" if backend == "cacti"
             else "CACTI results recorded in the repository (CACTI was not run)")  # fmt: skip
+    summary = data["summary"]
+    claim_rows = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
+    claims = _table(["claim", "paper", "epur", "gap"], claim_rows, frozenset({1, 2, 3}),
+                    frozenset({0, 1, 2, 3}))  # fmt: skip
+    results = _table(RESULT_HEADERS, result_rows(data), frozenset({1}))
+    workloads = _table(WORKLOAD_HEADERS, [workload(c.network).cells() for c in rep.faithful()],
+                       frozenset({1, 3}), frozenset({1, 3}))  # fmt: skip
+    designs = {name: ev.arch for name, ev in rep.cases[0].designs.items()}
+    params = _table(
+        PARAMETER_HEADERS,
+        [row.cells() for row in parameter_rows(designs, rep.changes)],
+        frozenset({1, 2, 3, 4}),
+        frozenset({2, 4}),
+    )
+    memories = _table(
+        MEMORY_HEADERS,
+        [m.cells() for m in memory_figures(rep.cases[0].designs)],
+        frozenset({0, 1}),
+        frozenset({0}),
+    )
+    definitions = "; ".join(f"<b>{k}</b>: {_escape(v)}" for k, v in ENERGY_DEFINITIONS.items())
+    sources = "".join(f"<li>{_escape(s)}</li>" for s in _SOURCES)
+    title = _escape(data["title"])
     return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>E-PUR reproduction (epur)</title><style>{_STYLE}</style></head><body>
-<h1>E-PUR: the paper's evaluation, reproduced by epur</h1>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{_STYLE}</style></head><body>
+<h1>{title}</h1>
 <p>Silfa et al., "E-PUR: An Energy-Efficient Processing Unit for Recurrent Neural
 Networks", PACT 2018. Every number on this page is computed by epur; none is typed in.
-SRAM figures: {html.escape(sram)}. The Tegra X1 is a roofline model (published peak
+SRAM figures: {_escape(sram)}. The Tegra X1 is a roofline model (published peak
 throughput, bandwidth and board power): <b>modelled, never measured</b>.</p>
+{_changes(rep)}
 <h2>Paper vs epur</h2>{claims}
-<p class="note">Averages over {", ".join(summary["averaged_over"])} with MWL (GMAT faithful,
-autoregressive decoder).</p>
-<h2>Designs</h2>{designs}
+<p class="note">Averages over {", ".join(summary["averaged_over"])} with the mwl design
+(GMAT faithful: autoregressive decoder).</p>
+<h2>Designs</h2>{_designs(data)}
 <p class="note">An SRAM whose cycle time exceeds the clock holds its single port for
 several cycles per access; the timing model charges those cycles, and any conflict
 between reads and fills on one port, as port stalls.</p>
+<h2>Workloads</h2>{workloads}
+<p class="note">GMAT also runs with known inputs (teacher forcing: the decoder's inputs
+given), as the paper's MWL result on it needs. MACs are for one sequence.</p>
 <h2>Results</h2>{results}
-<h2>Figures</h2>{svgs}
-<h2>Architecture parameters: published or assumed</h2>{params}
+<p class="note">Energy per sequence and per step as epur defines them: {definitions}.
+Batch 1 throughout.</p>
+<h2>Figures</h2>{_figures(figures)}
+<h2>SRAMs (CACTI)</h2>{memories}
+<p class="note">Per instance: energy per access of the full port, leakage (subthreshold
+and gate) and area of one SRAM; the design has <i>instances</i> of it. Cycles per access
+at the design's clock.</p>
+<h2>Architecture parameters: published, assumed or set by the user</h2>{params}
+<p class="note">Values as the models use them: logic energies and areas scaled to the
+node, automatic port widths resolved; where designs differ, each design's value.</p>
+<h2>Sources</h2><ul>{sources}</ul>
+<p class="note">Full references: <code>docs/sources.md</code> in the epur repository.</p>
 </body></html>
 """
 
 
-def _lookup(tree: dict[str, Any], dotted: str) -> Any:
-    node: Any = tree
-    for part in dotted.split("."):
-        node = node[part]
-    return node
+def report_files(rep: Reproduction, data: dict[str, Any], text: str) -> dict[str, bytes]:
+    """Every file of ``epur reproduce --out``, rendered (nothing written): the figures (PNG
+    and SVG) and ``report.html`` when energy was modelled, ``results.json``, ``results.md``."""
+    import json
+
+    from epur.report.plots import area_breakdown, energy_breakdown, versus_tegra
+
+    files: dict[str, bytes] = {}
+    if data["summary"]["energy_reduction_vs_tegra_x1_avg"] is not None:
+        files |= energy_breakdown(rep) | versus_tegra(rep) | area_breakdown(rep)
+        files["report.html"] = report_html(rep, data, files).encode("utf-8")
+    files["results.json"] = (json.dumps(data, indent=2) + "\n").encode("utf-8")
+    files["results.md"] = (text + "\n").encode("utf-8")
+    return files

@@ -1,109 +1,209 @@
 """Figures of the paper's evaluation (matplotlib, imported lazily), as PNG and SVG bytes.
 
 Nothing is written here: each function returns ``{"name.png": bytes, "name.svg":
-bytes}`` so the caller writes every file only once all of them rendered.
+bytes}`` so the caller writes every file only once all of them rendered. Every axis
+is labelled; every component has one colour in every figure (``COMPONENT_COLOURS``)
+and every design one colour (``DESIGN_COLOURS``), named by its key in
+``epur.report.reproduce.DESIGNS``; SVG text stays text (searchable, and readable
+by tests). Each bar's SVG group is ``<figure>-bar-<series>-<k>``.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["area_breakdown", "energy_breakdown", "versus_tegra"]
+from epur.report._format import sig
 
-DESIGN_LABELS = {
-    "baseline": "baseline",
-    "mwl": "MWL",
-    "baseline_on_mwl_buffers": "baseline, MWL buffers",
+if TYPE_CHECKING:
+    from epur.report.reproduce import Reproduction
+
+__all__ = [
+    "COMPONENT_COLOURS",
+    "DESIGN_COLOURS",
+    "area_breakdown",
+    "colour",
+    "energy_breakdown",
+    "versus_tegra",
+]
+
+# One colour per component of the energy and area breakdowns (the DPU's energy parts
+# in shades of the DPU's area colour).
+COMPONENT_COLOURS = {
+    "dpu": "#1f77b4",
+    "dpu_multipliers": "#1f77b4",
+    "dpu_adder_trees": "#6baed6",
+    "dpu_accumulators": "#c6dbef",
+    "mfu": "#9467bd",
+    "weight_buffer": "#ff7f0e",
+    "input_buffer": "#2ca02c",
+    "intermediate_memory": "#d62728",
+    "dram": "#7f7f7f",
+    "leakage": "#bcbd22",
 }
+DESIGN_COLOURS = {"baseline": "#264653", "mwl": "#e76f51", "baseline_on_mwl_buffers": "#2a9d8f"}
+_SPARE = ("#8c564b", "#e377c2", "#17becf", "#393b79", "#637939", "#ad494a")
 
 
-def _render(fig: Any, name: str) -> dict[str, bytes]:
-    import matplotlib.pyplot as plt
-
-    out = {}
-    for ext in ("png", "svg"):
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=ext, dpi=120, bbox_inches="tight")
-        out[f"{name}.{ext}"] = buffer.getvalue()
-    plt.close(fig)
-    return out
+def colour(name: str) -> str:
+    """The colour of a component or design, the same in every figure (names not in the
+    maps get a fixed spare colour from their name)."""
+    known = COMPONENT_COLOURS.get(name) or DESIGN_COLOURS.get(name)
+    return known or _SPARE[zlib.crc32(name.encode()) % len(_SPARE)]
 
 
-def _figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
+@contextmanager
+def _figure(width: float, height: float, ncols: int = 1) -> Iterator[tuple[Any, Any]]:
     import matplotlib
 
     matplotlib.use("Agg")  # files only: never a window
     import matplotlib.pyplot as plt
 
-    return plt.subplots(1, ncols, figsize=(width, height))
+    # SVG text stays text; fixed ids make the SVG reproducible
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "epur", "font.size": 9}):
+        fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained")
+        try:
+            yield fig, axes
+        finally:
+            plt.close(fig)
 
 
-def energy_breakdown(data: dict[str, Any]) -> dict[str, bytes]:
-    """Each component's share of the energy per sequence, for every network and design
-    (linear shares, the total in mJ above each bar: stacked log axes distort)."""
-    fig, ax = _figure(11, 4.8)
-    bars = [(f"{n.upper()} {DESIGN_LABELS[d]}", e[d]["energy_breakdown_j"])
-            for n, e in data["networks"].items() for d in DESIGN_LABELS]  # fmt: skip
-    components = list(bars[0][1])
-    totals = [sum(b[1].values()) for b in bars]
-    bottoms = [0.0] * len(bars)
-    for comp in components:
-        shares = [100 * b[1][comp] / t for b, t in zip(bars, totals, strict=True)]
-        ax.bar(range(len(bars)), shares, bottom=bottoms, label=comp)
-        bottoms = [x + v for x, v in zip(bottoms, shares, strict=True)]
-    for k, total in enumerate(totals):
-        ax.text(k, 101, f"{total * 1e3:.0f} mJ", ha="center", fontsize=7)
-    ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=7, rotation=35, ha="right")
-    ax.set_ylabel("share of energy per sequence (%)")
-    ax.set_ylim(0, 108)
-    ax.set_title("E-PUR energy breakdown (total per sequence above each bar)")
-    ax.legend(fontsize=7, ncol=5, loc="lower center", bbox_to_anchor=(0.5, -0.55))
-    return _render(fig, "energy_breakdown")
+def _render(fig: Any, name: str) -> dict[str, bytes]:
+    out = {}
+    for ext in ("png", "svg"):
+        buffer = io.BytesIO()
+        meta = {"Date": None} if ext == "svg" else {}
+        fig.savefig(buffer, format=ext, dpi=120, bbox_inches="tight", metadata=meta)
+        out[f"{name}.{ext}"] = buffer.getvalue()
+    return out
 
 
-def versus_tegra(data: dict[str, Any]) -> dict[str, bytes]:
-    """Energy reduction and speedup of each E-PUR design against the modelled Tegra X1."""
-    fig, (left, right) = _figure(11, 4, ncols=2)
-    names = list(data["networks"])
-    width = 0.8 / len(DESIGN_LABELS)
-    for k, design in enumerate(DESIGN_LABELS):
-        xs = [i + k * width for i in range(len(names))]
-        entries = [data["networks"][n][design] for n in names]
-        left.bar(
-            xs,
-            [e["energy_reduction_vs_tegra_x1"] for e in entries],
-            width,
-            label=DESIGN_LABELS[design],
-        )
-        right.bar(
-            xs, [e["speedup_vs_tegra_x1"] for e in entries], width, label=DESIGN_LABELS[design]
-        )
-    for ax, title in (
-        (left, "energy reduction vs Tegra X1 (x)"),
-        (right, "speedup vs Tegra X1 (x)"),
-    ):
-        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))], [n.upper() for n in names])
-        ax.set_title(title + "\n(Tegra X1 modelled, not measured)", fontsize=9)
-        ax.legend(fontsize=7)
-    left.axhline(92, color="grey", linestyle="--", linewidth=1)
-    left.text(len(names) - 0.6, 93, "paper: 92x average", fontsize=7, color="grey")
-    right.axhline(6.8, color="grey", linestyle="--", linewidth=1)
-    right.text(len(names) - 0.6, 6.9, "thesis: 6.8x", fontsize=7, color="grey")
-    return _render(fig, "vs_tegra_x1")
+def _labels(ax: Any, figure: str, xlabel: str, ylabel: str) -> None:
+    """Both axis labels, each an SVG group ``<figure>-xlabel-<n>`` / ``-ylabel-<n>``."""
+    n = ax.get_subplotspec().num1
+    ax.set_xlabel(xlabel, gid=f"{figure}-xlabel-{n}")
+    ax.set_ylabel(ylabel, gid=f"{figure}-ylabel-{n}")
 
 
-def area_breakdown(designs: dict[str, dict[str, float]]) -> dict[str, bytes]:
-    """Stacked chip area per component for each design (mm^2)."""
-    fig, ax = _figure(6, 4)
-    labels = list(designs)
-    components = list(next(iter(designs.values())))
-    bottoms = [0.0] * len(labels)
-    for comp in components:
-        values = [designs[d][comp] for d in labels]
-        ax.bar(labels, values, bottom=bottoms, label=comp)
-        bottoms = [x + v for x, v in zip(bottoms, values, strict=True)]
-    ax.set_ylabel("area (mm²)")
-    ax.set_title("E-PUR area breakdown")
-    ax.legend(fontsize=7)
-    return _render(fig, "area_breakdown")
+def _tag(bars: Any, figure: str, series: str) -> None:
+    for k, patch in enumerate(bars.patches):
+        patch.set_gid(f"{figure}-bar-{series}-{k}")
+
+
+def energy_breakdown(rep: Reproduction) -> dict[str, bytes]:
+    """Each component's share of the energy per sequence, for every network (GMAT also
+    with known inputs) and design; the energy per sequence above each bar (linear
+    shares: stacked log axes distort)."""
+    from matplotlib.transforms import blended_transform_factory
+
+    from epur.report.reproduce import DESIGNS
+
+    bars: list[tuple[str, dict[str, float]]] = []
+    xs: list[float] = []
+    groups: list[tuple[float, str]] = []  # (centre, network) of each group of bars
+    for g, case in enumerate(rep.cases):
+        groups.append((g * (len(DESIGNS) + 1) + (len(DESIGNS) - 1) / 2, case.label))
+        for k, design in enumerate(DESIGNS):
+            energy = case.designs[design].energy
+            if energy is not None:
+                bars.append((design, energy.breakdown_j()))
+                xs.append(g * (len(DESIGNS) + 1) + k)
+    with _figure(12, 5.4) as (fig, ax):
+        components = list(dict.fromkeys(c for _, b in bars for c in b))
+        totals = [sum(b.values()) for _, b in bars]
+        bottoms = [0.0] * len(bars)
+        for comp in components:
+            shares = [100 * b.get(comp, 0.0) / t for (_, b), t in zip(bars, totals, strict=True)]
+            drawn = ax.bar(xs, shares, 0.85, bottom=bottoms, label=comp, color=colour(comp))
+            _tag(drawn, "energy_breakdown", comp)
+            bottoms = [x + v for x, v in zip(bottoms, shares, strict=True)]
+        for x, total in zip(xs, totals, strict=True):
+            ax.text(x, 101, sig(total * 1e3, 3), ha="center", fontsize=7)
+        above = blended_transform_factory(ax.transData, ax.transAxes)
+        for x, label in groups:  # network names above their groups
+            ax.text(x, 1.02, label, transform=above, ha="center", va="bottom", fontsize=9)
+        for x, _ in groups[1:]:
+            ax.axvline(x - (len(DESIGNS) + 1) / 2, color="#ccc", linewidth=0.8)
+        ax.set_xticks(xs, [b[0] for b in bars], fontsize=7, rotation=90)
+        ax.set_xlim(min(xs) - 1, max(xs) + 1)
+        _labels(ax, "energy_breakdown", "design (grouped by network)",
+                "share of the energy per sequence (%)")  # fmt: skip
+        ax.set_ylim(0, 106)
+        ax.set_title("E-PUR energy by component (energy per sequence in mJ above each bar)",
+                     pad=22)  # fmt: skip
+        handles, labels = ax.get_legend_handles_labels()  # top of the stack first:
+        fig.legend(handles[::-1], labels[::-1], fontsize=8, loc="outside right center",
+                   frameon=False)  # fmt: skip
+        return _render(fig, "energy_breakdown")
+
+
+def versus_tegra(rep: Reproduction) -> dict[str, bytes]:
+    """Energy reduction and speedup of each E-PUR design against the modelled Tegra X1,
+    for every network (GMAT also with known inputs), with the paper's figures."""
+    from epur.report.reproduce import DESIGNS, PAPER_ENERGY_REDUCTION, THESIS_SPEEDUP
+
+    labels = [case.label for case in rep.cases]
+    width = 0.8 / len(DESIGNS)
+    with _figure(12, 4.8, ncols=2) as (fig, (left, right)):
+        peaks = {"left": 0.0, "right": 0.0}
+        for k, design in enumerate(DESIGNS):
+            xs = [i + (k - (len(DESIGNS) - 1) / 2) * width for i in range(len(labels))]
+            evs = [(case.designs[design], case.tegra) for case in rep.cases]
+            reductions = [t.energy_j / ev.energy.total_j for ev, t in evs if ev.energy is not None]
+            speedups = [t.latency_s / ev.timing.latency_s() for ev, t in evs]
+            if len(reductions) == len(xs):
+                drawn = left.bar(xs, reductions, width, label=design, color=colour(design))
+                _tag(drawn, "vs_tegra_x1_energy", design)
+                peaks["left"] = max(peaks["left"], *reductions)
+            drawn = right.bar(xs, speedups, width, label=design, color=colour(design))
+            _tag(drawn, "vs_tegra_x1_speedup", design)
+            peaks["right"] = max(peaks["right"], *speedups)
+        references = []
+        for ax, side, ref, what, source in (
+            (left, "left", PAPER_ENERGY_REDUCTION, "energy reduction", "paper (PACT 2018)"),
+            (right, "right", THESIS_SPEEDUP, "speedup", "thesis (UPC 2021)"),
+        ):
+            line = ax.axhline(ref, color="black", linestyle="--", linewidth=1,
+                              label=f"{source}: {ref:g}x {what}, average")  # fmt: skip
+            references.append(line)
+            ax.set_ylim(0, 1.12 * max(peaks[side], ref))
+            ax.set_xticks(range(len(labels)), labels, fontsize=8, rotation=20, ha="right")
+            _labels(ax, "vs_tegra_x1", "network", f"{what} vs Tegra X1 (x)")
+            ax.set_title(f"{what} vs Tegra X1 (modelled, not measured)", fontsize=9)
+        bars = [h for h in right.get_legend_handles_labels()[0] if h not in references]
+        handles = [*bars, *references]
+        fig.legend(handles, [h.get_label() for h in handles], fontsize=8,
+                   loc="outside lower center", ncol=len(handles), frameon=False)  # fmt: skip
+        return _render(fig, "vs_tegra_x1")
+
+
+def area_breakdown(rep: Reproduction) -> dict[str, bytes]:
+    """Chip area per component for each design (mm², stacked)."""
+    from epur.report.reproduce import DESIGNS
+
+    areas = {}
+    for design in DESIGNS:
+        table = rep.cases[0].designs[design].energy_table
+        if table is not None:
+            areas[design] = dict(table.area_mm2)
+    with _figure(7, 4) as (fig, ax):
+        labels = list(areas)
+        components = list(dict.fromkeys(c for a in areas.values() for c in a))
+        bottoms = [0.0] * len(labels)
+        for comp in components:
+            values = [areas[d].get(comp, 0.0) for d in labels]
+            drawn = ax.bar(labels, values, bottom=bottoms, label=comp, color=colour(comp))
+            _tag(drawn, "area_breakdown", comp)
+            bottoms = [x + v for x, v in zip(bottoms, values, strict=True)]
+        for k, total in enumerate(bottoms):
+            ax.text(k, total * 1.01, sig(total, 3), ha="center", va="bottom", fontsize=8)
+        ax.set_ylim(0, 1.1 * max(bottoms))
+        _labels(ax, "area_breakdown", "design", "area (mm²)")
+        ax.set_title("E-PUR area by component (total in mm² above each bar)")
+        handles, names = ax.get_legend_handles_labels()  # top of the stack first:
+        fig.legend(handles[::-1], names[::-1], fontsize=8, loc="outside right center",
+                   frameon=False)  # fmt: skip
+        return _render(fig, "area_breakdown")

@@ -14,11 +14,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from epur.arch import PROVENANCE, ArchConfig
+from epur.arch import PROVENANCE, ArchChange, ArchConfig, arch_changes
 from epur.baselines import PlatformResult, roofline
 from epur.energy import SramBackend
 from epur.evaluation import Evaluation, evaluate
-from epur.report.tables import format_table
+from epur.report.designs import DESIGN_TEXT, DESIGNS
+from epur.report.memories import memory_figures
+from epur.report.parameters import changes_json, report_title
+from epur.report.per_sequence import ENERGY_DEFINITIONS, energy_per, normalise
+from epur.report.results import RESULT_HEADERS, reproduction_table, result_rows
+from epur.report.workloads import workload
 from epur.schedule import Dataflow
 from epur.timing import weight_buffer_design
 from epur.workload.network import Network
@@ -34,9 +39,10 @@ __all__ = [
     "result_rows",
 ]
 
-DESIGNS = ("baseline", "mwl", "baseline_on_mwl_buffers")
-PAPER_ENERGY_REDUCTION = 92.0  # PACT 2018 abstract: 92x less energy than a Tegra X1, on average
-THESIS_SPEEDUP = 6.8  # F. Silfa's thesis (2021) abstract: 6.8x speedup against the SoC
+# Silfa et al., PACT 2018, abstract: 92x less energy than a Tegra X1, on average
+PAPER_ENERGY_REDUCTION = 92.0
+# F. Silfa, PhD thesis, UPC 2021, abstract: 6.8x speedup against the SoC (the Tegra X1)
+THESIS_SPEEDUP = 6.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,11 @@ class Case:
     designs: dict[str, Evaluation]
     tegra: PlatformResult
 
+    @property
+    def label(self) -> str:
+        """``GMAT`` or ``GMAT (known inputs)``: how every table and figure names the case."""
+        return f"{self.network.name}{' (known inputs)' if self.known_inputs else ''}"
+
 
 @dataclass(frozen=True, slots=True)
 class Reproduction:
@@ -56,6 +67,15 @@ class Reproduction:
 
     def faithful(self) -> list[Case]:
         return [c for c in self.cases if not c.known_inputs]
+
+    @property
+    def changes(self) -> tuple[ArchChange, ...]:
+        """The fields the user's architecture changes from the paper preset."""
+        return arch_changes(self.arch)
+
+    @property
+    def title(self) -> str:
+        return report_title(self.changes)
 
 
 def reproduce(
@@ -80,7 +100,7 @@ def reproduce(
         for known in [False, True] if network.is_autoregressive else [False]:
             net = network.with_known_inputs() if known else network
             if progress is not None:
-                progress(f"{net.name}{' (known inputs)' if known else ''}")
+                progress(net.name + (" (known inputs)" if known else ""))
             designs = {
                 d: evaluate(net, a, f, energy_backend=backend) for d, (a, f) in setups.items()
             }
@@ -99,9 +119,13 @@ def _entry(ev: Evaluation, tegra: PlatformResult) -> dict[str, Any]:
         "speedup_vs_tegra_x1": tegra.latency_s / t.latency_s(),
         "notes": list(t.notes),
     }
-    if ev.energy is not None and ev.energy_table is not None:
+    per = energy_per(ev)
+    if ev.energy is not None and ev.energy_table is not None and per is not None:
         out |= {
             "energy_j": ev.energy.total_j,
+            "energy_per_sequence_j": per.per_sequence_j,
+            "energy_per_step_j": per.per_step_j,
+            "steps_per_sequence": per.steps_per_sequence,
             "power_w": ev.energy.power_w,
             "energy_breakdown_j": ev.energy.breakdown_j(),
             "energy_reduction_vs_tegra_x1": tegra.energy_j / ev.energy.total_j,
@@ -112,9 +136,13 @@ def _entry(ev: Evaluation, tegra: PlatformResult) -> dict[str, Any]:
 
 def _case_json(case: Case) -> dict[str, Any]:
     out: dict[str, Any] = {d: _entry(ev, case.tegra) for d, ev in case.designs.items()}
+    tegra = normalise(case.tegra.energy_j, case.network)
     out["tegra_x1"] = {
         "latency_s": case.tegra.latency_s,
         "energy_j": case.tegra.energy_j,
+        "energy_per_sequence_j": tegra.per_sequence_j,
+        "energy_per_step_j": tegra.per_step_j,
+        "steps_per_sequence": tegra.steps_per_sequence,
         "real_time_factor": _rtf(case.designs["mwl"], case.tegra.latency_s),
         "dram_bytes": case.tegra.dram_bytes,
         "modelled": True,
@@ -144,14 +172,18 @@ def reproduction_json(rep: Reproduction) -> dict[str, Any]:
         "averaged_over": [c.key for c in rep.faithful()],
         "energy_backend": table.backend if table is not None else None,
     }
+    first = rep.cases[0].designs
     return {
         "schema_version": 1,
+        "title": rep.title,
         "arch": rep.arch.model_dump(mode="json"),
+        "arch_changes": changes_json(rep.changes),
         "baseline_weight_buffer_bytes": rep.baseline_arch.weight_buffer.capacity_bytes,
         "designs": _designs_json(rep),
-        "arch_provenance": {
-            key: {"status": p.status, "source": p.source} for key, p in PROVENANCE.items()
-        },
+        "arch_provenance": _provenance_json(rep.changes),
+        "workloads": {c.key: workload(c.network).json() for c in rep.faithful()},
+        "memories": [m.json() for m in memory_figures(first)],
+        "energy_definitions": ENERGY_DEFINITIONS,
         "networks": {c.key: _case_json(c) for c in rep.faithful()},
         "known_inputs": {c.key: _case_json(c) for c in rep.cases if c.known_inputs},
         "summary": summary,
@@ -159,12 +191,13 @@ def reproduction_json(rep: Reproduction) -> dict[str, Any]:
     }
 
 
-_DESIGN_TEXT = {
-    "baseline": "baseline dataflow; weight buffers sized for it (each layer's W and U rows "
-    "per gate), banked to keep up with the clock",
-    "mwl": "MWL dataflow on the given architecture (weight buffers that hold U)",
-    "baseline_on_mwl_buffers": "baseline dataflow on the MWL design's buffers",
-}
+def _provenance_json(changes: tuple[ArchChange, ...]) -> dict[str, dict[str, str]]:
+    """Each field's status and source; ``user`` for a field the user changed."""
+    out = {key: {"status": p.status, "source": p.source} for key, p in PROVENANCE.items()}
+    for c in changes:
+        how = "set by --arch/--set" if c.derived_from is None else "follows it"
+        out[c.key] = {"status": c.provenance, "source": how}
+    return out
 
 
 def _designs_json(rep: Reproduction) -> dict[str, Any]:
@@ -173,7 +206,7 @@ def _designs_json(rep: Reproduction) -> dict[str, Any]:
     for name, ev in rep.cases[0].designs.items():
         arch = ev.arch
         out[name] = {
-            "description": _DESIGN_TEXT[name],
+            "description": DESIGN_TEXT[name],
             "dataflow": str(ev.timing.dataflow),
             "arch_name": arch.name,
             **{
@@ -233,43 +266,3 @@ def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, 
             }
         )
     return rows
-
-
-RESULT_HEADERS = ["network", "design", "latency ms", "RTF", "energy mJ", "power mW", "area mm2",
-                  "weight DRAM MB", "speedup vs TX1", "energy red. vs TX1"]  # fmt: skip
-
-
-def _fmt(value: float | None, spec: str, scale: float = 1.0) -> str:
-    return "" if value is None else format(value * scale, spec)
-
-
-def result_rows(data: dict[str, Any]) -> list[list[str]]:
-    """Rows of the results table, from ``reproduction_json`` data (every network, then
-    its known-inputs variant if any; each E-PUR design, then the Tegra X1)."""
-    groups: list[tuple[str, dict[str, Any]]] = []
-    for key, entry in data["networks"].items():
-        groups.append((key.upper(), entry))
-        if key in data["known_inputs"]:
-            groups.append((f"{key.upper()} (known inputs)", data["known_inputs"][key]))
-    rows = []
-    for name, entry in groups:
-        for design in DESIGNS:
-            e = entry[design]
-            rtf = e["real_time_factor"]
-            rows.append([
-                name, design, f"{e['latency_s'] * 1e3:.2f}", "n/a" if rtf is None else f"{rtf:.4f}",
-                _fmt(e.get("energy_j"), ".2f", 1e3), _fmt(e.get("power_w"), ".0f", 1e3),
-                _fmt(e.get("area_mm2"), ".1f"), f"{e['dram_weight_bytes'] / 1e6:.1f}",
-                f"{e['speedup_vs_tegra_x1']:.2f}",
-                _fmt(e.get("energy_reduction_vs_tegra_x1"), ".1f"),
-            ])  # fmt: skip
-        t = entry["tegra_x1"]
-        rows.append([name, "tegra_x1 (modelled)", f"{t['latency_s'] * 1e3:.2f}", "",
-                     f"{t['energy_j'] * 1e3:.1f}", f"{t['energy_j'] / t['latency_s'] * 1e3:.0f}",
-                     "", "", "1.00", "1.0"])  # fmt: skip
-    return rows
-
-
-def reproduction_table(data: dict[str, Any]) -> str:
-    """The results table of ``reproduction_json`` data, as text."""
-    return format_table(RESULT_HEADERS, result_rows(data), right=set(range(2, len(RESULT_HEADERS))))

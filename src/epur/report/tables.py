@@ -7,6 +7,9 @@ from typing import Any
 
 from epur.energy import memory_timing
 from epur.evaluation import Evaluation
+from epur.report._format import sig
+from epur.report.parameters import changes_json, changes_summary, user_changes
+from epur.report.per_sequence import ENERGY_DEFINITIONS, energy_per
 from epur.timing import BufferSizes, Counts, LayerResult, TimingResult
 
 __all__ = [
@@ -44,7 +47,12 @@ def _layer_json(timing: TimingResult, layer: LayerResult) -> dict[str, Any]:
 
 
 def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any]:
-    """Everything ``epur simulate --json`` writes (schema_version 1)."""
+    """Everything ``epur simulate --json`` writes (schema_version 1).
+
+    ``total`` and ``layers`` cost one run: the whole batch. ``total.energy_per_sequence_j``
+    and ``total.energy_per_step_j`` follow ``epur.report.per_sequence`` (definitions in
+    ``energy_definitions``). ``arch_changes`` lists the fields the user changed from the
+    paper preset (provenance ``user``); empty on the paper preset."""
     t = ev.timing
     total = _counts_json(t, t.total)
     total.update(
@@ -52,35 +60,42 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
         real_time_factor=ev.real_time_factor,
     )
     layers = [_layer_json(t, layer) for layer in t.layers]
-    if ev.energy is not None:
-        steps = sum(stack.seq_len for stack in ev.network.stacks)
+    per = energy_per(ev)
+    if ev.energy is not None and per is not None:
         total.update(
             energy_j=ev.energy.total_j,
-            energy_per_step_j=ev.energy.total_j / steps,
+            energy_per_sequence_j=per.per_sequence_j,
+            energy_per_step_j=per.per_step_j,
+            steps_per_sequence=per.steps_per_sequence,
             power_w=ev.energy.power_w,
             energy_breakdown_j=ev.energy.breakdown_j(),
         )
         for entry, le in zip(layers, ev.layer_energy, strict=True):
             entry.update(energy_j=le.total_j, energy_breakdown_j=le.breakdown_j())
-    return {
-        "schema_version": 1,
-        "network": ev.network.name,
-        "dataflow": str(t.dataflow),
-        "known_inputs": known_inputs,
-        "batch": ev.network.batch,
-        "seq_len": {s.name: s.seq_len for s in ev.network.stacks},
-        "arch": ev.arch.model_dump(mode="json"),
-        "total": total,
-        "layers": layers,
-        "peaks": asdict(t.peaks),
-        "access_cycles": asdict(t.access_cycles),
-        "buffer_needs": {
-            "weight_buffer_bytes_per_cu": t.peaks.weight_buffer_bytes,
-            "input_buffer_bytes_per_cu": t.peaks.input_buffer_bytes,
-            "intermediate_memory_bytes": t.peaks.intermediate_memory_bytes,
-        },
-        "notes": list(t.notes),
-    } | _energy_json(ev)
+    return (
+        {
+            "schema_version": 1,
+            "network": ev.network.name,
+            "dataflow": str(t.dataflow),
+            "known_inputs": known_inputs,
+            "batch": ev.network.batch,
+            "seq_len": {s.name: s.seq_len for s in ev.network.stacks},
+            "arch": ev.arch.model_dump(mode="json"),
+            "arch_changes": changes_json(user_changes(ev)),
+            "total": total,
+            "layers": layers,
+            "peaks": asdict(t.peaks),
+            "access_cycles": asdict(t.access_cycles),
+            "buffer_needs": {
+                "weight_buffer_bytes_per_cu": t.peaks.weight_buffer_bytes,
+                "input_buffer_bytes_per_cu": t.peaks.input_buffer_bytes,
+                "intermediate_memory_bytes": t.peaks.intermediate_memory_bytes,
+            },
+            "notes": list(t.notes),
+        }
+        | _energy_json(ev)
+        | ({"energy_definitions": ENERGY_DEFINITIONS} if per else {})
+    )
 
 
 def _energy_json(ev: Evaluation) -> dict[str, Any]:
@@ -175,12 +190,17 @@ def layer_table(ev: Evaluation) -> str:
 
 
 def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
+    """The summary ``epur simulate`` prints. With ``--batch B`` > 1 a run is a batch, and
+    its figures say so; energy per sequence and per step follow ``per_sequence``."""
     t, c, p = ev.timing, ev.timing.total, ev.timing.peaks
     mode = " (known inputs)" if known_inputs else ""
+    batch = ev.network.batch
+    run = "sequence" if batch == 1 else "batch"
+    of = "" if batch == 1 else f" for {batch} sequences"
     lines = [
-        f"{ev.network.name}{mode} on {ev.arch.name}, {t.dataflow} dataflow, "
-        f"batch {ev.network.batch}",
-        f"  latency per sequence   {t.latency_s() * 1e3:.3f} ms ({c.cycles:,} cycles at "
+        f"{ev.network.name}{mode} on {ev.arch.name}, {t.dataflow} dataflow, batch {batch}",
+        f"  architecture           {changes_summary(user_changes(ev))}",
+        f"  latency per {run:<11}{t.latency_s() * 1e3:.3f} ms{of} ({c.cycles:,} cycles at "
         f"{ev.arch.clock_hz / 1e6:g} MHz)",
         f"  cycles                 compute {c.compute_cycles:,}, main-memory stalls "
         f"{c.stall_cycles:,}, port stalls {c.port_stall_cycles:,}, pipeline drains "
@@ -197,19 +217,22 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
     else:
         lines.append("  real-time factor       n/a (the network has no frame rate)")
     lines += [
-        f"  weight traffic         {_mb(c.dram_weight_bytes)} MB from main memory "
+        f"  weight traffic         {_mb(c.dram_weight_bytes)} MB per {run} from main memory "
         f"(weights: {_mb(ev.network.parameter_count() * ev.arch.storage_bits // 8)} MB)",
         f"  activation traffic     {_mb(c.dram_activation_read_bytes)} MB read, "
         f"{_mb(c.dram_activation_write_bytes)} MB written",
         f"  buffer needs (peak)    weight {p.weight_buffer_bytes:,} B/CU, input "
         f"{p.input_buffer_bytes:,} B/CU, intermediate {p.intermediate_memory_bytes:,} B",
     ]
-    if ev.energy is not None and ev.energy_table is not None:
+    per = energy_per(ev)
+    if ev.energy is not None and ev.energy_table is not None and per is not None:
         e, table = ev.energy, ev.energy_table
-        steps = ev.network.stacks[0].seq_len
+        if batch > 1:
+            lines.append(f"  energy per batch       {sig(e.total_j * 1e3)} mJ{of}")
         lines += [
-            f"  energy per sequence    {e.total_j * 1e3:.3f} mJ ({e.total_j / steps * 1e6:.2f} uJ "
-            f"per step), average power {e.power_w * 1e3:.1f} mW ({table.backend} SRAM figures)",
+            f"  energy per sequence    {sig(per.per_sequence_j * 1e3)} mJ, "
+            f"{sig(per.per_step_j * 1e6)} uJ per step (energy per sequence / {per.steps_text})",
+            f"  average power          {sig(e.power_w * 1e3)} mW ({table.backend} SRAM figures)",
             f"  area                   {sum(table.area_mm2.values()):.2f} mm2 ("
             + ", ".join(f"{k} {v:.2f}" for k, v in table.area_mm2.items())
             + ")",
