@@ -126,7 +126,12 @@ def run(
     if isinstance(model, TorchModel):
         network, weights = model.network, model.weights
         first = model.batch_first if batch_first is None else batch_first
-    elif isinstance(model, tuple) and len(model) == 2:
+    elif (
+        isinstance(model, tuple)
+        and len(model) == 2
+        and isinstance(model[0], Network)
+        and isinstance(model[1], NetworkWeights)
+    ):
         network, weights = model
         first = bool(batch_first)
     else:
