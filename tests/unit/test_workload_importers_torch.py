@@ -413,3 +413,14 @@ def test_bad_source_and_missing_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ConfigError, match=r"needs PyTorch: pip install 'epur\[torch\]'"):
         from_torch({})
+
+
+def test_a_missing_pytorch_says_how_to_install_it_without_cuda(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    with pytest.raises(ConfigError) as info:
+        from_torch(tmp_path / "lstm.pt")
+    text = str(info.value)
+    assert "pip install -e '.[torch]'" in text  # a source checkout
+    assert "CPU-only build" in text and "CUDA" in text

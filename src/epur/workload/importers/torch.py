@@ -40,7 +40,7 @@ PyTorch stores gates in the order i, f, g, o, which is epur's order; the bias is
 ``[num_layers*dirs, B, .]`` list layer 0's directions first, then layer 1's, and so
 on: the order of ``NetworkWeights.layers`` and of each layer's direction tuple.
 
-PyTorch is an optional dependency (``pip install 'epur[torch]'``), imported only
+PyTorch is an optional dependency (``INSTALL_TORCH`` says how to get it), imported only
 when ``from_torch`` runs.
 """
 
@@ -76,13 +76,19 @@ class TorchModel:
         return None
 
 
+INSTALL_TORCH = (
+    "importing a PyTorch model needs PyTorch (torch>=2.1): in a source checkout "
+    "pip install -e '.[torch]', otherwise pip install 'epur[torch]'; on a machine without "
+    "an NVIDIA GPU install PyTorch's CPU-only build first (pytorch.org's install selector, "
+    "compute platform CPU), as the default Linux wheels bring several GB of CUDA libraries"
+)
+
+
 def _torch() -> Any:
     try:
         return importlib.import_module("torch")
     except ImportError:
-        raise ConfigError(
-            "importing a PyTorch model needs PyTorch: pip install 'epur[torch]'"
-        ) from None
+        raise ConfigError(INSTALL_TORCH) from None
 
 
 def from_torch(
