@@ -10,6 +10,7 @@ references are in ``docs/sources.md`` of the epur repository.
 from __future__ import annotations
 
 import html
+import re
 from functools import partial
 from typing import Any
 
@@ -35,7 +36,7 @@ color:#222;line-height:1.4}
 .scroll{overflow-x:auto;margin:1em 0}
 table{border-collapse:collapse;font-size:13px}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}
-td.l,th.l{text-align:left} td.n{white-space:nowrap}
+td.l,th.l{text-align:left} td.n{white-space:nowrap} div.w{min-width:12em}
 th{background:#f3f3f3} .note{color:#555;font-size:13px}
 figure{margin:1.5em 0} figure svg{max-width:100%;height:auto}
 figcaption{font-size:13px;color:#555}"""
@@ -57,16 +58,18 @@ def _table(
     wrap: frozenset[int] = frozenset(),
 ) -> str:
     """An HTML table in a horizontally scrolling box. Numbers right-aligned; the first
-    column and ``left`` ones left-aligned; only ``wrap`` columns (prose) wrap."""
+    column and ``left`` ones left-aligned; only ``wrap`` columns (prose) wrap, and they
+    keep a readable width: a narrow window scrolls the table rather than squeeze them."""
     left = left | {0}
 
     def css(i: int) -> str:
-        return " ".join(c for c, on in (("l", i in left), ("n", i not in wrap)) if on)
+        return " ".join(c for c, on in (("l", i in left), ("n", i not in wrap), ("w", i in wrap))
+                        if on)  # fmt: skip
 
     head = "".join(f'<th class="{css(i)}">{_escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>"
-        + "".join(f'<td class="{css(i)}">{_escape(c)}</td>' for i, c in enumerate(row))
+        + "".join(f'<td class="{css(i)}">{_cell(c, i in wrap)}</td>' for i, c in enumerate(row))
         + "</tr>"
         for row in rows
     )
@@ -80,6 +83,14 @@ _CAPTIONS = {
     "dashed: the paper's 92x energy reduction and the thesis's 6.8x speedup (averages).",
     "area_breakdown": "Chip area of each design by component (total in mm² above each bar).",
 }
+
+
+def _cell(text: str, wrap: bool) -> str:
+    """A cell's text; prose in a block that keeps a readable width (a table cell's own
+    min-width is not honoured by browsers)."""
+    if wrap:
+        return f'<div class="w">{_escape(text)}</div>'
+    return re.sub(r"\.(?=[a-z])", ".<wbr>", _escape(text))  # dotted keys may break
 
 
 def _figures(figures: dict[str, bytes]) -> str:
