@@ -411,7 +411,7 @@ def test_bad_source_and_missing_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match=r"source must be an nn.Module, .*not int"):
         from_torch(3)
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ConfigError, match=r"needs PyTorch: pip install 'epur\[torch\]'"):
+    with pytest.raises(ConfigError, match=r"needs PyTorch \(torch>=2.1\)"):
         from_torch({})
 
 
