@@ -391,7 +391,8 @@ def test_simulate_says_when_the_architecture_is_not_the_paper_s(
         ("intermediate_memory.capacity_bytes", 6 * 2**20, 2**20, "user"),
         ("dram.bandwidth_bytes_per_s", 25_600_000_000, 12_800_000_000, "user"),
     ]
-    assert "modified by the user (5 fields changed from the paper preset)" in text
+    assert "BYSDNE on paper (modified)" in text
+    assert "modified, 5 fields changed from the paper preset: dpu.lanes 16 -> 8" in text
     # the paper preset, though evaluate banks its intermediate memory for the clock
     code, text, _ = run(capsys, "simulate", "--network", "bysdne", "--json", str(out))
     assert code == 0 and json.loads(out.read_text())["arch_changes"] == []

@@ -132,7 +132,7 @@ def changes_summary(changes: Sequence[ArchChange]) -> str:
         + (f" ({c.provenance})" if c.derived_from else "")
         for c in changes
     )
-    return f"modified by the user ({_count(changes)}): {fields}"
+    return f"modified, {_count(changes)}: {fields}"
 
 
 @dataclass(frozen=True, slots=True)

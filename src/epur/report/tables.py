@@ -195,11 +195,13 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
     t, c, p = ev.timing, ev.timing.total, ev.timing.peaks
     mode = " (known inputs)" if known_inputs else ""
     batch = ev.network.batch
+    changes = user_changes(ev)
     run = "sequence" if batch == 1 else "batch"
     of = "" if batch == 1 else f" for {batch} sequences"
     lines = [
-        f"{ev.network.name}{mode} on {ev.arch.name}, {t.dataflow} dataflow, batch {batch}",
-        f"  architecture           {changes_summary(user_changes(ev))}",
+        f"{ev.network.name}{mode} on {ev.arch.name}{' (modified)' if changes else ''}, "
+        f"{t.dataflow} dataflow, batch {batch}",
+        f"  architecture           {changes_summary(changes)}",
         f"  latency per {run:<11}{t.latency_s() * 1e3:.3f} ms{of} ({c.cycles:,} cycles at "
         f"{ev.arch.clock_hz / 1e6:g} MHz)",
         f"  cycles                 compute {c.compute_cycles:,}, main-memory stalls "
