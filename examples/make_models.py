@@ -5,7 +5,11 @@
 * ``model.onnx``: the same LSTM exported with ``torch.onnx.export`` for 200 steps,
   inputs ``X``, outputs ``Y``, ``Y_h``, ``Y_c``;
 * ``x.npy``: an input sequence ``[200, 40]``; ``x.npz``: the same as ONNX's ``X``
-  ``[200, 1, 40]``.
+  ``[200, 1, 40]``;
+* ``seq2seq.npz``: inputs for ``examples/seq2seq.toml``, keyed by what they feed: the
+  stacks ``encoder`` ``[40, 1, 256]`` and ``decoder`` ``[40, 1, 512]``, and the decoder's
+  second layer's external features (its attention context) ``L4.external_in``
+  ``[40, 1, 256]``.
 
 Weights are PyTorch's random initialisation (seed 0): no trained model is needed to
 try the datapath. Run: ``python examples/make_models.py`` (needs PyTorch).
@@ -41,6 +45,13 @@ def main() -> None:
     x = np.random.default_rng(1).standard_normal((STEPS, FEATURES)).astype(np.float32)
     np.save("x.npy", x)
     np.savez("x.npz", X=x[:, None, :])
+    rng = np.random.default_rng(2)
+    np.savez(
+        "seq2seq.npz",
+        encoder=rng.standard_normal((40, 1, 256)),
+        decoder=rng.standard_normal((40, 1, 512)),
+        **{"L4.external_in": rng.standard_normal((40, 1, 256))},
+    )
     with warnings.catch_warnings():  # the TorchScript exporter announces its deprecation
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -51,7 +62,7 @@ def main() -> None:
             output_names=["Y", "Y_h", "Y_c"],
             dynamo=False,
         )
-    print("wrote lstm.pt, model.onnx, x.npy, x.npz")
+    print("wrote lstm.pt, model.onnx, x.npy, x.npz, seq2seq.npz")
 
 
 if __name__ == "__main__":
