@@ -1,4 +1,5 @@
-"""Imports flow one way (STYLE.md rule 1): each package imports only the layers below it."""
+"""Imports flow one way (the project's style guide, rule 1): each package imports only the
+layers below it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ ALLOWED: dict[str, set[str]] = {
     "arch": {"errors", "units", "numerics"},
     "schedule": {"errors", "units", "numerics", "workload", "arch"},
     "timing": {"errors", "units", "numerics", "workload", "arch", "schedule"},
-    "evaluation": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing", "energy"},
+    "evaluation": {
+        "errors",
+        "units",
+        "numerics",
+        "workload",
+        "arch",
+        "schedule",
+        "timing",
+        "energy",
+    },
     "report": {
         "errors",
         "units",

@@ -1,6 +1,7 @@
 """Unit tests for ``epur.workload.network``: layer sizes, counts and ``Network`` validation.
 
-Expected parameter counts come from the formula in ``shared/benchmarks/README.md``:
+Expected parameter counts come from the formula in the benchmarks README
+(``tests/data/benchmarks/README.md``, a copy of the project's shared reference):
 
     one LSTM direction = 4*H*(in + rec) gate weights + 4*H bias (+ 3*H peepholes) (+ H*P projection)
     rec = P if projected, else H
