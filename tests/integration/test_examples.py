@@ -15,7 +15,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.parametrize("script", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
-def test_example_script_runs(script: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_example_script_runs(
+    script: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # make_models.py writes its files in the current folder
     runpy.run_path(str(script), run_name="__main__")
     assert capsys.readouterr().out
 
