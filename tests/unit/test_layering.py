@@ -10,57 +10,25 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "epur"
 
-# package -> epur packages it may import (besides itself and the private helpers)
+# package -> epur packages it may import (besides itself and the private helpers); each
+# layer may use what the layer it builds on may, and that layer
+_CORE = {"errors", "units"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "units": set(),
     "numerics": set(),
-    "workload": {"errors", "units"},
-    "arch": {"errors", "units", "numerics"},
-    "schedule": {"errors", "units", "numerics", "workload", "arch"},
-    "timing": {"errors", "units", "numerics", "workload", "arch", "schedule"},
-    "evaluation": {
-        "errors",
-        "units",
-        "numerics",
-        "workload",
-        "arch",
-        "schedule",
-        "timing",
-        "energy",
-    },
-    "report": {
-        "errors",
-        "units",
-        "numerics",
-        "workload",
-        "arch",
-        "schedule",
-        "timing",
-        "energy",
-        "evaluation",
-        "baselines",
-    },
-    "baselines": {"errors", "units", "workload"},
-    "functional": {"errors", "units", "numerics", "workload", "arch", "schedule"},
-    "energy": {"errors", "units", "numerics", "workload", "arch", "schedule", "timing"},
-    "api": {"errors", "units", "numerics", "workload", "arch", "schedule", "functional"},
-    "cli": {
-        "errors",
-        "units",
-        "numerics",
-        "workload",
-        "arch",
-        "schedule",
-        "timing",
-        "energy",
-        "evaluation",
-        "baselines",
-        "report",
-        "functional",
-        "api",
-    },
+    "workload": _CORE,
+    "arch": _CORE | {"numerics"},
+    "baselines": _CORE | {"workload"},
 }
+ALLOWED["schedule"] = ALLOWED["arch"] | {"workload", "arch"}
+ALLOWED["timing"] = ALLOWED["schedule"] | {"schedule"}
+ALLOWED["energy"] = ALLOWED["timing"] | {"timing"}
+ALLOWED["evaluation"] = ALLOWED["energy"] | {"energy"}
+ALLOWED["report"] = ALLOWED["evaluation"] | {"evaluation", "baselines"}
+ALLOWED["functional"] = ALLOWED["schedule"] | {"schedule"}
+ALLOWED["api"] = ALLOWED["functional"] | {"functional"}
+ALLOWED["cli"] = ALLOWED["report"] | {"report", "functional", "api"}  # the top: every part
 PRIVATE = {"_files", "_validation"}
 
 

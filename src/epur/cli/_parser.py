@@ -143,6 +143,21 @@ def _network_help() -> str:
     return f"one of {', '.join(ZOO_NAMES)}, or a network file (YAML/TOML)"
 
 
+def _add_model_source(p: argparse.ArgumentParser, network_help: str) -> None:
+    """Exactly one of ``--network``, ``--onnx`` and ``--torch``."""
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--network", metavar="NAME|FILE", help=network_help)
+    source.add_argument("--onnx", metavar="MODEL", help="an ONNX model with LSTM nodes")
+    source.add_argument(
+        "--torch", metavar="FILE", help="an nn.LSTM state_dict (and head) saved with torch.save"
+    )
+
+
+def _add_dataflow(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataflow", choices=DATAFLOWS, default=DEFAULT_DATAFLOW,
+                   help="MWL (E-PUR's) or the time-step-major baseline")  # fmt: skip
+
+
 def _add_simulate(sub: Any) -> None:
     sim = sub.add_parser(
         "simulate",
@@ -150,15 +165,9 @@ def _add_simulate(sub: Any) -> None:
         description="Schedule a network on an E-PUR design and report its timing, memory "
         "traffic, buffer needs, energy and area.",
     )
-    model = sim.add_mutually_exclusive_group(required=True)
-    model.add_argument("--network", metavar="NAME|FILE", help=_network_help())
-    model.add_argument("--onnx", metavar="MODEL", help="the LSTM layers of an ONNX model")
-    model.add_argument(
-        "--torch", metavar="FILE", help="an nn.LSTM state_dict saved with torch.save"
-    )
+    _add_model_source(sim, _network_help())
     _add_arch_options(sim)
-    sim.add_argument("--dataflow", choices=DATAFLOWS, default=DEFAULT_DATAFLOW,
-                     help="MWL (E-PUR's) or the time-step-major baseline")  # fmt: skip
+    _add_dataflow(sim)
     sim.add_argument(
         "--tile-rows",
         type=_positive_int,
@@ -219,12 +228,7 @@ def _add_run(sub: Any) -> None:
         description="Execute a network with real weights exactly as E-PUR's datapath would "
         "and report its error against a float64 reference, layer by layer.",
     )
-    source = run.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--network", metavar="NAME|FILE", help=_network_help() + ", with random weights"
-    )
-    source.add_argument("--onnx", metavar="MODEL", help="ONNX model with LSTM nodes")
-    source.add_argument("--torch", metavar="FILE", help="state_dict saved with torch.save")
+    _add_model_source(run, _network_help() + ", with random weights")
     run.add_argument(
         "--input",
         required=True,
@@ -242,8 +246,7 @@ def _add_run(sub: Any) -> None:
                      "(default: the architecture's formats, fp16 on the paper preset)")  # fmt: skip
     run.add_argument("--activation", metavar="ACT", help="exact, pwlN or lutN "
                      "(default: the architecture's, exact on the paper preset)")  # fmt: skip
-    run.add_argument("--dataflow", choices=DATAFLOWS, default=DEFAULT_DATAFLOW,
-                     help="MWL (E-PUR's) or the time-step-major baseline")  # fmt: skip
+    _add_dataflow(run)
     run.add_argument("--seed", type=int, default=0, help="seed of the random weights (--network)")
     _add_arch_options(run)
     run.add_argument("--out", required=True, metavar="Y.npz", help="where to write the outputs")
