@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from epur.arch import ArchConfig
 from epur.energy import (
+    NO_BACKEND_NOTE,
     Banking,
     EnergyResult,
     EnergyTable,
@@ -51,6 +52,10 @@ class Evaluation:
         """Banks added for the clock, and memories that cannot keep up even banked."""
         notes = (b.note(self.arch.clock_hz) for b in self.banking)
         return [n for n in notes if n is not None]
+
+    def sram_notes(self) -> list[str]:
+        """What the SRAM model did: the banking notes, or what timing alone assumes."""
+        return self.banking_notes() if self.energy_table is not None else [NO_BACKEND_NOTE]
 
     @property
     def sequence_duration_s(self) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from epur.cli._common import adjust, arch, load_spec, note, write_json
-from epur.energy.backend import NO_BACKEND_NOTE, sram_backend
+from epur.energy.backend import sram_backend
 from epur.errors import ConfigError
 from epur.evaluation import evaluate
 from epur.report import evaluation_json, layer_table, summary_text
@@ -42,12 +42,8 @@ def main(args: argparse.Namespace) -> None:
         network, arch(args), args.dataflow, args.tile_rows, backend,
         bank_for_clock=args.bank_for_clock,
     )  # fmt: skip
-    notes = ev.banking_notes() if backend is not None else [NO_BACKEND_NOTE]
     print(layer_table(ev))
     print()
-    print("\n".join([summary_text(ev, known), *(f"  note: {n}" for n in notes)]))
+    print(summary_text(ev, known))
     if args.json:
-        data = evaluation_json(ev, known)
-        data.setdefault("energy_backend", ev.energy_backend)  # "none": timing only
-        data["notes"] = [*data.get("notes", []), *notes]
-        write_json(args.json, data)
+        write_json(args.json, evaluation_json(ev, known))

@@ -91,7 +91,8 @@ def evaluation_json(ev: Evaluation, known_inputs: bool = False) -> dict[str, Any
                 "input_buffer_bytes_per_cu": t.peaks.input_buffer_bytes,
                 "intermediate_memory_bytes": t.peaks.intermediate_memory_bytes,
             },
-            "notes": list(t.notes),
+            "energy_backend": ev.energy_backend,
+            "notes": [*t.notes, *ev.sram_notes()],
         }
         | _energy_json(ev)
         | ({"energy_definitions": ENERGY_DEFINITIONS} if per else {})
@@ -130,7 +131,6 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
             }
         )
     return {
-        "energy_backend": table.backend,
         "area_mm2": sum(table.area_mm2.values()),
         "area_breakdown_mm2": dict(table.area_mm2),
         "memories": memories,
@@ -241,7 +241,7 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
         ]
         notes = [mt.note for mt in memory_timing(t.total, table, ev.arch.clock_hz) if mt.note]
         lines += [f"  note: {n}" for n in notes]
-    lines += [f"  note: {n}" for n in t.notes]
+    lines += [f"  note: {n}" for n in [*t.notes, *ev.sram_notes()]]
     return "\n".join(lines)
 
 
