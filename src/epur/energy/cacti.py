@@ -6,35 +6,44 @@ imported. For an SRAM, ``run_cacti`` writes a configuration (the shipped templat
 ``cache.cfg_temp`` with E-PUR's settings: a scratchpad ``ram`` with one read/write
 port, no ECC, line = port width), runs the binary in a temporary folder that links
 ``tech_params/`` (without it CACTI crashes), parses its report into a typed result
-and caches it by the hash of the configuration text in the user's cache folder.
+and caches it (below).
 CACTI exits 0 on configurations it rejects, so its text is what decides (these
 behaviours were measured with the binary: docs/sources.md, **CACTI 7**).
 
 Leakage: CACTI prints it per bank plus an H-tree share; the total is
 ``banks * (bank - htree) + htree`` [measured]. Area is the whole array.
+
+The cache (``epur.energy.cache``, in ``$XDG_CACHE_HOME/epur/cacti`` or
+``~/.cache/epur/cacti``) is keyed by the exact configuration text and the identity of
+the CACTI that ran it: the SHA-256 of the binary and of every technology file, so a
+reinstalled or different CACTI never reuses another's figures. Every entry is checked
+on read: the SramResult fields exactly, finite real numbers, energies, area and times
+positive, leakages zero or positive (``_RANGES``); anything else is recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
+from epur.energy.cache import EntrySchema, Range, read_entry, user_cache_dir, write_entry
 from epur.errors import BackendError
 
 __all__ = [
+    "CACHE_SCHEMA",
     "CactiInstall",
     "CactiRejectedError",
     "SramResult",
     "SramSpec",
     "SramSpecError",
     "cacti_config",
+    "cacti_identity",
     "find_cacti",
     "run_cacti",
 ]
@@ -185,9 +194,24 @@ def parse_cacti(text: str, banks: int) -> SramResult:
     )
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "epur" / "cacti"
+# What physics allows each cached figure (an entry outside these is recomputed): no
+# access is free, no array has zero area, no access or cycle is instantaneous; leakage
+# is a power drawn, zero at the least (CACTI rounds its figures).
+_RANGES = {
+    "read_energy_j": Range.POSITIVE,
+    "write_energy_j": Range.POSITIVE,
+    "leakage_w": Range.NON_NEGATIVE,
+    "gate_leakage_w": Range.NON_NEGATIVE,
+    "area_mm2": Range.POSITIVE,
+    "access_time_s": Range.POSITIVE,
+    "cycle_time_s": Range.POSITIVE,
+}
+CACHE_SCHEMA = EntrySchema(
+    label="CACTI",
+    kind="cacti-sram",
+    version=1,
+    fields=tuple((f.name, _RANGES[f.name]) for f in fields(SramResult)),  # every field
+)
 
 
 def run_cacti(
@@ -196,22 +220,47 @@ def run_cacti(
     cache_dir: Path | None = None,
     timeout_s: float = 120.0,
 ) -> SramResult:
-    """CACTI's figures for ``spec``, from the cache when this exact configuration ran."""
+    """CACTI's figures for ``spec``, from the cache when this exact configuration ran
+    with this CACTI and the entry is valid (else CACTI runs and the entry is replaced)."""
     install = install or find_cacti()
     config = cacti_config(spec, install)
-    key = hashlib.sha256(config.encode()).hexdigest()[:32]
-    cache = (cache_dir or default_cache_dir()) / f"{key}.json"
-    if cache.exists():
-        return SramResult(**json.loads(cache.read_text()))
+    folder = cache_dir if cache_dir is not None else user_cache_dir("cacti")
+    identity = cacti_identity(install)
+    if folder is None or identity is None:  # no home folder, or a CACTI we cannot read
+        return parse_cacti(_execute(install, config, timeout_s), spec.banks)
+    lookup = read_entry(folder, CACHE_SCHEMA, {"config": config, "cacti": identity})
+    if lookup.values is not None:
+        return SramResult(**lookup.values)
     result = parse_cacti(_execute(install, config, timeout_s), spec.banks)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(result)))
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # a cache we cannot write only costs time
+    write_entry(lookup, asdict(result))
     return result
+
+
+def cacti_identity(install: CactiInstall) -> str | None:
+    """SHA-256 of the binary and of every technology file (None if one cannot be read).
+
+    Hashed once per process for each state (size, mtime) of the files (2.5 MB: ms)."""
+    try:
+        tech = sorted(p for p in install.tech_params.rglob("*") if p.is_file())
+        named = [("cacti", install.binary)]
+        named += [(f"tech_params/{p.relative_to(install.tech_params)}", p) for p in tech]
+        states = []
+        for name, path in named:
+            info = path.stat()
+            states.append((name, str(path), info.st_size, info.st_mtime_ns))
+        return _hash_files(tuple(states))
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def _hash_files(states: tuple[tuple[str, str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, path, _, _ in states:
+        data = Path(path).read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
 
 
 _INSTEAD = (
