@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -108,11 +109,15 @@ def test_the_binary_gives_the_recorded_reference_figures(size: int, tmp_path: Pa
     assert r.cycle_time_s == pytest.approx(float(ref["cyc_ns"]) * 1e-9, rel=1e-3)
 
 
-def test_results_are_cached_by_configuration(tmp_path: Path) -> None:
+def test_results_are_cached_by_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = SramSpec(8192, 128)
     first = run_cacti(spec, cache_dir=tmp_path)
     files = list(tmp_path.glob("*.json"))
     assert len(files) == 1
-    assert run_cacti(spec, cache_dir=tmp_path) == first
+    with monkeypatch.context() as patch:  # a hit does not run CACTI
+        patch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("CACTI ran on a hit"))
+        assert run_cacti(spec, cache_dir=tmp_path) == first
     assert run_cacti(SramSpec(8192, 256), cache_dir=tmp_path) != first
     assert len(list(tmp_path.glob("*.json"))) == 2
