@@ -231,7 +231,11 @@ def _layer_peaks(schedule: Schedule, arch: ArchConfig) -> dict[int, Peaks]:
 
 
 def _im_per_phase(schedule: Schedule) -> list[int]:
-    """Total resident bytes of the arrays live in each phase."""
+    """Total resident bytes of the arrays live in each phase.
+
+    Each array adds its bytes where its live range starts and removes them after it
+    ends; a running sum gives every phase's total: O(phases + arrays), not their product.
+    """
     ranges = live_ranges(schedule.phases)
     arrays = {
         id(access.array): access.array
@@ -240,11 +244,9 @@ def _im_per_phase(schedule: Schedule) -> list[int]:
         for access in (*work.reads, *work.writes)
         if access.array.kind != ArrayKind.EXTERNAL
     }
-    return [
-        sum(
-            a.resident_bytes * schedule.batch
-            for key, a in arrays.items()
-            if ranges[key][0] <= index <= ranges[key][1]
-        )
-        for index in range(len(schedule.phases))
-    ]
+    change = [0] * (len(schedule.phases) + 1)
+    for key, a in arrays.items():
+        first, last = ranges[key]
+        change[first] += a.resident_bytes * schedule.batch
+        change[last + 1] -= a.resident_bytes * schedule.batch
+    return list(itertools.accumulate(change[:-1]))
