@@ -129,3 +129,46 @@ def test_int8_sums_are_exact_integers_at_any_length(k: int) -> None:
     z = d.dot(w, v_codes * 0.5, v_scale=0.5)
     exact = (w_codes.astype(np.int64) @ v_codes[0].astype(np.int64)).astype(np.float64)
     assert np.array_equal(z[0], d.rnd_acc(exact * (0.5 / 127)))
+
+
+# ---- extreme values: IEEE 754 and saturation, never a numpy warning (issue 9) ----------
+# (pytest turns warnings into errors, so each of these failed with a RuntimeWarning)
+
+
+def test_mfu_float_operations_follow_ieee_754() -> None:
+    d = dp("fp16", "fp32", 4)
+    assert np.isnan(d.mul(np.array([0.0]), np.array([np.inf])))[0]  # 0 * inf
+    assert np.isnan(d.add(np.array([np.inf]), np.array([-np.inf])))[0]  # inf - inf
+    assert d.mul(np.array([3e38]), np.array([10.0]))[0] == np.inf  # beyond fp32: inf
+
+
+def test_dpu_float_reduction_follows_ieee_754() -> None:
+    d = dp("fp16", "fp16", 2)  # an fp16 accumulator: the element-by-element reduction
+    w = Operand(np.array([[np.inf, 1.0], [np.inf, -np.inf]]))  # fp16 weights that overflowed
+    z = d.dot(w, np.array([[0.0, 1.0], [1.0, 1.0]]), bias=np.zeros(2))  # [vectors, rows]
+    assert np.isnan(z[0, 0]) and np.isnan(z[1, 1])  # inf * 0; inf + (-inf)
+    assert z[1, 0] == np.inf
+
+
+def test_int8_store_saturates_when_the_quotient_overflows() -> None:
+    d = dp("int8", "fp32", 4)
+    got = d.store(np.array([1.0, -1.0, 0.0]), scale=1e-320)  # 1 / 1e-320 is beyond float64
+    assert np.array_equal(got, np.array([127.0, -127.0, 0.0]) * 1e-320)
+
+
+def test_int8_products_below_float64_leave_the_bias() -> None:
+    # s_w * s_x = 1e-400 underflows to 0: the sum 127 * 127 + 127 codes dequantises to
+    # about 1.6e-396, which vanishes against the bias
+    d = dp("int8", "fp32", 4)
+    w = Operand(np.array([[127.0, 1.0]]) * 1e-200, scale=1e-200)
+    z = d.dot(w, np.array([[127e-200, 127e-200]]), bias=np.array([0.5]), v_scale=1e-200)
+    assert z.tolist() == [[0.5]]
+
+
+def test_int8_products_beyond_float64_overflow_and_zero_sums_stay_zero() -> None:
+    # s_w * s_x = 1e400 overflows: a zero sum of codes is still 0 (+ the bias), a nonzero
+    # one is beyond fp32 (and float64): an infinity
+    d = dp("int8", "fp32", 4)
+    w = Operand(np.array([[1.0, -1.0], [1.0, 1.0]]) * 1e200, scale=1e200)
+    z = d.dot(w, np.array([[1e200, 1e200]]), bias=np.array([0.25, 0.25]), v_scale=1e200)
+    assert z.tolist() == [[0.25, np.inf]]

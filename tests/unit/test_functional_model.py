@@ -147,3 +147,57 @@ def test_a_bidirectional_layer_is_its_two_directions(fmt: str, dataflow: str) ->
         single = run_network(one, NetworkWeights(((wd[d],),)), x, arch(fmt), dataflow)
         assert np.array_equal(single.y, both.y[..., 3 * d : 3 * (d + 1)])
         assert np.array_equal(single.h_n[0][0], both.h_n[0][d])
+
+
+# ---- extreme values (issue 9): defined results, no numpy warning (pytest makes them errors)
+
+
+def one_cell(
+    w: float, u: float = 0.0, b: float = 0.0, peephole: float | None = None
+) -> tuple[Network, NetworkWeights]:
+    """One LSTM neuron (I = H = 1) with every gate's weights equal."""
+    from epur.workload.weights import LSTMWeights
+
+    layer = LSTMLayer(1, 1, peepholes=peephole is not None)
+    cell = LSTMWeights(
+        w=np.full((4, 1), w),
+        u=np.full((4, 1), u),
+        b=np.full(4, b),
+        peepholes=None if peephole is None else np.full((3, 1), peephole),
+    )
+    return Network("cell", (Stack("main", 3, (layer,)),)), NetworkWeights(((cell,),))
+
+
+def test_the_reference_saturates_as_ieee_754_does() -> None:
+    # w x = 10 * 1e308 overflows to +inf: every gate saturates (i = f = o = 1, g = 1), so
+    # c_t = c_(t-1) + 1 and h_t = tanh(t + 1)
+    net, weights = one_cell(10.0)
+    y = reference_run(net, weights, {"main": np.full((3, 1, 1), 1e308)})[0].y
+    assert y[:, 0, 0].tolist() == np.tanh([1.0, 2.0, 3.0]).tolist()
+
+
+@pytest.mark.parametrize("dataflow", ["baseline", "mwl"])
+def test_fp16_weights_that_overflow_follow_ieee_754(dataflow: str) -> None:
+    # a peephole of 1e30 is +inf in fp16: at the first step p_i * c_0 = inf * 0 = NaN, so
+    # i, c and every h after it are NaN
+    net, weights = one_cell(0.5, 0.5, 0.0, peephole=1e30)
+    out = run_network(net, weights, {"main": np.ones((3, 1, 1))}, arch("fp16"), dataflow)
+    assert np.isnan(out.y).all()
+
+
+@pytest.mark.parametrize("dataflow", ["baseline", "mwl"])
+def test_int8_activations_too_small_for_a_scale_get_scale_one(dataflow: str) -> None:
+    # max|x| / 127 = 1e-322 / 127 underflows to 0: the scale is 1, x quantises to 0, and
+    # with zero weights every gate is sigmoid(0) or tanh(0), so h = 0.5 * tanh(0) = 0
+    net, weights = one_cell(0.0)
+    out = run_network(net, weights, {"main": np.full((3, 1, 1), 1e-322)}, arch("int8"), dataflow)
+    assert out.y.tolist() == np.zeros((3, 1, 1)).tolist()
+
+
+def test_weights_holding_nan_are_refused_by_name() -> None:
+    from epur.errors import ConfigError
+
+    net, weights = one_cell(0.5)
+    weights.layers[0][0].u[2, 0] = np.nan  # type: ignore[index]
+    with pytest.raises(ConfigError, match=r"layer L1 weights u \(direction 0\) hold NaN or Inf"):
+        run_network(net, weights, {"main": np.ones((3, 1, 1))}, arch("q8.8"))

@@ -35,7 +35,7 @@ class LayerState:
     ops: list[dict[str, Operand | F64 | None]] = field(default_factory=list)  # per direction
     h: list[F64] = field(default_factory=list)
     c: list[F64] = field(default_factory=list)
-    psum: list[F64] = field(default_factory=list)
+    psum: dict[int, F64] = field(default_factory=dict)  # MWL: per direction, [T, B, 4H]
     tile_start: int = 0
 
 
@@ -83,7 +83,6 @@ def load(
         r, h = layer.recurrent_size, layer.hidden_size
         st.h.append(dp.store(np.zeros((batch, r)) if h0 is None else h0[d], st.act_scale))
         st.c.append(dp.rnd_acc(np.zeros((batch, h)) if c0 is None else c0[d]))
-        st.psum.append(np.zeros((st.y.shape[0], batch, 4 * h)))
     st.tile_start = 0
 
 
@@ -105,6 +104,8 @@ def input_tile(st: LayerState, dp: Datapath, d: int, rows: int) -> None:
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
     z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
                v_scale=st.act_scale)  # fmt: skip
+    if d not in st.psum:  # allocated by the first tile: the baseline never needs them
+        st.psum[d] = np.zeros((*st.y.shape[:2], 4 * h))
     st.psum[d][:, :, idx] = dp.rnd_psum(z)
 
 

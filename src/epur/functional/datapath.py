@@ -17,7 +17,12 @@ DPU (README, "The datapath, exactly"), one dot product of length ``K`` on ``L`` 
    result; the value is converted to the accumulator format (its rounding and
    overflow mode) when it leaves the DPU;
 5. **int8**: integer codes, exact integer sums (bias pre-scaled to ``s_w * s_x``),
-   dequantised once: ``rnd_acc(sum * s_w * s_x)``.
+   dequantised once: ``rnd_acc(sum * s_w * s_x)`` (where ``s_w * s_x`` or the pre-scaled
+   bias is no float64, ``rnd_acc((sum * s_w) * s_x + b)``: ``Datapath._dequantise``).
+
+Beyond a float format's range every operation follows IEEE 754 (overflow to an infinity,
+``inf - inf`` and ``0 * inf`` are NaN, which propagates), silently: that is what the
+hardware computes. int8 quotients beyond float64 saturate at code +-127.
 
 MFU (in the accumulator format, each operation rounded): peephole products and
 adds, sigmoid/tanh (exact, PWL or LUT: ``epur.numerics.activations``), the cell
@@ -102,7 +107,8 @@ class Datapath:
     def store(self, x: F64, scale: float = 1.0) -> F64:
         """Round to the storage format (int8: to codes of ``scale``, as values)."""
         if self.storage.kind == FormatKind.INT:
-            return np.clip(np.rint(x / scale), -127, 127) * scale
+            with np.errstate(over="ignore"):  # a quotient beyond float64 is inf: it saturates
+                return np.clip(np.rint(x / scale), -127, 127) * scale
         return round_to_format(x, self.storage)
 
     @property
@@ -125,19 +131,34 @@ class Datapath:
         the accumulator format. Returns ``[..., R]`` in the accumulator format.
         """
         if self.is_int8:
-            scale = w.scale * v_scale
             wc: Any = w.codes_t
             codes = np.asarray(np.rint(v / v_scale).astype(wc.dtype) @ wc, dtype=np.float64)
-            if bias is not None:
-                codes = codes + np.rint(bias / scale)  # the bias on the integer grid
-            z = self.rnd_acc(codes * scale)
-            return z if psum is None else self.rnd_acc(psum + z)
+            z = self._dequantise(codes, w.scale, v_scale, bias)
+            return z if psum is None else self.add(psum, z)
         init = bias if bias is not None else psum if psum is not None else np.zeros(1)
         if self.acc.kind == FormatKind.FIXED:
             return self._dot_fixed(w, v, init)
         if self._native_fp32():
             return self._dot_fp32(w, v, init)
         return self._dot_float(w.values, v, init)
+
+    def _dequantise(self, codes: F64, w_scale: float, v_scale: float, bias: F64 | None) -> F64:
+        """int8: ``rnd_acc((sum + rint(b / s)) * s)`` with ``s = s_w * s_x``, the bias on
+        the integer grid. Where that cannot be formed in float64 (``s`` underflows to 0 or
+        overflows, or ``b / s`` does), the sum is dequantised as ``(sum * s_w) * s_x`` and
+        the bias added to it: ``rnd_acc(that + b)``. Either way a result beyond float64 is
+        an infinity, as the accumulator overflows; a zero sum stays zero."""
+        scale = w_scale * v_scale
+        if 0.0 < scale < np.inf:
+            with np.errstate(over="ignore"):  # b / s beyond float64: the fallback below
+                grid = None if bias is None else np.rint(bias / scale)
+                if grid is None:
+                    return self.rnd_acc(codes * scale)
+                if np.isfinite(grid).all():
+                    return self.rnd_acc((codes + grid) * scale)
+        with np.errstate(over="ignore"):
+            z = (codes * w_scale) * v_scale
+            return self.rnd_acc(z if bias is None else z + bias)
 
     def _exact_products(self) -> bool:
         s, a = self.storage, self.acc
@@ -186,6 +207,10 @@ class Datapath:
 
     def _dot_float(self, w: F64, v: F64, init: F64) -> F64:
         """Element by element: every product, tree adder and accumulator add rounded."""
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE: inf, and NaN for inf - inf
+            return self._dot_float_ieee(w, v, init)
+
+    def _dot_float_ieee(self, w: F64, v: F64, init: F64) -> F64:
         rows = w.shape[0]
         width = tree_width(self.lanes)
         wp, vp = chunked(w, self.lanes), chunked(v, self.lanes)
@@ -220,10 +245,15 @@ class Datapath:
         return act.tanh(x, self.activation, self.acc)
 
     def mul(self, a: F64, b: F64) -> F64:
-        return self.rnd_acc(a * b)
+        """``rnd_acc(a * b)``. Float formats follow IEEE 754 (overflow to an infinity, ``0 *
+        inf`` is NaN); fixed-point operands are bounded, so their products are exact."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.rnd_acc(a * b)
 
     def add(self, a: F64, b: F64) -> F64:
-        return self.rnd_acc(a + b)
+        """``rnd_acc(a + b)`` (IEEE 754 for float formats: ``inf - inf`` is NaN)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.rnd_acc(a + b)
 
 
 def tree_width(lanes: int) -> int:

@@ -40,7 +40,7 @@ from epur.numerics import (
 )
 from epur.schedule import ArrayKind, Dataflow, Direction, Phase, PhaseKind, Work, build_schedule
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
-from epur.workload.weights import NetworkWeights
+from epur.workload.weights import FCWeights, NetworkWeights
 
 __all__ = ["RunResult", "progress_line", "run_network", "sized_to_inputs"]
 
@@ -102,6 +102,7 @@ def run_network(
     schedule first reaches it (the layers of an autoregressive stack start together).
     """
     weights.check(network)
+    _check_finite(network, weights)
     network = sized_to_inputs(network, inputs)
     schedule = build_schedule(network, arch, dataflow, tile_rows)
     dp = _datapath(arch)
@@ -126,6 +127,28 @@ def run_network(
         c_n=[np.stack(s.c) for s in lstm],
         layer_outputs=[s.y for s in states] if keep_layers else [],
     )
+
+
+def _check_finite(network: Network, weights: NetworkWeights) -> None:
+    """A ConfigError naming the first weight array that holds NaN or an infinity."""
+    for k, ((_, layer), w) in enumerate(zip(network.layers(), weights.layers, strict=True)):
+        arrays: list[tuple[str, F64 | None]]
+        if isinstance(w, FCWeights):
+            arrays = [("w", w.w), ("b", w.b)]
+        else:
+            arrays = [
+                (f"{name} (direction {d})", a)
+                for d, wd in enumerate(w)
+                for name, a in (("w", wd.w), ("u", wd.u), ("b", wd.b),
+                                ("peepholes", wd.peepholes), ("projection", wd.projection))
+            ]  # fmt: skip
+        for name, a in arrays:
+            if a is not None and not np.isfinite(a).all():
+                bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+                raise ConfigError(
+                    f"layer {layer_name(layer, k)} weights {name} hold NaN or Inf values "
+                    f"({bad} of them); weights must be finite"
+                )
 
 
 def progress_line(index: int, total: int, layer: Layer) -> str:
@@ -162,23 +185,33 @@ def sized_to_inputs(network: Network, inputs: Mapping[str, F64]) -> Network:
 def _int8_scales(
     network: Network, weights: NetworkWeights, inputs: Mapping[str, F64]
 ) -> dict[int, float]:
-    """Per layer: ``max|v| / 127`` over its input and recurrent values (float64 reference)."""
+    """Per layer: ``max|v| / 127`` over its input and recurrent values (float64 reference),
+    over their finite values (a reference that overflowed calibrates on the rest); 1.0
+    where that is zero (all-zero values, or a quotient that underflows)."""
     ref = reference_run(network, weights, inputs)
     scales: dict[int, float] = {}
     k = 0
     for stack in network.stacks:
         below = np.asarray(inputs[stack.name], dtype=np.float64)
         for layer in stack.layers:
-            peak = float(np.abs(below).max(initial=0.0))
+            peak = _finite_peak(below)
             ext = inputs.get(f"{layer_name(layer, k)}.external_in")
             if ext is not None:
-                peak = max(peak, float(np.abs(ext).max(initial=0.0)))
+                peak = max(peak, _finite_peak(ext))
             for d in ref[k].directions:
-                peak = max(peak, float(np.abs(d.y).max(initial=0.0)))
-            scales[k] = peak / 127 if peak > 0 else 1.0
+                peak = max(peak, _finite_peak(d.y))
+            scales[k] = peak / 127 or 1.0
             below = ref[k].y
             k += 1
     return scales
+
+
+def _finite_peak(a: F64) -> float:
+    """``max |a|`` over the finite values of ``a`` (0 if none)."""
+    peak = float(np.abs(a).max(initial=0.0))  # NaN or inf if a holds one
+    if np.isfinite(peak):
+        return peak
+    return float(np.abs(a[np.isfinite(a)]).max(initial=0.0))
 
 
 def _states(

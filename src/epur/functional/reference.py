@@ -6,6 +6,9 @@ E-PUR's LSTM (Silfa et al., PACT 2018), with the variants the importers bring in
 measured against it, and the importers' tests check it against PyTorch and ONNX
 Runtime.
 
+Beyond float64's range the reference behaves as IEEE 754 arithmetic does (overflow to
+infinities, NaN for ``inf - inf``), without warnings: the error report then shows it.
+
 Shapes: ``x`` is ``[T, B, I]``; a direction returns ``y [T, B, R]`` (zero after a
 sequence's end), and the final ``h [B, R]`` and ``c [B, H]`` of each sequence.
 """
@@ -55,6 +58,18 @@ def lstm_direction(
     seq_lens: NDArray[np.int64] | None = None,
 ) -> DirectionResult:
     """One LSTM direction over ``x`` (ONNX semantics for ``seq_lens``)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # IEEE 754 beyond float64's range
+        return _lstm_direction(x, w, reverse, h0, c0, seq_lens)
+
+
+def _lstm_direction(
+    x: F64,
+    w: LSTMWeights,
+    reverse: bool,
+    h0: F64 | None,
+    c0: F64 | None,
+    seq_lens: NDArray[np.int64] | None,
+) -> DirectionResult:
     t_len, batch, _ = x.shape
     h_size = w.u.shape[0] // 4
     r_size = w.u.shape[1]
@@ -117,13 +132,15 @@ def lstm_layer(
     )
     y = np.concatenate([r.y for r in results], axis=-1)
     if layer.residual:
-        y = y + x[..., :below]
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE 754 beyond float64's range
+            y = y + x[..., :below]
     return LayerResult(y, results)
 
 
 def fc_layer(layer: FCLayer, weights: FCWeights, x: F64) -> LayerResult:
-    z = x @ weights.w.T + weights.b
-    act = {"none": z, "relu": np.maximum(z, 0.0), "sigmoid": sigmoid(z), "tanh": np.tanh(z)}
+    with np.errstate(over="ignore", invalid="ignore"):  # IEEE 754 beyond float64's range
+        z = x @ weights.w.T + weights.b
+        act = {"none": z, "relu": np.maximum(z, 0.0), "sigmoid": sigmoid(z), "tanh": np.tanh(z)}
     return LayerResult(act[layer.activation.value])
 
 
