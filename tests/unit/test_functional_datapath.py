@@ -172,3 +172,10 @@ def test_int8_products_beyond_float64_overflow_and_zero_sums_stay_zero() -> None
     w = Operand(np.array([[1.0, -1.0], [1.0, 1.0]]) * 1e200, scale=1e200)
     z = d.dot(w, np.array([[1e200, 1e200]]), bias=np.array([0.25, 0.25]), v_scale=1e200)
     assert z.tolist() == [[0.25, np.inf]]
+
+
+def test_int8_dequantised_values_beyond_float64_are_infinite() -> None:
+    from epur.numerics.quantize import quantize_int8
+
+    got = quantize_int8(np.array([np.inf, 1e308, 0.0]), 1e307)  # codes 127, 10, 0
+    assert got.tolist() == [np.inf, 1e308, 0.0]

@@ -327,5 +327,11 @@ def int8_codes(x: ArrayLike, scale: float) -> NDArray[np.int8]:
 
 
 def quantize_int8(x: ArrayLike, scale: float) -> NDArray[np.float64]:
-    """``int8_codes(x, scale) * scale``: the dequantised values (float64 products)."""
-    return int8_codes(x, scale).astype(np.float64) * scale
+    """``int8_codes(x, scale) * scale``: the dequantised values (float64 products).
+
+    With a scale above ``max float64 / 127`` the largest codes stand for values beyond
+    float64: those products are infinities (IEEE 754 overflow), silently.
+    """
+    codes = int8_codes(x, scale).astype(np.float64)
+    with np.errstate(over="ignore"):
+        return codes * scale
