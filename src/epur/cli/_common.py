@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from epur._files import atomic_write_text
+from epur._files import write_text
 from epur.arch import ArchConfig, load_arch
 from epur.errors import ConfigError
 from epur.workload import ZOO_NAMES, Network, load_network, zoo_network
@@ -56,5 +56,7 @@ def note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
 
 
-def write_json(path: str, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+def write_json(path: str, data: Any, flag: str = "--json") -> None:
+    """Write ``data`` as JSON to ``path``, the file of option ``flag``: all or nothing, and
+    a path that cannot be written is one line naming ``flag``."""
+    write_text(path, json.dumps(data, indent=2) + "\n", flag)

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from epur._files import atomic_write_bytes
+from epur._files import check_output_folder, shown, write_folder
 from epur.cli._common import arch
 from epur.energy.backend import sram_backend
-from epur.errors import EpurError
 from epur.report import reproduce, reproduction_json
 from epur.report.reproduce import Reproduction
 from epur.report.results import reproduction_text
 from epur.workload import ZOO_NAMES
 
-__all__ = ["main"]
+__all__ = ["REPORT_FILES", "main"]
+
+# every file ``--out DIR`` may hold: a DIR holding results.json and only these is an
+# earlier result, which a new one replaces; anything else there is refused
+REPORT_FILES = frozenset(
+    {"report.html", "results.json", "results.md"}
+    | {f"{name}.{ext}" for name in ("area_breakdown", "energy_breakdown", "vs_tegra_x1")
+       for ext in ("png", "svg")}
+)  # fmt: skip
+MARKER = "results.json"
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.out is not None:  # refused at once, not after the evaluation
+        check_output_folder(args.out, "--out", REPORT_FILES, MARKER)
     backend = sram_backend(args.energy_backend)
     total = len(ZOO_NAMES) + 1  # GMAT twice: faithful and with known inputs
     done = [0]
@@ -39,18 +48,15 @@ def main(args: argparse.Namespace) -> None:
     data = reproduction_json(rep)
     text = reproduction_text(data, rep.changes)
     print(text)
-    if args.out:
-        _write(Path(args.out), data, text, rep)
+    if args.out is not None:
+        _write(args.out, data, text, rep)
 
 
-def _write(out: Path, data: dict[str, Any], text: str, rep: Reproduction) -> None:
-    """Render everything first, then write each file atomically: a failure leaves none."""
+def _write(out: str, data: dict[str, Any], text: str, rep: Reproduction) -> None:
+    """Render every file first, then write them all as the folder ``out``: all or nothing
+    (``write_folder``)."""
     from epur.report.html import report_files
 
-    if out.exists() and not out.is_dir():
-        raise EpurError(f"--out must be a folder, but {out} is a file")
     files = report_files(rep, data, text)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        atomic_write_bytes(out / name, content)
-    print(f"\nwrote {', '.join(sorted(files))} in {out}")
+    write_folder(out, files, "--out", REPORT_FILES, MARKER)
+    print(f"\nwrote {', '.join(sorted(files))} in {shown(out)}")

@@ -11,10 +11,9 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from epur._files import atomic_write_npz
+from epur._files import check_output_file, read_arrays, write_npz
 from epur.cli._common import arch, load_spec
 from epur.errors import ConfigError
 from epur.report import format_table
@@ -29,6 +28,7 @@ def main(args: argparse.Namespace) -> None:
 
     from epur.api import run
 
+    check_output_file(args.out, "--out")  # before the run, which may take minutes
     model: Any
     batch_first = None
     if args.onnx:
@@ -50,14 +50,14 @@ def main(args: argparse.Namespace) -> None:
         network = load_spec(args.network)
         model = (network, random_weights(network, np.random.default_rng(args.seed)))
         batch_first = args.batch_first
-    inputs = _read_input(args.input)
+    inputs = read_arrays(args.input, "--input")
     out = run(model, inputs, arch=arch(args), fmt=args.format, activation=args.activation,
               dataflow=args.dataflow, batch_first=batch_first,
               progress=_progress())  # fmt: skip
     rows = [[e.layer, f"{e.max_abs:.3e}", f"{e.rms:.3e}", f"{e.relative:.3e}"] for e in out.errors]
     print("error against the float64 reference:")
     print(format_table(["output", "max abs", "RMS", "relative"], rows))
-    atomic_write_npz(args.out, out.outputs)
+    write_npz(args.out, out.outputs, "--out")
     print(f"wrote {args.out} ({', '.join(f'{k} {list(v.shape)}' for k, v in out.outputs.items())})")
 
 
@@ -73,21 +73,3 @@ def _progress() -> Callable[[str], None]:
             print(f"epur run: {elapsed:6.1f} s  {line}", file=sys.stderr, flush=True)
 
     return report
-
-
-def _read_input(path: str) -> Any:
-    import numpy as np
-
-    p = Path(path)
-    if p.suffix.lower() not in {".npy", ".npz"}:
-        raise ConfigError(f"--input must be a .npy or .npz file, not {path!r}")
-    try:
-        data = np.load(p, allow_pickle=False)
-    except FileNotFoundError:
-        raise ConfigError(f"--input file {path} does not exist") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise ConfigError(f"--input file {path} is not a readable numpy file: {exc}") from None
-    if isinstance(data, np.lib.npyio.NpzFile):
-        with data:
-            return {key: data[key] for key in data.files}
-    return data
