@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from epur.errors import ConfigError
 
-__all__ = ["config_error", "dotted"]
+__all__ = ["config_error", "dotted", "one_line", "shown"]
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:
@@ -26,9 +26,25 @@ def dotted(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+_MAX_VALUE_CHARS = 60
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines included) as one blank."""
+    return " ".join(text.split())
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` on one line, cut to a readable length."""
+    text = one_line(repr(value))
+    if len(text) > _MAX_VALUE_CHARS:
+        text = text[: _MAX_VALUE_CHARS - 5] + "[...]" + text[-1]  # keep a closing quote
+    return text
+
+
 def _describe(error: Any) -> str:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.endswith("]")))
-    kind, msg = error["type"], str(error["msg"])
+    kind, msg = error["type"], one_line(str(error["msg"]))
     # pydantic's tagged unions put the tag in the location: drop it for readability
     loc = tuple(p for p in loc if p not in {"lstm", "fc"})
     if kind == "extra_forbidden":
@@ -43,11 +59,12 @@ def _describe(error: Any) -> str:
         return f"{dotted(loc)}: {msg}"
     if f"not {value!r}" in msg:
         return f"{dotted(loc)}: {msg}"
-    return f"{dotted(loc)}: {msg}, not {value!r}"
+    return f"{dotted(loc)}: {msg}, not {shown(value)}"
 
 
 def config_error(exc: ValidationError, source: str) -> ConfigError:
-    """A ``ConfigError`` for the first problem pydantic found (the rest are counted)."""
+    """A one-line ``ConfigError`` for the first problem pydantic found (the rest are
+    counted)."""
     errors = exc.errors()
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return ConfigError(f"{source}: {_describe(errors[0])}{more}")
+    return ConfigError(one_line(f"{source}: {_describe(errors[0])}{more}"))

@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from epur.arch.config import ArchConfig, DPUConfig, FormatsConfig, MemoryConfig
 
@@ -173,39 +173,131 @@ def test_formats_are_canonicalised() -> None:
     assert formats.partial_sums_format.bits == 16
 
 
-@pytest.mark.parametrize("field", ["storage", "partial_sums"])
-def test_stored_formats_must_be_whole_bytes(field: str) -> None:
-    with pytest.raises(ValidationError, match=r"stored formats must be 8, 16 or 32 bits wide"):
-        FormatsConfig(**{field: "q4.3"})
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("storage", "q4.3"),
+        ("storage", "q32.32"),
+        ("partial_sums", "q4.3"),
+        ("partial_sums", "q12.12"),
+    ],
+)
+def test_stored_formats_must_be_whole_bytes(field: str, text: str) -> None:
+    with pytest.raises(ValidationError, match=r"must be (8, 16 or 32|8, 16, 32 or 64) bits wide"):
+        FormatsConfig(**{field: text})
 
 
 def test_accumulator_may_have_any_width() -> None:
-    assert FormatsConfig(accumulator="q4.3").accumulator_format.bits == 7
+    formats = FormatsConfig(storage="q2.6", accumulator="q4.7", partial_sums="fp32")
+    assert formats.accumulator_format.bits == 11
 
 
-@pytest.mark.parametrize("field", ["storage", "accumulator", "partial_sums"])
-def test_unknown_format(field: str) -> None:
-    with pytest.raises(ValidationError, match=r"number format must be .*, not 'fp8'"):
-        FormatsConfig(**{field: "fp8"})
+def test_partial_sums_may_be_64_bits_wide() -> None:
+    """The q(2M).(2N) accumulator of a 32-bit qM.N, which ``--format q16.16`` keeps."""
+    formats = FormatsConfig(storage="q16.16", accumulator="q32.32", partial_sums="q32.32")
+    assert formats.partial_sums_format.bits == 64
 
 
-def test_missing_required_fields() -> None:
-    with pytest.raises(ValidationError, match=r"clock_hz"):
-        ArchConfig.model_validate({})
+@pytest.mark.parametrize("field", ["accumulator", "partial_sums"])
+def test_sums_cannot_be_int8(field: str) -> None:
+    """int8 values are codes times a per-tensor scale: no sum can be rounded to them (the
+    datapath raised a ValueError from its rounding, mid-run)."""
+    with pytest.raises(ValidationError, match=rf"{field}\n.*int8 has a per-tensor scale"):
+        FormatsConfig(storage="int8", **{field: "int8"})
+
+
+NARROW = [  # (storage, accumulator): the accumulator cannot hold the storage values
+    ("fp16", "bf16"),  # 7 < 10 fraction bits
+    ("bf16", "fp16"),  # 5 < 8 exponent bits
+    ("fp32", "fp16"),
+    ("q8.8", "q4.12"),  # 4 < 8 integer bits
+    ("q8.8", "q16.4"),  # 4 < 8 fraction bits
+    ("q8.8", "fp16"),  # 16-bit codes in an 11-bit significand
+    ("q8.8", "bf16"),
+    ("q16.16", "fp32"),  # 32-bit codes in a 24-bit significand
+    ("fp16", "q4.4"),  # a fixed accumulator narrower than the float it adds
+    ("fp32", "q8.8"),
+    ("int8", "q4.3"),
+]
+WIDE_ENOUGH = [
+    ("fp16", "fp32"),
+    ("bf16", "fp32"),
+    ("fp16", "fp16"),
+    ("q8.8", "fp32"),
+    ("q4.4", "fp16"),
+    ("q8.8", "q16.16"),
+    ("q8.8:trunc", "q8.8:wrap"),  # the modes do not matter, the values do
+    ("q16.16", "q32.32"),
+    ("int8", "fp32"),  # the default of --format int8: integer sums, dequantised once
+    ("int8", "q8.8"),
+    ("fp16", "q16.16"),
+]
 
 
 @pytest.mark.parametrize(
-    "data",
-    [{"turbo": True}, {"dpu": {"lanes": 8, "width": 3}}, {"dram": {"latency_cycles": 3}}],
+    ("storage", "accumulator", "holds"),
+    [(s, a, False) for s, a in NARROW] + [(s, a, True) for s, a in WIDE_ENOUGH],
 )
-def test_unknown_keys_are_rejected(data: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError, match=r"Extra inputs are not permitted"):
-        arch(**data)
+def test_the_accumulator_must_hold_the_storage(storage: str, accumulator: str, holds: bool) -> None:
+    """An accumulator narrower than the storage format is refused, naming both; one that
+    holds it is accepted (the old model took any accumulator)."""
+    if holds:
+        assert FormatsConfig(storage=storage, accumulator=accumulator).accumulator_format.bits
+        return
+    with pytest.raises(ValidationError, match=rf"accumulator\n.*storage format {storage}"):
+        FormatsConfig(storage=storage, accumulator=accumulator)
 
 
-def test_config_is_frozen() -> None:
-    a = arch()
-    with pytest.raises(ValidationError):
-        a.clock_hz = 1  # type: ignore[misc]
-    with pytest.raises(ValidationError):
-        a.dpu.lanes = 1  # type: ignore[misc]
+# ---- every number has a range ----------------------------------------------------------------
+
+ENUMERATED = {"schema_version", "compute_units", "technology.node_nm"}  # checked by value
+
+
+def _numeric_fields(model: type[BaseModel], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Every numeric leaf of ``model`` -> its JSON schema (``anyOf`` branches merged)."""
+    out: dict[str, dict[str, Any]] = {}
+    schema = model.model_json_schema()
+    for name, info in model.model_fields.items():
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            out |= _numeric_fields(kind, f"{prefix}{name}.")
+            continue
+        prop = schema["properties"][name]
+        branches = prop.get("anyOf", [prop])
+        numbers = [b for b in branches if b.get("type") in ("integer", "number")]
+        if numbers:
+            out[f"{prefix}{name}"] = {k: v for b in numbers for k, v in b.items()}
+    return out
+
+
+NUMERIC = _numeric_fields(ArchConfig)
+assert len(NUMERIC) >= 40 and {"clock_hz", "dpu.lanes", "logic.add_fp32_um2"} <= set(NUMERIC)
+
+
+@pytest.mark.parametrize("key", sorted(set(NUMERIC) - ENUMERATED))
+def test_every_numeric_field_has_a_lower_and_an_upper_bound(key: str) -> None:
+    schema = NUMERIC[key]
+    assert {"ge", "gt", "minimum", "exclusiveMinimum"} & set(schema), schema
+    assert {"le", "lt", "maximum", "exclusiveMaximum"} & set(schema), schema
+
+
+@pytest.mark.parametrize("key", sorted(NUMERIC))
+def test_every_numeric_field_refuses_infinity_nan_and_booleans(key: str) -> None:
+    section, _, field = key.rpartition(".")
+    model: type[BaseModel] = ArchConfig
+    for part in filter(None, section.split(".")):
+        model = model.model_fields[part].annotation  # type: ignore[assignment]
+    for bad in (math.inf, -math.inf, math.nan, True, False):
+        with pytest.raises(ValidationError, match=rf"(?m)^{field}$"):
+            model.model_validate({**_required(model), field: bad})
+
+
+def _required(model: type[BaseModel]) -> dict[str, Any]:
+    """Values for the fields ``model`` needs (valid ones: the small architecture's)."""
+    if model is ArchConfig:
+        return {
+            "clock_hz": 10**9,
+            **{m: {"capacity_bytes": 1024} for m in ("weight_buffer", "input_buffer")},
+            "intermediate_memory": {"capacity_bytes": 1024},
+        }
+    return {"capacity_bytes": 1024} if model is MemoryConfig else {}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Any
 
+import numpy as np
 import pytest
 
 from epur.numerics.formats import FormatKind, NumberFormat, Overflow, Rounding, parse_format
+from epur.numerics.quantize import fixed_code_range, round_to_format
 
 ALLOWED = re.escape(
     "fp32, fp16, bf16, int8 or qM.N[:rne|:rna|:trunc][:sat|:wrap] "
@@ -73,10 +76,6 @@ def test_canonical_names(text: str, canonical: str) -> None:
         "int16",
         "float16",
         "fp 16",
-        "q0.8",  # no integer bits: the sign needs one
-        "q40.40",  # 80 bits > 64
-        "q65.0",
-        "q1.64",
         "q8",
         "q8.",
         "q.8",
@@ -89,6 +88,29 @@ def test_canonical_names(text: str, canonical: str) -> None:
 )
 def test_rejects(text: str) -> None:
     message = rf"^number format must be {ALLOWED}, not {re.escape(repr(text))}$"
+    with pytest.raises(ValueError, match=message):
+        parse_format(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "q0.8",  # no integer bits: the sign needs one
+        "q40.40",  # 80 bits > 64
+        "q65.0",
+        "q1.64",
+        "q0.8:trunc",
+        "q40.40:wrap",
+        "Q99999999999999999999.0",
+    ],
+)
+def test_fixed_point_beyond_the_limits_names_them(text: str) -> None:
+    """A well-formed qM.N too wide (or without a sign bit) is told the limits, not the
+    grammar it already follows."""
+    message = (
+        r"^fixed-point formats qM\.N need M >= 1 \(the sign bit\) and M \+ N <= 64 "
+        rf"\(two's complement codes are int64\), not {re.escape(repr(text))}$"
+    )
     with pytest.raises(ValueError, match=message):
         parse_format(text)
 
@@ -169,8 +191,58 @@ def test_rejects_suffix_on_other_kinds(text: str) -> None:
         parse_format(text)
 
 
-@pytest.mark.parametrize("text", ["q0.8:trunc", "q40.40:wrap", "q8:trunc", "q8.8 :wrap"])
+@pytest.mark.parametrize("text", ["q8:trunc", "q8.8 :wrap", "q8.-8:sat"])
 def test_rejects_bad_base_with_suffix(text: str) -> None:
     message = rf"^number format must be {ALLOWED}, not {re.escape(repr(text))}$"
     with pytest.raises(ValueError, match=message):
         parse_format(text)
+
+
+# ---- which formats hold which ----------------------------------------------------------------
+
+
+def _every_value(text: str) -> np.ndarray[Any, Any]:
+    """Every finite value of a format of at most 16 bits; a spread of fp32's."""
+    fmt = parse_format(text)
+    if fmt.kind is FormatKind.FIXED:
+        low, high = fixed_code_range(fmt)
+        return np.ldexp(np.arange(low, high + 1, dtype=np.float64), -fmt.frac_bits)
+    patterns = np.arange(2**16, dtype=np.uint32)
+    if text == "fp16":
+        values = patterns.astype(np.uint16).view(np.float16).astype(np.float64)
+    else:  # bf16: every pattern; fp32: the extremes and a spread of patterns
+        bits = patterns << 16 if text == "bf16" else np.concatenate(
+            [patterns << 15, [0x7F7FFFFF, 0x00800000, 0x00000001]]
+        ).astype(np.uint32)  # fmt: skip
+        wide = bits.view(np.float32)
+        values = wide[np.isfinite(wide)].astype(np.float64)
+    return values[np.isfinite(values)]
+
+
+INNER = ["q1.0", "q2.2", "q4.4", "q3.5", "q8.8", "q1.15", "q12.4", "q6.10", "fp16", "bf16",
+         "fp32"]  # fmt: skip
+OUTER = ["q2.2", "q4.4", "q8.8", "q16.16", "q6.10", "q24.8", "q17.24", "q16.24", "q17.23", "q32.32",
+         "fp16", "bf16", "fp32"]  # fmt: skip
+
+
+@pytest.mark.parametrize("outer", OUTER)
+@pytest.mark.parametrize("inner", INNER)
+def test_holds_every_value_agrees_with_rounding_every_value(inner: str, outer: str) -> None:
+    """The rule, checked against the rounding itself: ``outer`` holds ``inner`` exactly
+    when rounding each value of ``inner`` to ``outer`` changes none of them."""
+    from epur.numerics.formats import holds_every_value
+
+    values = _every_value(inner)
+    exact = bool(np.array_equal(round_to_format(values, parse_format(outer)), values))
+    assert holds_every_value(parse_format(outer), parse_format(inner)) is exact
+
+
+def test_int8_holds_and_is_held_by_nothing_else() -> None:
+    """Its values are codes times a per-tensor scale, known only at run time."""
+    from epur.numerics.formats import holds_every_value
+
+    int8 = parse_format("int8")
+    assert holds_every_value(int8, int8)
+    for other in ("fp32", "q32.32", "q8.0"):
+        assert not holds_every_value(parse_format(other), int8)
+        assert not holds_every_value(int8, parse_format(other))

@@ -9,22 +9,39 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from epur.numerics import NumberFormat, parse_activation, parse_format
-from epur.units import parse_bytes
+from epur.arch._fields import (
+    BandwidthBytesPerS,
+    Banks,
+    Bytes,
+    CycleCount,
+    Hertz,
+    JoulesPerBit,
+    Kelvin,
+    Lanes,
+    Nanoseconds,
+    PicoJoules,
+    PortBits,
+    SquareMicrons,
+    WholeNumber,
+)
+from epur.numerics import FormatKind, NumberFormat, parse_activation, parse_format
+from epur.numerics.formats import holds_every_value
 
 __all__ = [
     "DERIVED",
+    "PARTIAL_SUM_BITS",
+    "STORAGE_BITS",
     "ArchConfig",
     "DPUConfig",
     "DRAMConfig",
@@ -37,35 +54,10 @@ __all__ = [
 ]
 
 DERIVED = {"dpu.latency_cycles": "dpu.lanes"}  # field -> its source, when not given
+STORAGE_BITS = (8, 16, 32)  # whole bytes, and the widths the energy tables cover
+PARTIAL_SUM_BITS = (8, 16, 32, 64)  # also the q(2M).(2N) accumulator of a 32-bit qM.N
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
-
-
-def _to_int(value: Any) -> Any:
-    """Accept integral floats and numeric strings (``25.6e9``) where an int is wanted."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _to_bytes(value: Any) -> Any:
-    """Accept ``"2MiB"``-style sizes, then whatever ``_to_int`` accepts (``4e6``)."""
-    if isinstance(value, str):
-        try:
-            return parse_bytes(value)
-        except ValueError:
-            pass
-    return _to_int(value)
-
-
-Count = Annotated[int, BeforeValidator(_to_int), Field(ge=1, strict=True)]
-Cycles = Annotated[int, BeforeValidator(_to_int), Field(ge=0, strict=True)]
-Bytes = Annotated[int, BeforeValidator(_to_bytes), Field(ge=0, strict=True)]
 
 
 def dpu_latency_cycles(lanes: int) -> int:
@@ -73,6 +65,31 @@ def dpu_latency_cycles(lanes: int) -> int:
     adder-tree levels + 1 accumulator stage, one cycle each [assumed: E-PUR's pipeline
     depth is not published; 6 cycles for 16 lanes]."""
     return 1 + (lanes - 1).bit_length() + 1
+
+
+def _width(value: str, allowed: tuple[int, ...]) -> str:
+    bits = parse_format(value).bits
+    if bits not in allowed:
+        widths = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
+        raise ValueError(f"must be {widths} bits wide ({value} is {bits})")
+    return value
+
+
+def _check_holds(acc: NumberFormat, storage: NumberFormat) -> None:
+    """Refuse an accumulator narrower than the storage format (``FormatsConfig``)."""
+    if storage.kind is FormatKind.INT or (
+        storage.kind is FormatKind.FLOAT and acc.kind is FormatKind.FIXED
+    ):
+        if acc.bits < storage.bits:
+            raise ValueError(
+                f"must be at least as wide as the storage format {storage.name} "
+                f"({storage.bits} bits; {acc.name} has {acc.bits})"
+            )
+    elif not holds_every_value(acc, storage):
+        raise ValueError(
+            f"must hold every value of the storage format {storage.name} "
+            "(at least its exponent and fraction bits, or integer and fraction bits)"
+        )
 
 
 class DPUConfig(BaseModel):
@@ -86,8 +103,10 @@ class DPUConfig(BaseModel):
     """
 
     model_config = _STRICT
-    lanes: Count = 16
-    latency_cycles: Cycles = 0  # replaced by the derived value when not given
+    lanes: Lanes = Field(16, description="multipliers per DPU, 1 to 4096")
+    latency_cycles: CycleCount = Field(  # replaced by the derived value when not given
+        0, description="pipeline fill latency, 0 to 1000 cycles; derived from lanes if left out"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -117,8 +136,8 @@ class MFUConfig(BaseModel):
     """
 
     model_config = _STRICT
-    latency_cycles: Cycles = 8
-    activation: str = "exact"
+    latency_cycles: CycleCount = Field(8, description="MFU pipeline latency, 0 to 1000 cycles")
+    activation: str = Field("exact", description="exact, pwlN or lutN")
 
     @field_validator("activation")
     @classmethod
@@ -129,32 +148,44 @@ class MFUConfig(BaseModel):
 class MemoryConfig(BaseModel):
     """An on-chip SRAM: capacity, port width and banks.
 
-    ``port_bits = None`` sizes the port to the DPU: ``lanes x storage bits``, so
-    that one access delivers one chunk.
+    ``capacity_bytes`` is 0 to 1 TiB: 0 (or anything too small for the work) is
+    allowed, the timing model then re-fetches weights and spills sequences to DRAM;
+    CACTI needs at least 64 bytes to model the array. ``port_bits`` is 1 to 131072
+    bits, or ``None``, which sizes the port to the DPU: ``lanes x storage bits``, so
+    that one access delivers one chunk. ``banks`` is 1 to 4096 (CACTI needs a power
+    of two; the timing model does not).
     """
 
     model_config = _STRICT
-    capacity_bytes: Bytes
-    port_bits: Count | None = None
-    banks: Count = 1
+    capacity_bytes: Bytes = Field(description="bytes, 0 to 1 TiB; '2MiB' accepted")
+    port_bits: PortBits | None = Field(None, description="bits, 1 to 131072; None: one chunk")
+    banks: Banks = Field(1, description="1 to 4096")
 
 
 class DRAMConfig(BaseModel):
-    """Main memory (LPDDR4): sustained bandwidth, access latency, energy per bit moved."""
+    """Main memory (LPDDR4): sustained bandwidth (1 MB/s to 10 TB/s), access latency
+    (0 to 10 us) and energy per bit moved (0 to 1 nJ)."""
 
     model_config = _STRICT
-    bandwidth_bytes_per_s: Count = 25_600_000_000
-    latency_ns: Annotated[float, Field(ge=0)] = 100.0
-    energy_per_bit_j: Annotated[float, Field(ge=0)] = 10e-12
+    bandwidth_bytes_per_s: BandwidthBytesPerS = Field(
+        25_600_000_000, description="bytes per second, 1e6 to 1e13"
+    )
+    latency_ns: Nanoseconds = Field(100.0, description="ns, 0 to 10000")
+    energy_per_bit_j: JoulesPerBit = Field(10e-12, description="J per bit, 0 to 1e-9")
 
 
-_PJ = Annotated[float, Field(ge=0)]
-_UM2 = Annotated[float, Field(ge=0)]
+_PJ = PicoJoules
+_UM2 = SquareMicrons
 
 
 class LogicConfig(BaseModel):
     """Energy (pJ) and area (um^2) per arithmetic unit at 45 nm, before scaling to
-    ``technology.node_nm`` (sources and scaling: ``epur.energy.logic``)."""
+    ``technology.node_nm`` (sources and scaling: ``epur.energy.logic``).
+
+    Every energy is 0 to 100 pJ and every area 0 to 10^6 um^2 (1 mm^2), finite: 0
+    leaves an operation out of the totals; the largest tabulated values are 3.7 pJ and
+    7700 um^2 (the fp32 multiplier).
+    """
 
     model_config = _STRICT
     add_int8_pj: _PJ = 0.03
@@ -180,13 +211,15 @@ class LogicConfig(BaseModel):
 
 
 class TechnologyConfig(BaseModel):
-    """The process the energy and area models assume: node, SRAM cells, temperature."""
+    """The process the energy and area models assume: node (22, 28, 32 or 45 nm, the
+    nodes the logic tables are scaled to), SRAM cells and periphery, and temperature
+    (300 to 400 K, CACTI's range)."""
 
     model_config = _STRICT
-    node_nm: Annotated[int, Field(strict=True)] = 28
+    node_nm: WholeNumber = Field(28, description="nm: 22, 28, 32 or 45")
     sram_cell: Literal["itrs-hp", "itrs-lstp", "itrs-lop"] = "itrs-lstp"
     sram_periphery: Literal["itrs-hp", "itrs-lstp", "itrs-lop"] = "itrs-lstp"
-    temperature_k: Annotated[int, Field(ge=300, le=400, strict=True)] = 360
+    temperature_k: Kelvin = Field(360, description="K, 300 to 400")
 
     @field_validator("node_nm")
     @classmethod
@@ -199,25 +232,57 @@ class TechnologyConfig(BaseModel):
 class FormatsConfig(BaseModel):
     """Number formats: ``storage`` (weights and activations in every buffer),
     ``accumulator`` (the DPU adder tree and accumulator) and ``partial_sums``
-    (MWL's input-phase results kept in the intermediate memory)."""
+    (MWL's input-phase results kept in the intermediate memory).
+
+    What the datapath can do, checked here: ``storage`` is 8, 16 or 32 bits wide and
+    ``partial_sums`` 8, 16, 32 or 64 (whole bytes in memory); the ``accumulator`` and
+    ``partial_sums`` are float or fixed point (int8 has a per-tensor scale, so it
+    cannot hold a sum); the ``accumulator`` holds every storage value exactly (as
+    many exponent and fraction bits as a float storage format, as many integer and
+    fraction bits as a fixed one, enough significand bits for a fixed one in a float
+    accumulator; ``epur.numerics.formats.holds_every_value``), or, for float storage
+    in a fixed-point accumulator (which holds every float only when very wide: q17.24
+    for fp16), is at least as wide; with int8 storage it has at least 8 bits.
+    Partial sums may be narrower than the accumulator (MWL then rounds ``W x + b``).
+    """
 
     model_config = _STRICT
-    storage: str = "fp16"
-    accumulator: str = "fp32"
-    partial_sums: str = "fp32"
+    storage: str = Field("fp16", description="8, 16 or 32 bits: fp32, fp16, bf16, int8, qM.N")
+    accumulator: str = Field("fp32", description="float or qM.N holding every storage value")
+    partial_sums: str = Field("fp32", description="float or qM.N, 8, 16, 32 or 64 bits")
 
     @field_validator("storage", "accumulator", "partial_sums")
     @classmethod
     def _known_format(cls, value: str) -> str:
         return parse_format(value).name
 
-    @field_validator("storage", "partial_sums")
+    @field_validator("storage")
     @classmethod
-    def _byte_multiple(cls, value: str) -> str:
-        bits = parse_format(value).bits
-        if bits not in (8, 16, 32):
-            raise ValueError(f"stored formats must be 8, 16 or 32 bits wide ({value} is {bits})")
+    def _storage_width(cls, value: str) -> str:
+        return _width(value, STORAGE_BITS)
+
+    @field_validator("accumulator", "partial_sums")
+    @classmethod
+    def _holds_sums(cls, value: str) -> str:
+        if parse_format(value).kind is FormatKind.INT:
+            raise ValueError(
+                f"{value} has a per-tensor scale and cannot hold the DPU's sums: give a "
+                "float or fixed-point format (int8 storage sums integer codes and rounds "
+                "them once into the accumulator)"
+            )
         return value
+
+    @field_validator("accumulator")
+    @classmethod
+    def _holds_storage(cls, value: str, info: ValidationInfo) -> str:
+        if "storage" in info.data:  # else storage was refused already
+            _check_holds(parse_format(value), parse_format(info.data["storage"]))
+        return value
+
+    @field_validator("partial_sums")
+    @classmethod
+    def _partial_sums_width(cls, value: str) -> str:
+        return _width(value, PARTIAL_SUM_BITS)
 
     @property
     def storage_format(self) -> NumberFormat:
@@ -238,8 +303,8 @@ class ArchConfig(BaseModel):
     model_config = _STRICT
     schema_version: Literal[1] = 1
     name: str = "custom"
-    compute_units: Count = 4
-    clock_hz: Count
+    compute_units: WholeNumber = Field(4, description="must be 4: one per LSTM gate")
+    clock_hz: Hertz = Field(description="Hz, 1 MHz to 100 GHz")
     dpu: DPUConfig = DPUConfig()
     mfu: MFUConfig = MFUConfig()
     weight_buffer: MemoryConfig
@@ -249,6 +314,13 @@ class ArchConfig(BaseModel):
     formats: FormatsConfig = FormatsConfig()
     technology: TechnologyConfig = TechnologyConfig()
     logic: LogicConfig = LogicConfig()
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _schema_is_an_int(cls, value: Any) -> Any:
+        if type(value) is not int:  # Literal[1] would take True and 1.0
+            raise ValueError("must be 1 (the only schema version)")
+        return value
 
     @field_validator("compute_units")
     @classmethod

@@ -10,6 +10,7 @@ unless set; ``null`` makes a set one derived again.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from epur._files import read_mapping
-from epur._validation import config_error
+from epur._validation import config_error, shown
 from epur.arch.config import ArchConfig
 from epur.arch.presets import PRESETS
 from epur.errors import ConfigError
@@ -64,15 +65,30 @@ def apply_overrides(arch: ArchConfig, assignments: Iterable[str]) -> ArchConfig:
     for text in assignments:
         key, value = _parse_assignment(text)
         if key not in known:
-            raise ConfigError(
-                f"--set key must be one of the architecture keys ({', '.join(known)}), not {key!r}"
-            )
+            raise ConfigError(f"--set key must be one of the architecture keys, not {shown(key)}"
+                              f"{_suggestions(key, known)}")  # fmt: skip
         *parents, leaf = key.split(".")
         node = tree
         for part in parents:
             node = node[part]
         node[leaf] = value  # a derived key left out of ``tree`` is set here, explicitly
     return _validate(tree, "--set")
+
+
+def _suggestions(key: str, known: list[str]) -> str:
+    """A short hint for an unknown key: the close matches, else the keys of its section,
+    else the sections and top-level keys (never all of them: the line stays short)."""
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    if close:
+        return f"; did you mean {' or '.join(close)}?"
+    section = key.split(".")[0]
+    inside = [k for k in known if k.startswith(section + ".")]
+    if len(inside) > 6:
+        return f" ({section} has {', '.join(inside[:4])}, ... ({len(inside)} keys))"
+    if inside:
+        return f" ({section} has {', '.join(inside)})"
+    tops = list(dict.fromkeys(k.split(".")[0] for k in known))
+    return f" (the keys start with {', '.join(tops)})"
 
 
 def _validate(tree: Mapping[str, Any], source: str) -> ArchConfig:

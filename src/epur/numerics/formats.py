@@ -41,11 +41,13 @@ from enum import StrEnum
 
 __all__ = [
     "ALLOWED",
+    "MAX_FIXED_BITS",
     "SUFFIXES",
     "FormatKind",
     "NumberFormat",
     "Overflow",
     "Rounding",
+    "holds_every_value",
     "parse_format",
 ]
 
@@ -117,6 +119,8 @@ ALLOWED = (
     "(fixed point, M integer bits with the sign, N fraction)"
 )
 SUFFIXES = ":rne, :rna, :trunc, :sat or :wrap"
+MAX_FIXED_BITS = 64
+"""The widest fixed-point format: its codes are int64 (``epur.numerics.quantize``)."""
 
 
 def parse_format(text: str) -> NumberFormat:
@@ -136,9 +140,14 @@ def parse_format(text: str) -> NumberFormat:
             )
         return _FLOATS[base]
     match = _FIXED_RE.match(base)
-    if match is None or not 1 <= int(match.group(1)) <= 64 - int(match.group(2)):
+    if match is None:
         raise ValueError(f"number format must be {ALLOWED}, not {text!r}")
     int_bits, frac_bits = int(match.group(1)), int(match.group(2))
+    if int_bits < 1 or int_bits + frac_bits > MAX_FIXED_BITS:
+        raise ValueError(
+            f"fixed-point formats qM.N need M >= 1 (the sign bit) and M + N <= "
+            f"{MAX_FIXED_BITS} (two's complement codes are int64), not {text!r}"
+        )
     rounding, overflow = _parse_suffixes(suffixes, text)
     name = f"q{int_bits}.{frac_bits}"
     name += "" if rounding is Rounding.NEAREST_EVEN else f":{rounding.value}"
@@ -171,3 +180,35 @@ def _parse_suffixes(suffixes: list[str], text: str) -> tuple[Rounding, Overflow]
     rounding = roundings[0] if roundings else Rounding.NEAREST_EVEN
     overflow = overflows[0] if overflows else Overflow.SATURATE
     return rounding, overflow
+
+
+def holds_every_value(outer: NumberFormat, inner: NumberFormat) -> bool:
+    """Whether every finite value of ``inner`` is exactly a value of ``outer``.
+
+    Floats in floats: at least as many exponent and fraction bits. Fixed point in
+    fixed point: at least as many integer and fraction bits. ``qM.N`` (``B = M + N``
+    bits) in a float of ``m`` fraction bits: the ``B - 1`` magnitude bits of a code
+    fit its ``m + 1``-bit significand, ``2**(M-1)`` its largest binade and ``2**-N``
+    its smallest subnormal. A float of ``m`` fraction bits in ``qM.N``: its largest
+    value below ``2**(M-1)`` (``M >= emax + 2``) and its smallest subnormal
+    ``2**(emin - m)`` on the grid (``N >= m - emin``): q17.24 holds fp16. int8, whose
+    values depend on a per-tensor scale, neither holds nor is held by anything but int8.
+    """
+    if outer.kind is FormatKind.INT or inner.kind is FormatKind.INT:
+        return outer.kind is inner.kind
+    if inner.kind is FormatKind.FLOAT:
+        emax = (1 << (inner.exponent_bits - 1)) - 1
+        if outer.kind is FormatKind.FIXED:
+            return outer.int_bits >= emax + 2 and outer.frac_bits >= inner.mantissa_bits + emax - 1
+        return (
+            outer.exponent_bits >= inner.exponent_bits
+            and outer.mantissa_bits >= inner.mantissa_bits
+        )
+    if outer.kind is FormatKind.FIXED:
+        return outer.int_bits >= inner.int_bits and outer.frac_bits >= inner.frac_bits
+    emax = (1 << (outer.exponent_bits - 1)) - 1
+    return (
+        inner.bits - 1 <= outer.mantissa_bits + 1
+        and inner.int_bits - 1 <= emax
+        and inner.frac_bits <= outer.mantissa_bits + emax - 1
+    )
