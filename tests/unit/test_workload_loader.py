@@ -409,6 +409,86 @@ def test_several_problems_are_counted(tmp_path: Path) -> None:
         load_network(path)
 
 
+# ---- every number: finite, in range, of its own kind ------------------------------------
+
+BIG = 2**24 + 1
+TOO_BIG = rf"must be less than or equal to 16777216, not {BIG}"
+LIMITS = [
+    # (id, YAML text after the header, message after "<file>: ")
+    ("input 2**24+1", f"layers:\n  - {{type: lstm, input: {BIG}, hidden: 4}}\n",
+     rf"layers\[0\]\.input: {TOO_BIG}"),
+    ("hidden 2**24+1", f"layers:\n  - {{type: lstm, input: 4, hidden: {BIG}}}\n",
+     rf"layers\[0\]\.hidden: {TOO_BIG}"),
+    ("projection 2**24+1",
+     f"layers:\n  - {{type: lstm, input: 4, hidden: 4, projection: {BIG}}}\n",
+     rf"layers\[0\]\.projection: {TOO_BIG}"),
+    ("fc output 2**24+1", f"layers:\n  - {{type: fc, input: 4, output: {BIG}}}\n",
+     rf"layers\[0\]\.output: {TOO_BIG}"),
+    ("hidden 1e9", "layers:\n  - {type: lstm, input: 4, hidden: 1000000000}\n",
+     r"layers\[0\]\.hidden: must be less than or equal to 16777216, not 1000000000"),
+    ("hidden .inf", "layers:\n  - {type: lstm, input: 4, hidden: .inf}\n",
+     r"layers\[0\]\.hidden: must be a valid integer, not inf"),
+    ("seq_len 2**24+1", f"seq_len: {BIG}\n", rf"seq_len: {TOO_BIG}"),
+    ("batch 2**24+1", f"batch: {BIG}\n", rf"batch: {TOO_BIG}"),
+    ("frame period .inf", "frame_period_ms: .inf\n",
+     r"frame_period_ms: must be a finite number, not inf"),
+    ("frame period .nan", "frame_period_ms: .nan\n",
+     r"frame_period_ms: must be a finite number, not nan"),
+    ("frame period 1.0e+999", "frame_period_ms: 1.0e+999\n",
+     r"frame_period_ms: must be a finite number, not inf"),
+    ("frame period true", "frame_period_ms: true\n",
+     r"frame_period_ms: must be a valid number, not True"),
+    ("frame period a string", "frame_period_ms: '10'\n",
+     r"frame_period_ms: must be a valid number, not '10'"),
+    ("frame period over an hour", "frame_period_ms: 3600001\n",
+     r"frame_period_ms: must be less than or equal to 3600000, not 3600001"),
+    ("schema version true", "schema_version: true\n",
+     r"schema_version: must be 1 \(the only schema version\), not True"),
+    ("schema version 1.0", "schema_version: 1.0\n",
+     r"schema_version: must be 1 \(the only schema version\), not 1\.0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [case[1:] for case in LIMITS], ids=[case[0] for case in LIMITS]
+)
+def test_numbers_out_of_range_or_kind(tmp_path: Path, text: str, message: str) -> None:
+    """Each key given once: the case's line replaces the default one."""
+    lines = {"name": "n", "seq_len": "5", "layers": "\n  - {type: lstm, input: 4, hidden: 4}"}
+    key = text.partition(":")[0]
+    body = "".join(f"{k}: {v}\n" for k, v in lines.items() if k != key) + text
+    path = write(tmp_path, "limits.yaml", body)
+    with raises_config(rf"^{re.escape(str(path))}: {message}$") as excinfo:
+        load_network(path)
+    one_line(excinfo)
+
+
+@pytest.mark.parametrize(("stacks", "per_stack"), [(0, 50_000), (2, 5_001), (10_001, 1)])
+def test_more_than_10000_layers_are_refused_at_once(stacks: int, per_stack: int) -> None:
+    """Counted before any layer is validated (these are broken, and not reported); 10,000
+    are allowed."""
+    broken = [_lstm(input=0)] * per_stack
+    if stacks:
+        data = {"name": "n", "stacks": [{"seq_len": 2, "layers": broken}] * stacks}
+    else:
+        data = _single(broken)
+    total = max(stacks, 1) * per_stack
+    message = rf"^f\.yaml: layers must be at most 10000, all stacks together, not {total}$"
+    with raises_config(message) as excinfo:
+        network_from_dict(data, "f.yaml")
+    one_line(excinfo)
+    fine = network_from_dict(_single([_lstm(input=8)] * 10_000))
+    assert fine.num_layers == 10_000
+
+
+def test_a_file_of_too_many_layers_names_the_count(tmp_path: Path) -> None:
+    layer = '[[layers]]\ntype = "lstm"\ninput = 8\nhidden = 8\n'
+    path = write(tmp_path, "deep.toml", 'name = "n"\nseq_len = 2\n' + layer * 10_001)
+    message = rf"^{re.escape(str(path))}: layers must be at most 10000, all stacks together, "
+    with raises_config(message + r"not 10001$"):
+        load_network(path)
+
+
 def test_network_from_dict_default_source() -> None:
     with pytest.raises(ConfigError, match=r"^network: name: required field is missing$"):
         network_from_dict({"seq_len": 1, "layers": [_lstm()]})

@@ -214,6 +214,9 @@ def test_frame_period_and_batch_are_kept() -> None:
 # ---- validation errors ----------------------------------------------------------------------
 
 
+PERIOD = r"frame_period_s must be a number of seconds in \(0, 3600\]"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -222,9 +225,13 @@ def test_frame_period_and_batch_are_kept() -> None:
         ({"batch": -2}, r"^batch must be a positive integer, not -2$"),
         ({"batch": True}, r"^batch must be a positive integer, not True$"),
         ({"batch": 1.0}, r"^batch must be a positive integer, not 1\.0$"),
-        ({"frame_period_s": 0.0}, r"^frame_period_s must be positive, not 0\.0$"),
-        ({"frame_period_s": -0.01}, r"^frame_period_s must be positive, not -0\.01$"),
-        ({"frame_period_s": math.nan}, r"^frame_period_s must be positive, not nan$"),
+        ({"frame_period_s": 0.0}, rf"^{PERIOD}, not 0\.0$"),
+        ({"frame_period_s": -0.01}, rf"^{PERIOD}, not -0\.01$"),
+        ({"frame_period_s": math.nan}, rf"^{PERIOD}, not nan$"),
+        ({"frame_period_s": math.inf}, rf"^{PERIOD}, not inf$"),
+        ({"frame_period_s": 3600.5}, rf"^{PERIOD}, not 3600\.5$"),
+        ({"frame_period_s": True}, rf"^{PERIOD}, not True$"),
+        ({"batch": 2**24 + 1}, r"^batch must be at most 2\*\*24 = 16777216, not 16777217$"),
         ({"stacks": ()}, r"^stacks must hold at least one stack, not 0$"),
     ],
 )
@@ -308,3 +315,54 @@ def test_non_layer_object_is_a_config_error() -> None:
 def test_non_numeric_frame_period_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"^frame_period_s must be .+, not '10ms'$"):
         net(LSTMLayer(2, 3), frame_period_s="10ms")  # type: ignore[arg-type]
+
+
+# ---- limits: what no network can be -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "field"),
+    [
+        (LSTMLayer(2**24 + 1, 3), "input_size"),
+        (LSTMLayer(2, 2**24 + 1), "hidden_size"),
+        (LSTMLayer(2, 3, projection_size=2**24 + 1), "projection_size"),
+        (FCLayer(2**24 + 1, 3), "input_size"),
+        (FCLayer(2, 2**30), "output_size"),
+    ],
+)
+def test_sizes_above_2_to_the_24_are_refused(layer: LSTMLayer | FCLayer, field: str) -> None:
+    value = getattr(layer, field)
+    assert net(FCLayer(2**24, 2**24)).stacks[0].layers[0].input_size == 2**24  # the largest
+    with pytest.raises(
+        ConfigError,
+        match=rf"^stacks\[0\]\.layers\[0\]\.{field} must be at most 2\*\*24 = 16777216, "
+        rf"not {value}$",
+    ) as excinfo:
+        net(layer)
+    one_line(excinfo)
+
+
+def test_sequence_lengths_above_2_to_the_24_are_refused() -> None:
+    assert net(LSTMLayer(2, 3)).with_seq_len(2**24).stacks[0].seq_len == 2**24
+    with pytest.raises(
+        ConfigError, match=r"^stacks\[0\]\.seq_len must be at most 2\*\*24 = 16777216, not "
+    ):
+        net(LSTMLayer(2, 3)).with_seq_len(10**12)
+
+
+@pytest.mark.parametrize(("per_stack", "stacks"), [(10_001, 1), (5_001, 2), (1, 10_001)])
+def test_more_than_10000_layers_are_refused_before_any_layer_is_checked(
+    per_stack: int, stacks: int
+) -> None:
+    """All stacks together; the count comes first, so 50,000 broken layers cost nothing."""
+    layers = (LSTMLayer(3, 3),) * per_stack
+    with pytest.raises(
+        ConfigError,
+        match=rf"^layers must be at most 10000, all stacks together, not "
+        rf"{per_stack * stacks}$",
+    ):
+        Network("n", tuple(Stack(f"s{k}", 2, layers) for k in range(stacks)))
+    assert Network("n", (Stack("s", 2, (LSTMLayer(3, 3),) * 10_000),)).num_layers == 10_000
+    broken = (LSTMLayer(0, 3),) * 50_000
+    with pytest.raises(ConfigError, match=r"^layers must be at most 10000"):
+        Network("n", (Stack("s", 2, broken),))

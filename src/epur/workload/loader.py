@@ -22,17 +22,39 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from epur._files import read_mapping
 from epur._validation import config_error
 from epur.errors import ConfigError
-from epur.workload.network import Activation, FCLayer, LSTMLayer, Network, Stack
+from epur.workload.network import (
+    MAX_FRAME_PERIOD_S,
+    MAX_LAYERS,
+    MAX_SIZE,
+    Activation,
+    FCLayer,
+    LSTMLayer,
+    Network,
+    Stack,
+)
 
 __all__ = ["load_network", "network_from_dict"]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_SIZE, strict=True)]
+"""Sizes, ``seq_len`` and ``batch``: whole numbers from 1 to 2**24 (``MAX_SIZE``); a
+bool, a float (even ``8.0``) or a string is refused."""
+Milliseconds = Annotated[
+    float, Field(gt=0, le=MAX_FRAME_PERIOD_S * 1e3, strict=True, allow_inf_nan=False)
+]
+"""``frame_period_ms``: a finite number of milliseconds in (0, 3,600,000] (an hour)."""
 
 
 class _LSTMSpec(BaseModel):
@@ -73,6 +95,7 @@ class _FCSpec(BaseModel):
 
 
 _LayerSpec = Annotated[_LSTMSpec | _FCSpec, Field(discriminator="type")]
+_Layers = Annotated[list[_LayerSpec], Field(min_length=1)]  # at most MAX_LAYERS in all
 
 
 class _StackSpec(BaseModel):
@@ -80,7 +103,7 @@ class _StackSpec(BaseModel):
     name: str = "main"
     seq_len: PositiveInt
     autoregressive: bool = False
-    layers: list[_LayerSpec] = Field(min_length=1)
+    layers: _Layers
 
 
 class _NetworkSpec(BaseModel):
@@ -89,10 +112,17 @@ class _NetworkSpec(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     batch: PositiveInt = 1
-    frame_period_ms: Annotated[float, Field(gt=0)] | None = None
+    frame_period_ms: Milliseconds | None = None
     seq_len: PositiveInt | None = None
-    layers: Annotated[list[_LayerSpec], Field(min_length=1)] | None = None
+    layers: _Layers | None = None
     stacks: list[_StackSpec] | None = None
+
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _schema_is_an_int(cls, value: Any) -> Any:
+        if type(value) is not int:  # Literal[1] would take true and 1.0
+            raise ValueError("must be 1 (the only schema version)")
+        return value
 
     @model_validator(mode="after")
     def _one_form(self) -> _NetworkSpec:
@@ -122,6 +152,10 @@ class _NetworkSpec(BaseModel):
 
 def network_from_dict(data: dict[str, Any], source: str = "network") -> Network:
     """Validate a mapping against the network schema and build the ``Network``."""
+    count = _layer_count(data)
+    if count > MAX_LAYERS:  # before validating them: a file of 50,000 is refused at once
+        raise ConfigError(f"{source}: layers must be at most {MAX_LAYERS}, all stacks "
+                          f"together, not {count}")  # fmt: skip
     try:
         spec = _NetworkSpec.model_validate(data)
     except ValidationError as exc:
@@ -130,6 +164,17 @@ def network_from_dict(data: dict[str, Any], source: str = "network") -> Network:
         return spec.build()
     except ConfigError as exc:
         raise ConfigError(f"{source}: {_file_names(str(exc), spec.stacks is None)}") from None
+
+
+def _layer_count(data: Any) -> int:
+    """The layers of a network mapping, all stacks together, before any validation."""
+    if not isinstance(data, dict):
+        return 0
+    stacks = data.get("stacks")
+    groups = [data.get("layers")]
+    if isinstance(stacks, list):
+        groups += [stack.get("layers") for stack in stacks if isinstance(stack, dict)]
+    return sum(len(group) for group in groups if isinstance(group, list))
 
 
 _FILE_FIELDS = {

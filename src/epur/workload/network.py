@@ -26,7 +26,26 @@ from enum import StrEnum
 
 from epur.errors import ConfigError
 
-__all__ = ["Activation", "FCLayer", "LSTMLayer", "Layer", "Network", "Stack"]
+__all__ = [
+    "MAX_FRAME_PERIOD_S",
+    "MAX_LAYERS",
+    "MAX_SIZE",
+    "Activation",
+    "FCLayer",
+    "LSTMLayer",
+    "Layer",
+    "Network",
+    "Stack",
+]
+
+MAX_SIZE = 2**24
+"""The largest vector size, sequence length and batch (16,777,216): a 2**24-wide layer
+already has 2**50 weights; anything larger is a mistake, refused before any work."""
+MAX_LAYERS = 10_000
+"""The most layers a network may have, all stacks together (the deepest published
+recurrent networks have tens)."""
+MAX_FRAME_PERIOD_S = 3600.0
+"""The longest time one input step may stand for: an hour."""
 
 
 class Activation(StrEnum):
@@ -41,6 +60,8 @@ class Activation(StrEnum):
 def _positive(path: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{path} must be a positive integer, not {value!r}")
+    if value > MAX_SIZE:
+        raise ConfigError(f"{path} must be at most 2**24 = {MAX_SIZE}, not {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,11 +220,19 @@ def _validate(net: Network) -> None:
     _positive("batch", net.batch)
     period = net.frame_period_s
     if period is not None and (
-        isinstance(period, bool) or not isinstance(period, int | float) or not period > 0
+        isinstance(period, bool)
+        or not isinstance(period, int | float)
+        or not 0 < period <= MAX_FRAME_PERIOD_S
     ):
-        raise ConfigError(f"frame_period_s must be positive, not {net.frame_period_s!r}")
+        raise ConfigError(
+            f"frame_period_s must be a number of seconds in (0, {MAX_FRAME_PERIOD_S:g}], "
+            f"not {net.frame_period_s!r}"
+        )
     if not net.stacks:
         raise ConfigError("stacks must hold at least one stack, not 0")
+    layers = sum(len(s.layers) if isinstance(s, Stack) else 0 for s in net.stacks)
+    if layers > MAX_LAYERS:
+        raise ConfigError(f"layers must be at most {MAX_LAYERS}, all stacks together, not {layers}")
     for s, stack in enumerate(net.stacks):
         where = f"stacks[{s}]"
         _positive(f"{where}.seq_len", stack.seq_len)
