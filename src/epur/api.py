@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from epur.arch import ArchConfig, apply_overrides, paper_preset
+from epur.arch.config import STORAGE_BITS
 from epur.errors import ConfigError
 from epur.functional.accuracy import ErrorStats, error_stats
 from epur.functional.model import progress_line, run_network, sized_to_inputs
@@ -52,16 +53,39 @@ def format_settings(fmt: str) -> list[str]:
     """``--set`` assignments for a datapath format: storage, accumulator, partial sums.
 
     Floats accumulate in fp32; ``qM.N`` in ``q(2M).(2N)``, which holds every product
-    exactly; int8 sums integers and dequantises to fp32.
+    exactly (with the same rounding and overflow suffixes); int8 sums integers and
+    dequantises to fp32. The partial sums take the accumulator's format.
+
+    Every format ``FormatsConfig`` takes as storage is accepted: fp32, fp16, bf16,
+    int8 and every ``qM.N`` of 8, 16 or 32 bits (``q16.16`` accumulates in ``q32.32``,
+    64 bits, the widest fixed-point format, ``MAX_FIXED_BITS``: codes are int64).
+    Anything else is a ``ConfigError`` naming ``--format`` and the limit.
+
+    The functional model holds values in float64. Beyond 53 bits (a ``q32.32``
+    accumulator) its DPU sums stay exact while they are below 2**53 units in the last
+    place (``Datapath`` checks), but an MFU product is rounded to float64 before the
+    accumulator: ``(1 + (2**31 + 1) * 2**-32) * (1 + 2**-32)`` comes out one unit
+    below its exact rounding. The error against the float64 reference is not
+    affected; bit-exactness is, in the last place.
+
+    Raises
+    ------
+    ConfigError
+        If ``fmt`` is not a format, or not one the datapath can store and accumulate.
     """
     try:
         f = parse_format(fmt)
     except ValueError as exc:
-        raise ConfigError(f"format: {exc}") from None
-    if f.kind == FormatKind.FIXED:
-        acc = parse_format(f"q{2 * f.int_bits}.{2 * f.frac_bits}").name
-        suffix = f.name[len(f"q{f.int_bits}.{f.frac_bits}") :]
-        acc += suffix
+        raise ConfigError(f"--format: {exc}") from None
+    if f.bits not in STORAGE_BITS:
+        widths = ", ".join(map(str, STORAGE_BITS[:-1])) + f" or {STORAGE_BITS[-1]}"
+        raise ConfigError(
+            f"--format {f.name} is {f.bits} bits wide; stored formats must be {widths} bits "
+            f"wide (qM.N with M + N = {widths})"
+        )
+    if f.kind == FormatKind.FIXED:  # at most q64.0 (MAX_FIXED_BITS), as storage <= 32 bits
+        plain = f"q{f.int_bits}.{f.frac_bits}"
+        acc = parse_format(f"q{2 * f.int_bits}.{2 * f.frac_bits}{f.name[len(plain) :]}").name
     else:
         acc = "fp32"
     return [f"formats.storage={f.name}", f"formats.accumulator={acc}",

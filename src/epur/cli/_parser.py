@@ -89,6 +89,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, not {text!r}")
+    return value
+
+
 def _add_arch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--arch",
@@ -247,7 +257,8 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--activation", metavar="ACT", help="exact, pwlN or lutN "
                      "(default: the architecture's, exact on the paper preset)")  # fmt: skip
     _add_dataflow(run)
-    run.add_argument("--seed", type=int, default=0, help="seed of the random weights (--network)")
+    run.add_argument("--seed", type=_nonnegative_int, default=0,
+                     help="seed of the random weights (--network)")  # fmt: skip
     _add_arch_options(run)
     run.add_argument("--out", required=True, metavar="Y.npz", help="where to write the outputs")
 
