@@ -165,7 +165,7 @@ def test_run_refuses_formats_it_cannot_store_naming_the_option(
 def test_run_refuses_a_negative_seed(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["run", "--network", str(files / "net.yaml"), "--input", str(files / "x.npy"),
             "--seed", "-1", "--out", str(files / "y.npz")]  # fmt: skip
-    refused(capsys, argv, "--seed", "non-negative integer", "'-1'")
+    refused(capsys, argv, "--seed", "must be an integer from 0 to 4,294,967,295", "'-1'")
 
 
 def test_run_q16_16_end_to_end(files: Path, capsys: pytest.CaptureFixture[str]) -> None:

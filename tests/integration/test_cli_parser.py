@@ -17,6 +17,7 @@ from epur.cli import _parser as cli_parser
 from epur.energy.backend import BACKENDS
 from epur.schedule import Dataflow
 from epur.workload import ZOO_NAMES
+from epur.workload.network import MAX_SIZE
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -39,6 +40,7 @@ def test_the_parser_offers_exactly_the_library_sets() -> None:
     assert tuple(d.value for d in Dataflow) == cli_parser.DATAFLOWS
     assert tuple(BACKENDS) == cli_parser.BACKENDS
     assert set(_subparsers(cli_parser.build_parser("0"))) == set(COMMANDS)
+    assert cli_parser.MAX_COUNT == MAX_SIZE
 
 
 def test_every_option_has_help_text() -> None:
@@ -148,3 +150,15 @@ def test_help_loads_no_numerical_library(argv: list[str]) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--seq-len", str(2**24 + 1)), ("--batch", "0"), ("--tile-rows", "1e3"), ("--seq-len", "")],
+)
+def test_counts_out_of_range_name_the_flag(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    code, out, err = run(capsys, "simulate", "--network", "eesen", flag, value)
+    assert code == 2 and out == ""
+    assert f"argument {flag}: must be an integer from 1 to 16,777,216" in err

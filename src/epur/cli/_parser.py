@@ -16,6 +16,7 @@ ZOO_NAMES = ("eesen", "gmat", "bysdne", "rldradspr")  # == epur.workload.ZOO_NAM
 DATAFLOWS = ("baseline", "mwl")  # == [d.value for d in epur.schedule.Dataflow]
 DEFAULT_DATAFLOW = "mwl"  # E-PUR's own dataflow
 BACKENDS = ("auto", "cacti", "table", "none")  # == epur.energy.BACKENDS
+MAX_COUNT = 2**24  # == epur.workload.network.MAX_SIZE: --seq-len, --batch, --tile-rows
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -79,24 +80,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str, low: int, high: int) -> int:
+    """``text`` as an integer in ``low..high``, or argparse's one-line error."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+        value = low - 1
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from {low:,} to {high:,}, not {text!r}"
+        )
     return value
+
+
+def _positive_int(text: str) -> int:
+    """A count of steps, sequences or rows: 1 to 2**24, as in a network file."""
+    return _integer(text, 1, MAX_COUNT)
 
 
 def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, not {text!r}")
-    return value
+    """A seed: 0 to 2**32 - 1, what numpy's generators take."""
+    return _integer(text, 0, 2**32 - 1)
 
 
 def _add_arch_options(p: argparse.ArgumentParser) -> None:
