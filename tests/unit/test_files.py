@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import signal
 import struct
 import zipfile
 from collections.abc import Callable
@@ -436,6 +437,25 @@ def test_a_failed_swap_keeps_the_earlier_result(
         write(out)
     assert tree(out) == {"results.json": b"old", "d.txt": b"old"}
     assert leftovers(tmp_path) == []
+
+
+def test_ctrl_c_during_the_swap_waits_until_the_new_result_is_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "res"
+    write(out, {"results.json": b"old"})
+    real, calls = os.rename, [0]
+
+    def rename(src: object, dst: object) -> None:
+        calls[0] += 1
+        if calls[0] == 1:  # the earlier result is aside, the new one not yet in
+            signal.raise_signal(signal.SIGINT)
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        write(out)
+    assert calls[0] == 2 and tree(out) == FILES and leftovers(tmp_path) == []
 
 
 def test_an_earlier_result_is_replaced_whole(tmp_path: Path) -> None:
