@@ -104,7 +104,10 @@ BAD = [
         r"one step needs .* bytes short",
     ),
     (["simulate", "--network", "eesen", "--dataflow", "fast"], r"invalid choice: 'fast'"),
-    (["simulate", "--network", "eesen", "--tile-rows", "-1"], r"must be a positive integer"),
+    (
+        ["simulate", "--network", "eesen", "--tile-rows", "-1"],
+        r"--tile-rows: must be an integer from 1 to",
+    ),
     (
         ["size", "--network", "eesen", "--set", "weight_buffer.capacity_bytes=lots"],
         r"weight_buffer\.capacity_bytes",

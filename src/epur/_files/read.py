@@ -18,6 +18,10 @@ from epur.errors import ConfigError
 if TYPE_CHECKING:
     import numpy as np
 
+# yaml.safe_load's loader, compiled (libyaml) where PyYAML has it: the same safe subset,
+# about ten times faster on large network files
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 __all__ = [
     "MAX_ARRAY_BYTES",
     "MAX_MAPPING_BYTES",
@@ -90,9 +94,13 @@ def read_mapping(path: Path, what: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{where} is not UTF-8 text") from None
     try:
-        data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if suffix == ".toml" else yaml.load(text, Loader=_SAFE_LOADER)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         detail = " ".join(str(exc).split())
+        if "maximum nesting depth" in detail:  # libyaml's own limit, reached first
+            raise ConfigError(
+                f"{where} nests deeper than the {MAX_MAPPING_DEPTH} levels allowed"
+            ) from None
         raise ConfigError(f"{where} is malformed: {detail}") from None
     except RecursionError:  # the parsers recurse once per level
         raise ConfigError(

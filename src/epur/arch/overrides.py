@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from epur._files import read_mapping
+from epur._files import shown as shown_path
 from epur._validation import config_error, shown
 from epur.arch.config import ArchConfig
 from epur.arch.presets import PRESETS
@@ -107,5 +108,5 @@ def load_arch(
     arch = PRESETS[preset]()
     if path is not None:
         over = read_mapping(Path(path), "architecture")
-        arch = _validate(_merge(arch.settings(), over), str(path))
+        arch = _validate(_merge(arch.settings(), over), shown_path(path))
     return apply_overrides(arch, assignments)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from epur._files import check_output_file
 from epur.cli._common import write_json
 from epur.workload import ZOO_NAMES, zoo_network
 from epur.workload.zoo import zoo_record
@@ -12,6 +13,8 @@ __all__ = ["main"]
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.json:
+        check_output_file(args.json, "--json")  # before the work
     rows = []
     for key in ZOO_NAMES:
         net, rec = zoo_network(key), zoo_record(key)

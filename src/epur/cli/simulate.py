@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from epur._files import check_output_file
 from epur.cli._common import adjust, arch, load_spec, note, write_json
 from epur.energy.backend import sram_backend
 from epur.errors import ConfigError
@@ -28,6 +29,8 @@ def _imported(args: argparse.Namespace) -> Network:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.json:
+        check_output_file(args.json, "--json")  # before the work
     if args.tile_rows is not None and args.dataflow != "mwl":
         raise ConfigError(
             f"--tile-rows applies to --dataflow mwl only, not --dataflow {args.dataflow}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from epur._files import check_output_file
 from epur.cli._common import adjust, arch, load_spec, write_json
 from epur.cli._parser import DATAFLOWS
 from epur.report import sizes_json, sizes_table
@@ -13,6 +14,8 @@ __all__ = ["main"]
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.json:
+        check_output_file(args.json, "--json")  # before the work
     design = arch(args)
     flows = args.dataflow or DATAFLOWS
     sizes = [

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from epur._files import read_mapping
+from epur._files import read_mapping, shown
 from epur._validation import config_error
 from epur.errors import ConfigError
 from epur.workload.network import (
@@ -197,4 +197,4 @@ def _file_names(message: str, single_stack: bool) -> str:
 def load_network(path: str | Path) -> Network:
     """Load a network from a YAML or TOML file."""
     path = Path(path)
-    return network_from_dict(read_mapping(path, "network"), str(path))
+    return network_from_dict(read_mapping(path, "network"), shown(path))
