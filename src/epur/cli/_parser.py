@@ -209,7 +209,10 @@ def _add_reproduce(sub: Any) -> None:
         "(CACTI when it runs here, else the recorded ones)",
     )
     rep.add_argument(
-        "--out", metavar="DIR", help="write report.html, results.json, results.md and figures"
+        "--out",
+        metavar="DIR",
+        help="write report.html, results.json, results.md and figures there, all at once "
+        "(an earlier result in DIR is replaced; a folder holding other files is refused)",
     )
 
 
