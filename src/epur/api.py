@@ -24,6 +24,8 @@ from epur.arch import ArchConfig, apply_overrides, paper_preset
 from epur.arch.config import STORAGE_BITS
 from epur.errors import ConfigError
 from epur.functional.accuracy import ErrorStats, error_stats
+from epur.functional.feeds import Feed, as_float64, real_array, stack_inputs
+from epur.functional.memory import check_memory
 from epur.functional.model import progress_line, run_network, sized_to_inputs
 from epur.functional.reference import layer_name, lstm_layer, reference_run
 from epur.numerics import FormatKind, parse_format
@@ -35,7 +37,7 @@ from epur.workload.weights import FCWeights, NetworkWeights
 if TYPE_CHECKING:
     from epur.workload.importers.onnx import FCFn, LSTMFn, OnnxModel
 
-__all__ = ["RunOutput", "format_settings", "run"]
+__all__ = ["RunOutput", "check_run_memory", "format_settings", "run"]
 
 F64 = NDArray[np.float64]
 Progress = Callable[[str], None]
@@ -99,21 +101,6 @@ def _arch(arch: ArchConfig | None, fmt: str | None, activation: str | None) -> A
     return apply_overrides(arch or paper_preset(), sets)
 
 
-def _array(name: str, value: Any, ndims: tuple[int, ...] = (2, 3)) -> F64:
-    """A finite real float64 array with an allowed number of dimensions, or a ConfigError."""
-    a = np.asarray(value)
-    if a.dtype.kind not in "fiu" or a.dtype.kind == "b":
-        raise ConfigError(f"{name} must hold real numbers, not dtype {a.dtype}")
-    if a.ndim not in ndims:
-        want = " or ".join(f"{n}-D" for n in ndims)
-        raise ConfigError(f"{name} must be {want}, not of shape {list(a.shape)}")
-    a = a.astype(np.float64)
-    if not np.isfinite(a).all():
-        bad = int((~np.isfinite(a)).sum())
-        raise ConfigError(f"{name} holds NaN or Inf values ({bad} of them)")
-    return a
-
-
 def run(
     model: TorchModel | OnnxModel | tuple[Network, NetworkWeights],
     inputs: Any,
@@ -124,6 +111,7 @@ def run(
     dataflow: Dataflow | str = Dataflow.MWL,
     batch_first: bool | None = None,
     progress: Progress | None = None,
+    memory_limit: int | None = None,
 ) -> RunOutput:
     """Run ``model`` on ``inputs`` in E-PUR's datapath and report the error.
 
@@ -138,6 +126,11 @@ def run(
     ``h_n``/``c_n`` stay ``[layers*dirs, B, .]`` as in PyTorch. ``fmt`` (fp32, fp16,
     bf16, qM.N, int8) and ``activation`` (exact, pwlN, lutN) override ``arch``.
     ``progress`` is called with one line before each layer runs.
+
+    Before anything is allocated, the memory the run needs is estimated
+    (``epur.functional.memory``) and a run that would need more than ``memory_limit``
+    bytes is refused with a ``ConfigError`` giving the estimate; by default the limit is
+    the smaller of the machine's physical memory and 8 GiB (``MEMORY_CAP``).
     """
     arch = _arch(arch, fmt, activation)
     if _is_onnx(model):
@@ -146,7 +139,7 @@ def run(
                 "batch_first applies to PyTorch models and networks, not to ONNX models, "
                 "whose graph fixes the layout (the LSTM's layout attribute, Transpose nodes)"
             )
-        return _run_onnx(model, inputs, arch, dataflow, progress)
+        return _run_onnx(model, inputs, arch, dataflow, progress, memory_limit)
     if isinstance(model, TorchModel):
         network, weights = model.network, model.weights
         first = model.batch_first if batch_first is None else batch_first
@@ -163,10 +156,11 @@ def run(
             "model must be what from_torch or from_onnx returns, or a (Network, "
             f"NetworkWeights) pair, not {type(model).__name__}"
         )
-    feeds = _feeds(network, inputs, first)
+    raw, sized, _ = _checked_inputs(network, inputs, first, dataflow, memory_limit)
+    feeds = {key: as_float64(label, x) for key, (label, x) in raw.items()}
     result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True,
                          progress=progress)  # fmt: skip
-    ref = reference_run(sized_to_inputs(network, feeds), weights, feeds)
+    ref = reference_run(sized, weights, feeds)
     errors = [
         error_stats(layer_name(layer, k), result.layer_outputs[k], ref[k].y)
         for k, (_, layer) in enumerate(network.layers())
@@ -179,64 +173,38 @@ def run(
     return RunOutput(out, errors)
 
 
+def check_run_memory(
+    network: Network,
+    inputs: Any,
+    *,
+    dataflow: Dataflow | str = Dataflow.MWL,
+    batch_first: bool = False,
+    memory_limit: int | None = None,
+) -> int:
+    """The bytes (about) ``run`` needs for ``network`` on ``inputs``, or the ``ConfigError``
+    ``run`` would raise when that exceeds ``memory_limit`` (default: the smaller of the
+    machine's physical memory and 8 GiB). Needs no weights, so that a caller can check
+    before drawing or loading them; the inputs are checked as ``run`` checks them."""
+    return _checked_inputs(network, inputs, batch_first, dataflow, memory_limit)[2]
+
+
+def _checked_inputs(
+    network: Network,
+    inputs: Any,
+    batch_first: bool,
+    dataflow: Dataflow | str,
+    memory_limit: int | None,
+) -> tuple[dict[str, Feed], Network, int]:
+    """The inputs as ``[T, B, I]`` views (not yet copied), the network sized to them and
+    the memory the run needs, checked against the limit."""
+    raw = stack_inputs(network, inputs, batch_first)
+    sized = sized_to_inputs(network, {key: x for key, (_, x) in raw.items()})
+    return raw, sized, check_memory(sized, dataflow == Dataflow.MWL, memory_limit).total
+
+
 def _is_onnx(model: object) -> TypeGuard[OnnxModel]:
     module = sys.modules.get("epur.workload.importers.onnx")
     return module is not None and isinstance(model, module.OnnxModel)
-
-
-def _needed(network: Network) -> dict[str, tuple[str, int]]:
-    """Every input a network needs: stack name or ``"<layer>.external_in"`` -> (what,
-    features per step)."""
-    need: dict[str, tuple[str, int]] = {}
-    k = 0
-    for stack in network.stacks:
-        need[stack.name] = (stack.name, stack.layers[0].input_size)
-        for j, layer in enumerate(stack.layers):
-            below = stack.layers[j - 1].output_size if j else layer.input_size
-            if layer.input_size > below:
-                need[f"{layer_name(layer, k)}.external_in"] = (stack.name, layer.input_size - below)
-            k += 1
-    return need
-
-
-def _feeds(network: Network, inputs: Any, batch_first: bool) -> dict[str, F64]:
-    """The functional model's inputs ``[T, B, I]`` by stack name (and external features)."""
-    need = _needed(network)
-    if not isinstance(inputs, Mapping):
-        if len(need) != 1:
-            raise ConfigError(
-                f"network {network.name} needs {len(need)} inputs, so inputs must be a "
-                f"mapping with an array for each of {list(need)}"
-            )
-        inputs = {next(iter(need)): inputs}
-        label = {next(iter(need)): "input"}
-    else:
-        missing = [key for key in need if key not in inputs]
-        unknown = sorted(str(key) for key in inputs if key not in need)
-        if missing or unknown:
-            raise ConfigError(
-                f"inputs of network {network.name} must be exactly {list(need)} (one per "
-                f"stack and per layer with external features); missing {missing}, "
-                f"unknown {unknown}"
-            )
-        label = {key: f"input {key!r}" for key in need}
-    feeds: dict[str, F64] = {}
-    for key, (stack, width) in need.items():
-        x = _array(label[key], inputs[key])
-        x = x[:, None, :] if x.ndim == 2 else (x.transpose(1, 0, 2) if batch_first else x)
-        if x.shape[-1] != width:
-            raise ConfigError(
-                f"{label[key]} must have {width} features per step, not {x.shape[-1]} "
-                f"(shape {list(x.shape)})"
-            )
-        if key != stack and x.shape[:2] != feeds[stack].shape[:2]:
-            t, b = feeds[stack].shape[:2]
-            raise ConfigError(
-                f"{label[key]} must have the steps and batch of stack {stack!r} ({t} steps, "
-                f"batch {b}), not shape {list(x.shape)}{' (batch first)' * batch_first}"
-            )
-        feeds[key] = x
-    return feeds
 
 
 def _node_runner(
@@ -290,6 +258,7 @@ def _run_onnx(
     arch: ArchConfig,
     dataflow: Dataflow | str,
     progress: Progress | None,
+    memory_limit: int | None,
 ) -> RunOutput:
     if not isinstance(inputs, Mapping):
         inputs = {model.input_names[0]: inputs}
@@ -298,10 +267,13 @@ def _run_onnx(
         raise ConfigError(
             f"inputs {unknown} are not inputs of the model (its inputs: {model.input_names})"
         )
+    raw = {name: real_array(name, value, (1, 2, 3)) for name, value in inputs.items()}
+    steps = _onnx_steps(model, raw)
+    check_memory(model.network, dataflow == Dataflow.MWL, memory_limit, steps)
     feeds: dict[str, Any] = {}
-    for name, value in inputs.items():
-        ints = "lens" in name or np.asarray(value).dtype.kind in "iu"
-        arr = _array(name, value, (1, 2, 3))
+    for name, value in raw.items():
+        ints = "lens" in name or value.dtype.kind in "iu"
+        arr = as_float64(name, value)
         if arr.ndim == 2 and name in model.batch_axes:  # one sequence [T, I]: a batch of 1
             arr = np.expand_dims(arr, model.batch_axes[name])
         feeds[name] = arr.astype(np.int64) if ints and arr.ndim == 1 else arr
@@ -309,3 +281,15 @@ def _run_onnx(
     reference = model.run(feeds, *_node_runner(model, None, dataflow, None))
     errors = [error_stats(name, outputs[name], reference[name]) for name in model.output_names]
     return RunOutput({k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()}, errors)
+
+
+def _onnx_steps(model: OnnxModel, raw: Mapping[str, NDArray[Any]]) -> list[int] | None:
+    """Steps x sequences per stack (all the memory estimate needs): elements of the graph
+    inputs that feed an LSTM's X (or, failing that, of every input but the states) over
+    the features of the stack's first layer; ``None`` if no input tells."""
+    xs = [raw[n] for n in model.batch_axes if n in raw]
+    xs = xs or [a for n, a in raw.items() if a.ndim >= 2 and not n.startswith("initial")]
+    if not xs:
+        return None
+    size = max(a.size for a in xs)
+    return [max(1, size // s.layers[0].input_size) for s in model.network.stacks]

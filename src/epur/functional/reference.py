@@ -140,8 +140,14 @@ def lstm_layer(
 def fc_layer(layer: FCLayer, weights: FCWeights, x: F64) -> LayerResult:
     with np.errstate(over="ignore", invalid="ignore"):  # IEEE 754 beyond float64's range
         z = x @ weights.w.T + weights.b
-        act = {"none": z, "relu": np.maximum(z, 0.0), "sigmoid": sigmoid(z), "tanh": np.tanh(z)}
-    return LayerResult(act[layer.activation.value])
+        kind = layer.activation.value
+        if kind == "relu":
+            z = np.maximum(z, 0.0)
+        elif kind == "sigmoid":
+            z = sigmoid(z)
+        elif kind == "tanh":
+            z = np.tanh(z)
+    return LayerResult(z)
 
 
 def reference_run(
