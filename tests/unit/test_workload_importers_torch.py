@@ -424,3 +424,52 @@ def test_a_missing_pytorch_says_how_to_install_it_without_cuda(
     text = str(info.value)
     assert "pip install -e '.[torch]'" in text  # a source checkout
     assert "CPU-only build" in text and "CUDA" in text
+
+
+# ---- resource limits before work (issue 9) ----------------------------------------------
+
+
+def _renumbered(old: str, new: str) -> dict[str, Any]:
+    return {k.replace(old, new): v for k, v in _state().items()}
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        # one key at index 10**9 - 1: never a loop over 10**9 layers
+        ({**_state(), "weight_ih_l999999999": torch.zeros(16, 8)},
+         r"weight_ih_l999999999: layer index 999999999 follows layer 1; .* layer 2 is missing"),
+        (_renumbered("_l1", "_l2"), r"weight_ih_l2: layer index 2 follows layer 0; .* layer 1 is"),
+        (_renumbered("_l0", "_l7"), r"weight_ih_l1: layer index 1 follows no layer 0; .*layer 0"),
+        ({**_state(), "weight_ih_l" + "9" * 5000: torch.zeros(16, 8)},
+         r"weight_ih_l9{29}\.\.\.9{20}: layer index of 5000 digits"),
+    ],
+)  # fmt: skip
+def test_layer_indices_with_gaps_are_refused_naming_the_key(
+    state: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        from_torch(state)
+
+
+@pytest.mark.parametrize(
+    ("key", "tensor"),
+    [
+        ("weight_hh_l0", torch.zeros(1, 1).expand(4 * 10**6, 10**6)),  # 4e12 elements, 8 bytes
+        ("weight_ih_l1", torch.zeros(1, 1).expand(16, 10**10)),  # a wrong shape, and absurd
+        ("fc.weight", torch.zeros(1, 1).expand(10**6, 10**5)),  # a head of 10**11 elements
+    ],
+)
+def test_tensors_of_absurd_declared_shape_are_refused_before_conversion(
+    key: str, tensor: Any
+) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match=rf"state_dict {key} declares shape \[.*2\*\*31"):
+            from_torch({**_state(), key: tensor})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from epur.errors import ConfigError
+from epur.workload.importers._limits import check_elements
 from epur.workload.network import FCLayer, Layer, LSTMLayer
 from epur.workload.weights import FCWeights, LayerWeights, LSTMWeights
 
@@ -38,6 +39,7 @@ _KEY = re.compile(
     r"_l(?P<layer>\d+)(?P<rev>_reverse)?$"
 )
 _Params = dict[tuple[str, int, bool], tuple[str, Any]]
+_MAX_INDEX_DIGITS = 9  # int() of a longer index is wasted work (and fails past 4,300 digits)
 
 
 def layers_from_state(
@@ -49,6 +51,11 @@ def layers_from_state(
     for position, (key, value) in enumerate(state.items()):
         match = _KEY.match(key)
         if match:
+            if len(match["layer"]) > _MAX_INDEX_DIGITS:
+                raise ConfigError(
+                    f"{what} {_short(key)}: layer index of {len(match['layer'])} digits; an "
+                    "nn.LSTM numbers its layers 0, 1, 2, ... (weight_ih_l0, weight_ih_l1, ...)"
+                )
             slot = (match["kind"], int(match["layer"]), match["rev"] is not None)
             groups.setdefault(match["prefix"], {})[slot] = (key, value)
         elif _holds_tensor(torch, value):
@@ -65,6 +72,11 @@ def layers_from_state(
             "import one at a time by passing that LSTM's state_dict"
         )
     params = next(iter(groups.values()))
+    _check_layer_indices(params, what)
+    check_elements(
+        ((key, tuple(value.shape)) for key, value in state.items() if _is_tensor(torch, value)),
+        what,
+    )
     _refuse_other_rnns(params, what)
     lstm, weights = _build(torch, params, what)
     layers: list[Layer] = list(lstm)
@@ -75,6 +87,27 @@ def layers_from_state(
         layers.append(head[0])
         weights.append(head[1])
     return layers, weights
+
+
+def _check_layer_indices(params: _Params, what: str) -> None:
+    """Layers must be numbered 0, 1, ..., n-1: a ConfigError naming the first key after a
+    gap (``weight_ih_l999999999`` leaves layers 1 to 999999998 without parameters)."""
+    for expected, index in enumerate(sorted({n for _, n, _ in params})):
+        if index != expected:
+            key = next(k for (_, n, _), (k, _) in params.items() if n == index)  # the first
+            raise ConfigError(
+                f"{what} {_short(key)}: layer index {index} follows "
+                f"{f'layer {expected - 1}' if expected else 'no layer 0'}; an nn.LSTM numbers "
+                f"its layers 0, 1, 2, ... without gaps, so layer {expected} is missing"
+            )
+
+
+def _short(key: str) -> str:
+    return key if len(key) <= 80 else f"{key[:40]}...{key[-20:]}"
+
+
+def _is_tensor(torch: Any, value: Any) -> bool:
+    return isinstance(value, torch.Tensor | np.ndarray)
 
 
 def _holds_tensor(torch: Any, value: Any) -> bool:
@@ -164,10 +197,7 @@ def _build(torch: Any, params: _Params, what: str) -> tuple[list[LSTMLayer], lis
 
     def array(kind: str, n: int, d: int, shape: tuple[int, ...]) -> F64:
         key, value = params[(kind, n, d == 1)]
-        out = to_f64(torch, value, f"{what} {key}")
-        if out.shape != shape:
-            raise ConfigError(f"{what} {key} must have shape {list(shape)}, not {list(out.shape)}")
-        return out
+        return to_f64(torch, value, f"{what} {key}", shape)
 
     hh_key, hh = params[("weight_hh", 0, False)]
     hh_shape = tuple(getattr(hh, "shape", ()))
@@ -216,12 +246,16 @@ def _build(torch: Any, params: _Params, what: str) -> tuple[list[LSTMLayer], lis
     return layers, weights
 
 
-def to_f64(torch: Any, value: Any, where: str) -> F64:
-    """A floating-point tensor or array as float64 (exact for float32 and float16)."""
+def to_f64(torch: Any, value: Any, where: str, shape: tuple[int, ...] | None = None) -> F64:
+    """A floating-point tensor or array as float64 (exact for float32 and float16); with
+    ``shape``, its declared shape is checked first, before anything is converted."""
     if isinstance(value, torch.Tensor):
         if not (value.is_floating_point()):
             raise ConfigError(f"{where} must be a floating-point tensor, not {value.dtype}")
+    elif not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)):
+        raise ConfigError(f"{where} must be a floating-point tensor, not {type(value).__name__}")
+    if shape is not None and tuple(value.shape) != shape:
+        raise ConfigError(f"{where} must have shape {list(shape)}, not {list(value.shape)}")
+    if isinstance(value, torch.Tensor):
         return np.array(value.detach().to(device="cpu", dtype=torch.float64).numpy())
-    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
-        return np.array(value, dtype=np.float64)
-    raise ConfigError(f"{where} must be a floating-point tensor, not {type(value).__name__}")
+    return np.array(value, dtype=np.float64)
