@@ -678,3 +678,144 @@ def test_seq_len_is_the_static_length_of_the_first_lstm_input(tmp_path: Path) ->
     imported = from_onnx(model)
     assert imported.seq_len is None
     assert imported.network.stacks[0].seq_len == 1  # the timing network's placeholder
+
+
+# ---- wrong element types, absurd sizes, external data (issue 9) -------------------------
+
+
+def _replace(model: onnx.ModelProto, tensor: TensorProto) -> onnx.ModelProto:
+    """``model`` with its initializer of the same name replaced by ``tensor``."""
+    inits = model.graph.initializer
+    index = next(i for i, t in enumerate(inits) if t.name == tensor.name)
+    inits.remove(inits[index])
+    inits.insert(index, tensor)
+    return model
+
+
+@pytest.mark.parametrize(
+    ("role", "value", "what"),
+    [
+        ("W", np.full((1, 4 * H, N_IN), "0.5", dtype=object), "strings"),
+        ("R", np.ones((1, 4 * H, H), dtype=bool), "booleans"),
+        ("B", np.ones((1, 8 * H), dtype=np.int64), r"integers \(int64\)"),
+        ("P", np.ones((1, 3 * H), dtype=np.complex64), r"complex numbers \(complex64\)"),
+    ],
+)
+def test_lstm_weights_of_another_element_type_are_refused(
+    role: str, value: Array, what: str
+) -> None:
+    model, _ = _lstm_model("forward", peepholes=True)
+    _replace(model, numpy_helper.from_array(value, role))
+    message = rf"^ONNX model: node 'lstm0' \(LSTM\): input {role} \('{role}'\) must hold " + (
+        rf"floating-point weights \(float, double, float16 or bfloat16\), not {what}$"
+    )
+    with pytest.raises(ConfigError, match=message):
+        from_onnx(model)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("w", np.ones((H, 2), np.int64), r"node 'head' \(MatMul\): input B \('w'\) must hold "),
+        ("b", np.ones((1, 2), np.int64), r"'head' \(MatMul\): input B of its Add node 'bias' "),
+    ],
+)
+def test_head_weights_of_another_element_type_are_refused(
+    name: str, value: Array, message: str
+) -> None:
+    model, _ = _head_model("matmul_add")
+    _replace(model, numpy_helper.from_array(value, name))
+    with pytest.raises(ConfigError, match=message + r".*not integers \(int64\)$"):
+        from_onnx(model)
+
+
+def test_absurd_declared_dims_are_refused_before_conversion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever the checker lets through (older ONNX releases checked less), dims that
+    declare more than 2**31 elements never reach numpy_helper.to_array."""
+    model, _ = _lstm_model("forward")
+    big = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[1, 4 * H * 10**6, 10**6])
+    big.raw_data = b"\0" * 8
+    _replace(model, big)
+    monkeypatch.setattr(onnx.checker, "check_model", lambda model: None)
+
+    def no_conversion(tensor: TensorProto, base_dir: str = "") -> Array:
+        raise AssertionError(f"numpy_helper.to_array({tensor.name}) called")
+
+    monkeypatch.setattr(numpy_helper, "to_array", no_conversion)
+    with pytest.raises(ConfigError, match=r"initializer 'W' declares shape \[1, 24000000, 1000"):
+        from_onnx(model)
+
+
+def test_external_data_is_refused_without_reading_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, _ = _lstm_model("forward")
+    onnx.save_model(model, tmp_path / "m.onnx", save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin",
+                    size_threshold=0)  # fmt: skip
+    marker = tmp_path / "weights.bin"
+    assert marker.stat().st_size > 0  # the weights are there: a reader would succeed
+    real_open = open
+
+    def guarded_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(str(file)).name == "weights.bin":
+            raise AssertionError(f"{file} was opened")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", guarded_open)
+    message = r"initializer 'W' keeps its data in an external file \('weights.bin'\)"
+    with pytest.raises(ConfigError, match=message):
+        from_onnx(tmp_path / "m.onnx")
+    proto = onnx.load(tmp_path / "m.onnx", load_external_data=False)
+    with pytest.raises(ConfigError, match=message):  # a ModelProto that refers to it
+        from_onnx(proto)
+
+
+def _glue_before_lstm(*nodes: onnx.NodeProto, feeds_h0: str = "") -> onnx.ModelProto:
+    """The forward single-LSTM model with ``nodes`` computing its X from ``x_in`` (and its
+    initial_h, when ``feeds_h0`` names a value)."""
+    model, _ = _lstm_model("forward")
+    graph = model.graph
+    graph.input[0].name = "x_in"
+    lstm = graph.node[0]
+    if feeds_h0:
+        while len(lstm.input) < 6:
+            lstm.input.append("")
+        lstm.input[5] = feeds_h0
+    graph.node.insert(0, helper.make_node("Identity", ["x_pre"], ["X"]))
+    for node in reversed(nodes):
+        graph.node.insert(0, node)
+    return model
+
+
+def test_glue_that_would_allocate_absurdly_is_refused_at_run_time() -> None:
+    shape = numpy_helper.from_array(np.array([1, 10**6, 10**6], dtype=np.int64), "big_shape")
+    model = _glue_before_lstm(
+        helper.make_node("Identity", ["x_in"], ["x_pre"]),
+        helper.make_node("ConstantOfShape", ["big_shape"], ["h0"], name="zeros"),
+        feeds_h0="h0",
+    )
+    model.graph.initializer.append(shape)
+    imported = from_onnx(model)
+    x = np.zeros((T, B, N_IN), np.float32)
+    with pytest.raises(ConfigError, match=r"'zeros' \(ConstantOfShape\) failed.*2,147,483,648"):
+        imported.run({"x_in": x}, reference_lstm(imported))
+
+
+def test_glue_arithmetic_follows_ieee_754_silently() -> None:
+    """x * 1e300 overflows float64 to inf: the glue passes it on, as IEEE 754 does."""
+    scale = numpy_helper.from_array(np.array(1e300), "scale")
+    model = _glue_before_lstm(helper.make_node("Mul", ["x_in", "scale"], ["x_pre"]))
+    model.graph.initializer.append(scale)
+    imported = from_onnx(model)
+    x = np.full((T, B, N_IN), 1e10)
+    seen: list[Array] = []
+
+    def lstm(k: int, x: Array, h0: Any, c0: Any, lens: Any) -> Any:
+        seen.append(x)
+        return reference_lstm(imported)(k, x, h0, c0, lens)
+
+    imported.run({"x_in": x}, lstm)
+    assert np.isinf(seen[0]).all()

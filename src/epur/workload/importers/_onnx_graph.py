@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 
 from epur.errors import ConfigError
+from epur.workload.importers._onnx_ops import element_type, is_float
 from epur.workload.network import FCLayer, Layer
 
 __all__ = ["FCMatch", "batch_axes", "group_stacks", "match_fc", "static_dims", "static_shapes"]
@@ -54,9 +55,16 @@ def _bias(value: Array | None, n: int) -> Array | None:
     if value is None:
         return None
     c = np.asarray(value)
-    if c.dtype.kind != "f" or c.size != n or c.ndim < 1 or c.shape[-1] != n:
+    if not is_float(c) or c.size != n or c.ndim < 1 or c.shape[-1] != n:
         return None
     return np.asarray(c, dtype=np.float64).reshape(n)
+
+
+def _float_bias(value: Array | None, label: str, role: str, name: str) -> None:
+    """A constant bias that does not hold floats: a ConfigError naming node and input."""
+    if value is not None and not is_float(np.asarray(value)):
+        raise ConfigError(f"{label}: input {role} ({name!r}) must hold floating-point "
+                          f"values, not {element_type(np.asarray(value))}")  # fmt: skip
 
 
 def match_fc(
@@ -73,9 +81,11 @@ def match_fc(
     if len(node.input) < 2 or node.input[1] not in constants:
         raise _refuse(label, "its second input must be a constant weight matrix")
     mat = np.asarray(constants[node.input[1]])
-    if mat.dtype.kind != "f" or mat.ndim != 2 or 0 in mat.shape:
-        raise _refuse(label, f"its weights must be a 2-D float matrix, not {mat.dtype} "
-                             f"{list(mat.shape)}")  # fmt: skip
+    if not is_float(mat):
+        raise ConfigError(f"{label}: input B ({node.input[1]!r}) must hold floating-point "
+                          f"weights, not {element_type(mat)}")  # fmt: skip
+    if mat.ndim != 2 or 0 in mat.shape:
+        raise _refuse(label, f"its weights must be a 2-D matrix, not {list(mat.shape)}")
     out, fused, bias_name = node.output[0], None, ""
     if node.op_type == "Gemm":
         bad = {k: attrs[k] for k in ("transA", "alpha", "beta") if k in attrs}
@@ -87,6 +97,7 @@ def match_fc(
             raise _refuse(label, f"attributes {bad}: only transA=0, alpha=1, beta=1")
         w = mat if attrs.get("transB", 0) else mat.T
         bias_name = node.input[2] if len(node.input) > 2 else ""
+        _float_bias(constants.get(bias_name), label, "C", bias_name)
         if bias_name and _bias(constants.get(bias_name), w.shape[0]) is None:
             raise _refuse(label, f"its C ({bias_name!r}) must be a constant of {w.shape[0]} "
                                  "values")  # fmt: skip
@@ -96,6 +107,8 @@ def match_fc(
         if len(users) == 1 and out not in graph_outputs and nodes[users[0]].op_type == "Add":
             add = nodes[users[0]]
             other = add.input[1] if add.input[0] == out else add.input[0]
+            role = f"{'B' if add.input[1] == other else 'A'} of its Add node {add.name!r}"
+            _float_bias(constants.get(other), label, role, other)
             if len(add.input) == 2 and _bias(constants.get(other), w.shape[0]) is not None:
                 out, fused, bias_name = add.output[0], users[0], other
     b = _bias(constants.get(bias_name), w.shape[0]) if bias_name else None

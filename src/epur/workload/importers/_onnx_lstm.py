@@ -18,6 +18,7 @@ import onnx
 from numpy.typing import NDArray
 
 from epur.errors import ConfigError
+from epur.workload.importers._onnx_ops import element_type, is_float
 from epur.workload.network import LSTMLayer
 from epur.workload.weights import LSTMWeights
 
@@ -87,7 +88,13 @@ def convert_lstm(
                 f"{label}: input {_ROLES[index]} ({ref!r}) must be an initializer "
                 "or the output of a Constant node"
             )
-        return np.asarray(constants[ref], dtype=np.float64)
+        value = np.asarray(constants[ref])
+        if not is_float(value):
+            raise ConfigError(
+                f"{label}: input {_ROLES[index]} ({ref!r}) must hold floating-point weights "
+                f"(float, double, float16 or bfloat16), not {element_type(value)}"
+            )
+        return np.asarray(value, dtype=np.float64)
 
     if not node.input or not node.input[0]:
         raise ConfigError(f"{label}: input X is missing")

@@ -13,6 +13,7 @@ Operators whose parameters changed from attributes to inputs across opsets
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,11 +21,27 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-__all__ = ["GLUE_OPS", "attributes", "constant_value"]
+from epur.workload.importers._limits import MAX_ELEMENTS
+
+__all__ = ["GLUE_OPS", "attributes", "constant_value", "element_type", "is_float"]
 
 Array = np.ndarray[Any, Any]
 Inputs = Sequence[Array | None]
 Op = Callable[[onnx.NodeProto, dict[str, Any], Inputs], list[Array]]
+
+
+def is_float(a: Array) -> bool:
+    """Real floating-point values: numpy's floats, or ONNX's bfloat16 and float8 (ml_dtypes)."""
+    return a.dtype.kind == "f" or (a.dtype.kind == "V" and "float" in a.dtype.name)
+
+
+def element_type(a: Array) -> str:
+    """What an array holds, in words, for error messages."""
+    kinds = {"O": "strings", "U": "strings", "S": "strings", "b": "booleans"}
+    if a.dtype.kind in kinds:
+        return kinds[a.dtype.kind]
+    what = {"i": "integers", "u": "integers", "c": "complex numbers"}.get(a.dtype.kind, "values")
+    return f"{what} ({a.dtype.name})"
 
 
 def attributes(node: onnx.NodeProto) -> dict[str, Any]:
@@ -138,14 +155,36 @@ def _split(node: onnx.NodeProto, attrs: dict[str, Any], inputs: Inputs) -> list[
     return list(np.split(x, bounds, axis=axis))
 
 
+def _bounded(shape: Sequence[int]) -> tuple[int, ...]:
+    """``shape``, or a ValueError when it is negative or holds more than ``MAX_ELEMENTS``
+    (checked before anything of that shape is allocated)."""
+    dims = tuple(int(d) for d in shape)
+    if any(d < 0 for d in dims):
+        raise ValueError(f"shape {list(dims)} has a negative dimension")
+    if math.prod(dims) > MAX_ELEMENTS:
+        raise ValueError(
+            f"its output of shape {list(dims)} would hold {math.prod(dims):,} elements, more "
+            f"than {MAX_ELEMENTS:,}"
+        )
+    return dims
+
+
 def _div(a: Array, b: Array) -> Array:
     if np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer):
+        if np.any(b == 0):
+            raise ValueError("integer division by zero")
         return np.array(np.trunc(a / b), dtype=np.result_type(a, b))
     return np.asarray(a / b)
 
 
 def _binary(fn: Callable[[Array, Array], Array]) -> Op:
-    return lambda node, attrs, inputs: [np.asarray(fn(_need(inputs, 0), _need(inputs, 1)))]
+    def op(node: onnx.NodeProto, attrs: dict[str, Any], inputs: Inputs) -> list[Array]:
+        a, b = _need(inputs, 0), _need(inputs, 1)
+        _bounded(np.broadcast_shapes(np.shape(a), np.shape(b)))
+        with np.errstate(all="ignore"):  # IEEE 754 for floats (inf, NaN), silently
+            return [np.asarray(fn(a, b))]
+
+    return op
 
 
 def _unary(fn: Callable[[Array, dict[str, Any]], Array]) -> Op:
@@ -155,22 +194,42 @@ def _unary(fn: Callable[[Array, dict[str, Any]], Array]) -> Op:
 def _const_of_shape(node: onnx.NodeProto, attrs: dict[str, Any], inputs: Inputs) -> list[Array]:
     value = attrs.get("value")
     fill = np.zeros(1, np.float32) if value is None else numpy_helper.to_array(value)
-    return [np.full(_ints(_need(inputs, 0)) or [], fill.reshape(-1)[0], dtype=fill.dtype)]
+    shape = _bounded(_ints(_need(inputs, 0)) or [])
+    return [np.full(shape, fill.reshape(-1)[0], dtype=fill.dtype)]
 
 
 def _expand(node: onnx.NodeProto, attrs: dict[str, Any], inputs: Inputs) -> list[Array]:
     x = _need(inputs, 0)
-    shape = np.broadcast_shapes(x.shape, tuple(_ints(_need(inputs, 1)) or []))
-    return [np.array(np.broadcast_to(x, shape))]
+    shape = np.broadcast_shapes(x.shape, _bounded(_ints(_need(inputs, 1)) or []))
+    return [np.array(np.broadcast_to(x, _bounded(shape)))]
 
 
 def _range(node: onnx.NodeProto, attrs: dict[str, Any], inputs: Inputs) -> list[Array]:
-    start, limit, delta = (_need(inputs, k) for k in range(3))
-    return [np.arange(start.item(), limit.item(), delta.item()).astype(start.dtype)]
+    start, limit, delta = (_need(inputs, k).item() for k in range(3))
+    span = (limit - start) / delta if delta else math.inf
+    if not math.isfinite(span):
+        raise ValueError(f"Range({start}, {limit}, {delta}) has no finite length")
+    _bounded([max(0, math.ceil(span))])
+    return [np.arange(start, limit, delta).astype(_need(inputs, 0).dtype)]
+
+
+def _gather(x: Array, index: Array, attrs: dict[str, Any]) -> Array:
+    axis = attrs.get("axis", 0)
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis {axis} is out of range for {x.ndim}-D data")
+    axis %= x.ndim
+    _bounded([*x.shape[:axis], *np.shape(index), *x.shape[axis + 1 :]])
+    return np.take(x, index, axis=axis)
 
 
 def _cast(x: Array, attrs: dict[str, Any]) -> Array:
-    return x.astype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
+    to = np.dtype(helper.tensor_dtype_to_np_dtype(attrs["to"]))
+    if to.kind in "iu" and x.dtype.kind == "f" and x.size:
+        low, high = np.iinfo(to).min, np.iinfo(to).max
+        if not (np.isfinite(x).all() and low <= x.min() and x.max() <= high):
+            raise ValueError(f"values beyond {to.name} (NaN, infinite or out of range)")
+    with np.errstate(over="ignore"):  # float to a narrower float: IEEE 754 infinities
+        return x.astype(to)
 
 
 def _flatten(x: Array, attrs: dict[str, Any]) -> Array:
@@ -183,9 +242,7 @@ GLUE_OPS: dict[str, Op] = {
     "Identity": _unary(lambda x, a: x),
     "Shape": _shape,
     "Size": _unary(lambda x, a: np.array(x.size, dtype=np.int64)),
-    "Gather": lambda node, attrs, inputs: [
-        np.take(_need(inputs, 0), _need(inputs, 1), axis=attrs.get("axis", 0))
-    ],
+    "Gather": lambda node, attrs, inputs: [_gather(_need(inputs, 0), _need(inputs, 1), attrs)],
     "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze,
     "Concat": lambda node, attrs, inputs: [

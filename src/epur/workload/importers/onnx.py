@@ -52,7 +52,10 @@ P``) with ``W, R, B, P`` initializers or Constant outputs; ``direction``,
 Tanh, Tanh). Refused at import with a ``ConfigError`` naming the node: ``clip``,
 ``input_forget=1``, other activations, ``activation_alpha/beta``, a ``GRU`` or
 ``RNN`` node, a ``MatMul``/``Gemm`` that is not a fully-connected layer on an LSTM
-stack's output, and any other operator.
+stack's output, any other operator, weights that are not floating point (strings,
+booleans, integers, complex numbers), tensors kept in external data files (never read)
+and tensors declaring more than 2**31 elements in all (``_limits``). At run time, a
+glue operator whose output would exceed 2**31 elements fails, naming the node.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from numpy.typing import NDArray
 from onnx import numpy_helper
 
 from epur.errors import ConfigError
+from epur.workload.importers._limits import check_elements
 from epur.workload.importers._onnx_graph import (
     FC_OPS,
     FCMatch,
@@ -79,7 +83,13 @@ from epur.workload.importers._onnx_graph import (
     static_shapes,
 )
 from epur.workload.importers._onnx_lstm import NodeInfo, convert_lstm
-from epur.workload.importers._onnx_ops import GLUE_OPS, attributes, constant_value
+from epur.workload.importers._onnx_ops import (
+    GLUE_OPS,
+    attributes,
+    constant_value,
+    element_type,
+    is_float,
+)
 from epur.workload.network import FCLayer, Layer, Network, Stack
 from epur.workload.weights import FCWeights, LayerWeights, NetworkWeights
 
@@ -164,6 +174,10 @@ class OnnxModel:
         info = self._lstm_info[k]
         x, seq, h0, c0 = (args[i] if i < len(args) else None for i in (0, 4, 5, 6))
         assert x is not None  # the importer checks X is given
+        for role, a in (("X", x), ("sequence_lens", seq), ("initial_h", h0), ("initial_c", c0)):
+            if a is not None and not (a.dtype.kind in "iu" or is_float(a)):
+                raise ConfigError(f"{info.label}: input {role} must hold real numbers, not "
+                                  f"{element_type(a)}")  # fmt: skip
         swap = info.layout == 1
         x64 = np.asarray(x.transpose(1, 0, 2) if swap and x.ndim == 3 else x, dtype=np.float64)
         if x64.ndim != 3 or x64.shape[2] != info.input_size:
@@ -209,6 +223,8 @@ def from_onnx(
     """Import the LSTM nodes and fully-connected heads of an ONNX model (a path or a
     ``ModelProto``)."""
     model, what = _load(source)
+    tensors = _stored_tensors(model.graph)
+    _refuse_external_data(tensors, what)  # before the checker, which may look for the files
     try:
         onnx.checker.check_model(model)
     except (onnx.checker.ValidationError, ValueError) as exc:
@@ -216,7 +232,8 @@ def from_onnx(
     graph = model.graph
     if graph.sparse_initializer:
         raise ConfigError(f"{what} has sparse initializers, which are not supported")
-    constants = {t.name: np.array(numpy_helper.to_array(t)) for t in graph.initializer}
+    check_elements(((label, t.dims) for label, t in tensors), what)
+    constants = {t.name: _to_array(t, f"initializer {t.name!r}", what) for t in graph.initializer}
     nodes = _nodes(graph, constants, what)
     if not any(node.op_type == "LSTM" for node, _, _ in nodes):
         raise ConfigError(f"{what} has no LSTM node")
@@ -315,6 +332,38 @@ def _nodes(graph: onnx.GraphProto, constants: dict[str, Array], what: str) -> li
     return nodes
 
 
+def _stored_tensors(graph: onnx.GraphProto) -> list[tuple[str, onnx.TensorProto]]:
+    """Every tensor the graph stores: its initializers and its Constant nodes' values."""
+    found = [(f"initializer {t.name!r}", t) for t in graph.initializer]
+    for i, node in enumerate(graph.node):
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                label = f"node {node.name or f'#{i}'!r} ({node.op_type}) {attr.name}"
+                found.append((label, attr.t))
+    return found
+
+
+def _refuse_external_data(tensors: list[tuple[str, onnx.TensorProto]], what: str) -> None:
+    """Weights kept in files beside the model are never read: a ConfigError naming them."""
+    for label, tensor in tensors:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            where = {e.key: e.value for e in tensor.external_data}.get("location", "?")
+            raise ConfigError(
+                f"{what}: {label} keeps its data in an external file ({where!r}); epur reads "
+                "only self-contained models: save it with onnx.save_model(model, path, "
+                "save_as_external_data=False)"
+            )
+
+
+def _to_array(tensor: onnx.TensorProto, label: str, what: str) -> Array:
+    """A stored tensor's value, or a ConfigError naming it (data that does not fill its
+    declared shape, an unknown element type)."""
+    try:
+        return np.array(numpy_helper.to_array(tensor))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"{what}: {label} cannot be read: {_one_line(exc)}") from None
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= 300 else text[:297] + "..."
@@ -334,7 +383,7 @@ def _load(source: object) -> tuple[onnx.ModelProto, str]:
     if not path.is_file():
         raise ConfigError(f"{what} does not exist")
     try:
-        model = onnx.load(path)
+        model = onnx.load(path, load_external_data=False)  # from_onnx refuses it, unread
     except OSError as exc:
         raise ConfigError(f"cannot read {what}: {exc.strerror}") from None
     except Exception as exc:  # protobuf's DecodeError and friends
