@@ -171,22 +171,40 @@ def batch_axes(
     ``lstm_inputs`` lists each LSTM node's ``(X, layout)``.
     """
     producer = {out: i for i, node in enumerate(graph.node) for out in node.output}
-    found: dict[str, int] = {}
-    for value, layout in lstm_inputs:
-        axis = 0 if layout == 1 else 1
-        while value not in input_names and value in producer:
+    inputs = set(input_names)
+    memo: dict[tuple[str, int], tuple[str, int] | None] = {}  # shared chains: walked once
+
+    def source(value: str, axis: int) -> tuple[str, int] | None:
+        path: list[tuple[str, int]] = []
+        while True:
+            if (value, axis) in memo:
+                found = memo[(value, axis)]
+                break
+            if value in inputs or value not in producer:
+                found = (value, axis) if value in inputs else None
+                break
+            path.append((value, axis))
             node = graph.node[producer[value]]
             if node.op_type == "Transpose":
                 perm = attrs[producer[value]].get("perm") or [2, 1, 0]
-                if len(perm) != 3:
+                if sorted(perm) != [0, 1, 2]:
+                    found = None
                     break
                 axis = int(perm[axis])
             elif node.op_type not in ("Identity", "Cast"):
+                found = None
                 break
             value = node.input[0]
-        if value in input_names:
-            found.setdefault(value, axis)
-    return found
+        for key in path:
+            memo[key] = found
+        return found
+
+    axes: dict[str, int] = {}
+    for value, layout in lstm_inputs:
+        traced = source(value, 0 if layout == 1 else 1)
+        if traced is not None:
+            axes.setdefault(*traced)
+    return axes
 
 
 def static_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:

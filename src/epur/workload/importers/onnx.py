@@ -61,6 +61,7 @@ glue operator whose output would exceed 2**31 elements fails, naming the node.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,7 +244,7 @@ def from_onnx(
             consumers.setdefault(value, []).append(i)
     graph_outputs = {v.name for v in graph.output}
     layer_nodes = [i for i, (node, _, _) in enumerate(nodes) if node.op_type in ("LSTM", *FC_OPS)]
-    names = [nodes[i][0].name for i in layer_nodes]
+    names = Counter(nodes[i][0].name for i in layer_nodes)  # one pass, not one per layer
     roles: list[tuple[str, int]] = [("glue", -1)] * len(nodes)
     layers: list[Layer] = []
     weights: list[LayerWeights] = []
@@ -252,7 +253,7 @@ def from_onnx(
     labels: list[str] = []
     for k, i in enumerate(layer_nodes):
         node, attrs, label = nodes[i]
-        unique = node.name and names.count(node.name) == 1
+        unique = node.name and names[node.name] == 1
         layer_name = node.name if unique else f"L{k + 1}"
         labels.append(f"{what}: {label}")
         if node.op_type == "LSTM":
