@@ -226,7 +226,11 @@ class _Builder:
 def place_arrays(
     arrays: list[SeqArray], phases: list[Phase], capacity: int, batch: int
 ) -> tuple[list[SeqArray], list[Phase]]:
-    """Give each non-external array the leading rows that fit (first fit over liveness)."""
+    """Give each non-external array the leading rows that fit (first fit over liveness).
+
+    Linear in the arrays: a live range spans at most a layer's phases and its successor's
+    (at most 8: a bidirectional MWL layer's four and the next one's), so each array scans
+    and updates a bounded number of phases."""
     ranges = live_ranges(phases)
     used = [0] * len(phases)  # bytes placed, per phase
     placed: dict[int, SeqArray] = {}
