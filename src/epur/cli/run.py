@@ -44,13 +44,15 @@ def main(args: argparse.Namespace) -> None:
         from epur.workload.importers.torch import from_torch
 
         model = from_torch(args.torch, batch_first=args.batch_first)
-    else:
+    inputs = read_arrays(args.input, "--input")
+    if not (args.onnx or args.torch):
+        from epur.api import check_run_memory
         from epur.workload.weights import random_weights
 
         network = load_spec(args.network)
-        model = (network, random_weights(network, np.random.default_rng(args.seed)))
         batch_first = args.batch_first
-    inputs = read_arrays(args.input, "--input")
+        check_run_memory(network, inputs, dataflow=args.dataflow, batch_first=batch_first)
+        model = (network, random_weights(network, np.random.default_rng(args.seed)))
     out = run(model, inputs, arch=arch(args), fmt=args.format, activation=args.activation,
               dataflow=args.dataflow, batch_first=batch_first,
               progress=_progress())  # fmt: skip
