@@ -121,12 +121,6 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/run.py draws the random weights before epur.run checks the memory: it must "
-    "read --input first and call epur.api.check_run_memory(network, inputs, dataflow=..., "
-    "batch_first=...) before random_weights (reported to the CLI's owner)",
-)
 def test_epur_run_refuses_a_network_too_large_before_drawing_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
