@@ -366,3 +366,10 @@ def test_more_than_10000_layers_are_refused_before_any_layer_is_checked(
     broken = (LSTMLayer(0, 3),) * 50_000
     with pytest.raises(ConfigError, match=r"^layers must be at most 10000"):
         Network("n", (Stack("s", 2, broken),))
+
+
+def test_an_fc_activation_may_be_given_by_name() -> None:
+    """Built from Python with a string, the layer still runs (it used to fail at run time)."""
+    assert FCLayer(8, 3, activation="tanh").activation is Activation.TANH  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"activation must be one of none, relu, sigmoid, tanh"):
+        FCLayer(8, 3, activation="softmax")  # type: ignore[arg-type]

@@ -134,6 +134,17 @@ class FCLayer:
     activation: Activation = Activation.NONE
     name: str = ""
 
+    def __post_init__(self) -> None:
+        """Accept the activation's name (``"tanh"``) as well as the enum member."""
+        if not isinstance(self.activation, Activation):
+            try:
+                object.__setattr__(self, "activation", Activation(self.activation))
+            except ValueError:
+                allowed = ", ".join(a.value for a in Activation)
+                raise ConfigError(
+                    f"activation must be one of {allowed}, not {self.activation!r}"
+                ) from None
+
     def parameter_count(self) -> int:
         return self.output_size * (self.input_size + 1)
 
