@@ -258,3 +258,16 @@ def test_a_path_with_a_newline_is_quoted(
     }[flag]
     err = in_process(tmp_path, capsys, *argv)
     assert f" {path!r}: No such file or directory\n" in err, err
+
+
+@pytest.mark.parametrize("flag", ["--onnx", "--torch"])
+def test_a_model_that_is_a_folder_or_fifo_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    """Not 'does not exist': the model path is there, but it is not a regular file."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    code = main(["simulate", flag, str(folder), "--seq-len", "4", "--energy-backend", "none"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "folder" in err and "does not exist" not in err

@@ -72,6 +72,7 @@ import onnx
 from numpy.typing import NDArray
 from onnx import numpy_helper
 
+from epur._files import regular_file
 from epur.errors import ConfigError
 from epur.workload.importers._limits import check_elements
 from epur.workload.importers._onnx_graph import (
@@ -381,8 +382,9 @@ def _load(source: object) -> tuple[onnx.ModelProto, str]:
         )
     path = Path(source)
     what = f"ONNX file {path}"
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{what} does not exist")
+    regular_file(path, "ONNX file")  # not a folder, FIFO or device
     try:
         model = onnx.load(path, load_external_data=False)  # from_onnx refuses it, unread
     except OSError as exc:

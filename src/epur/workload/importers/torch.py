@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from epur._files import regular_file
 from epur.errors import ConfigError
 from epur.workload.importers._torch_state import layers_from_state
 from epur.workload.network import FCLayer, Network, Stack
@@ -166,8 +167,9 @@ def _module_lstm(torch: Any, module: Any) -> Any:
 
 
 def _load_file(torch: Any, path: Path) -> Mapping[str, Any]:
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"PyTorch file {path} does not exist")
+    regular_file(path, "PyTorch file")  # not a folder, FIFO or device
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as exc:
