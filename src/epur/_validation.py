@@ -68,3 +68,11 @@ def config_error(exc: ValidationError, source: str) -> ConfigError:
     errors = exc.errors()
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return ConfigError(one_line(f"{source}: {_describe(errors[0])}{more}"))
+
+
+def schema_is_one(value: Any) -> Any:
+    """A ``schema_version`` field's check: exactly the int 1 (``Literal[1]`` would take
+    ``True`` and ``1.0``). For ``field_validator(..., mode="before")``."""
+    if type(value) is not int:
+        raise ValueError("must be 1 (the only schema version)")
+    return value

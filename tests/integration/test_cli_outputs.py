@@ -20,6 +20,7 @@ import pytest
 
 from epur.cli import main
 from epur.cli.reproduce import REPORT_FILES
+from tests.unit.test_files import full_disk
 
 NET = "schema_version: 1\nname: n\nseq_len: 4\nlayers:\n  - {type: lstm, input: 3, hidden: 5}\n"
 
@@ -105,19 +106,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_file(
     out = tmp_path / "o"
     out.write_text("previous")
     before = snapshot(tmp_path)
-    real = os.fdopen
-
-    def fdopen(fd: int, mode: str = "r", *args: object, **kwargs: object) -> object:
-        handle = real(fd, mode, *args, **kwargs)  # type: ignore[call-overload]
-        if "w" in mode:
-
-            def write(data: object) -> int:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-            handle.write = write
-        return handle
-
-    monkeypatch.setattr(os, "fdopen", fdopen)
+    full_disk(monkeypatch)
     code, _, err = call(capsys, *argv(str(out)))
     assert code == 2 and err.count("\n") == 1, err
     assert err.endswith(f"cannot write {FLAG[command]} {out}: No space left on device\n"), err

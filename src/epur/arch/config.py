@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from epur._validation import schema_is_one
 from epur.arch._fields import (
     BandwidthBytesPerS,
     Banks,
@@ -315,12 +316,7 @@ class ArchConfig(BaseModel):
     technology: TechnologyConfig = TechnologyConfig()
     logic: LogicConfig = LogicConfig()
 
-    @field_validator("schema_version", mode="before")
-    @classmethod
-    def _schema_is_an_int(cls, value: Any) -> Any:
-        if type(value) is not int:  # Literal[1] would take True and 1.0
-            raise ValueError("must be 1 (the only schema version)")
-        return value
+    _schema_is_an_int = field_validator("schema_version", mode="before")(schema_is_one)
 
     @field_validator("compute_units")
     @classmethod

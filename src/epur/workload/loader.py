@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from epur._files import read_mapping, shown
-from epur._validation import config_error
+from epur._validation import config_error, schema_is_one
 from epur.errors import ConfigError
 from epur.workload.network import (
     MAX_FRAME_PERIOD_S,
@@ -117,12 +117,7 @@ class _NetworkSpec(BaseModel):
     layers: _Layers | None = None
     stacks: list[_StackSpec] | None = None
 
-    @field_validator("schema_version", mode="before")
-    @classmethod
-    def _schema_is_an_int(cls, value: Any) -> Any:
-        if type(value) is not int:  # Literal[1] would take true and 1.0
-            raise ValueError("must be 1 (the only schema version)")
-        return value
+    _schema_is_an_int = field_validator("schema_version", mode="before")(schema_is_one)
 
     @model_validator(mode="after")
     def _one_form(self) -> _NetworkSpec:
