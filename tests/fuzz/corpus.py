@@ -17,6 +17,7 @@ import io
 import os
 import pickle
 import struct
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -552,14 +553,29 @@ def run_in_process(case: Case, folder: Path) -> Outcome:
     old = Path.cwd()
     os.chdir(folder)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            _python_default_warning_filters()  # pytest's "error" filter would hide them
             try:
                 code = main(list(case.argv))
             except SystemExit as exc:  # argparse's usage errors
                 code = exc.code if isinstance(exc.code, int) else 2
     finally:
         os.chdir(old)
+    for w in caught:  # what a real process would print on stderr
+        err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno))
     return Outcome(code, out.getvalue(), err.getvalue())
+
+
+def _python_default_warning_filters() -> None:
+    """The warning filters of a plain ``python`` process (no ``-W``)."""
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", quiet)
 
 
 def run_as_process(case: Case, folder: Path, timeout: float = 120) -> Outcome:

@@ -49,6 +49,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,7 +172,9 @@ def _load_file(torch: Any, path: Path) -> Mapping[str, Any]:
         raise ConfigError(f"PyTorch file {path} does not exist")
     regular_file(path, "PyTorch file")  # not a folder, FIFO or device
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's remarks on a file's pickle protocol
+            warnings.simplefilter("ignore")  # would be a second line; errors still raise
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as exc:
         raise ConfigError(f"cannot read PyTorch file {path}: {exc.strerror}") from None
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError...
