@@ -36,6 +36,7 @@ from epur.arch._fields import (
     SquareMicrons,
     WholeNumber,
 )
+from epur.arch.options import DesignOptions
 from epur.numerics import FormatKind, NumberFormat, parse_activation, parse_format
 from epur.numerics.formats import holds_every_value
 
@@ -315,6 +316,7 @@ class ArchConfig(BaseModel):
     formats: FormatsConfig = FormatsConfig()
     technology: TechnologyConfig = TechnologyConfig()
     logic: LogicConfig = LogicConfig()
+    options: DesignOptions = DesignOptions()
 
     _schema_is_an_int = field_validator("schema_version", mode="before")(schema_is_one)
 

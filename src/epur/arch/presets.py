@@ -132,6 +132,18 @@ PROVENANCE: dict[str, Provenance] = {
     "formats.storage": Provenance("assumed", "16-bit floating point weights and activations"),
     "formats.accumulator": Provenance("assumed", "fp32 accumulation in the DPU"),
     "formats.partial_sums": Provenance("assumed", "MWL partial sums kept in fp32"),
+    "options.constants_in_mfu": Provenance(
+        "assumed", "off: biases and peepholes are weight-buffer words, as modelled (docs/model.md)"
+    ),
+    "options.double_buffered_weights": Provenance(
+        "assumed", "off: fills share the weight buffer's single port (docs/model.md)"
+    ),
+    "options.prefetch_next_layer": Provenance(
+        "assumed", "off: each phase fetches its first weights cold (docs/model.md)"
+    ),
+    "options.input_steps_per_weight_read": Provenance(
+        "assumed", "1: one weight-buffer read per chunk and step (docs/model.md)"
+    ),
 }
 
 
