@@ -10,8 +10,10 @@ and caches it (below).
 CACTI exits 0 on configurations it rejects, so its text is what decides (these
 behaviours were measured with the binary: docs/sources.md, **CACTI 7**).
 
-Leakage: CACTI prints it per bank plus an H-tree share; the total is
-``banks * (bank - htree) + htree`` [measured]. Area is the whole array.
+Leakage: CACTI prints it per bank plus the H-tree share (its "of a bank" figure is one
+bank's ``power`` plus the routing to the banks: ``uca.cc``, ``UCA::compute_power_energy``);
+the total is ``banks * (bank - htree) + htree`` [measured], for the subthreshold and the
+gate leakage alike, each with its own H-tree line. Area is the whole array.
 
 The cache (``epur.energy.cache``, in ``$XDG_CACHE_HOME/epur/cacti`` or
 ``~/.cache/epur/cacti``) is keyed by the exact configuration text and the identity of
@@ -169,6 +171,7 @@ _FIELDS = {
     "bank_leak_mw": r"^\s*Total leakage power of a bank \(mW\):\s*(\S+)",
     "bank_gate_mw": r"^\s*Total gate leakage power of a bank \(mW\):\s*(\S+)",
     "htree_leak_mw": r"^\s*Total leakage power in H-tree .*?\(\(mW\)\):\s*(\S+)",
+    "htree_gate_mw": r"^\s*Total gate leakage power in H-tree .*?\(\(mW\)\):\s*(\S+)",
     "area_mm2": r"^\s*Data array: Area \(mm2\):\s*(\S+)",
 }
 
@@ -182,16 +185,23 @@ def parse_cacti(text: str, banks: int) -> SramResult:
             first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "no output")
             raise CactiRejectedError(f"CACTI rejected the configuration: {first}")
         values[name] = float(match.group(1))
-    leak = banks * (values["bank_leak_mw"] - values["htree_leak_mw"]) + values["htree_leak_mw"]
+    leak = _all_banks(banks, values["bank_leak_mw"], values["htree_leak_mw"])
+    gate = _all_banks(banks, values["bank_gate_mw"], values["htree_gate_mw"])
     return SramResult(
         read_energy_j=values["read_nj"] * 1e-9,
         write_energy_j=values["write_nj"] * 1e-9,
         leakage_w=leak * 1e-3,
-        gate_leakage_w=banks * values["bank_gate_mw"] * 1e-3,
+        gate_leakage_w=gate * 1e-3,
         area_mm2=values["area_mm2"],
         access_time_s=values["access_ns"] * 1e-9,
         cycle_time_s=values["cycle_ns"] * 1e-9,
     )
+
+
+def _all_banks(banks: int, bank_mw: float, htree_mw: float) -> float:
+    """The whole array's leakage from CACTI's "of a bank" figure, which holds the H-tree
+    once: every bank without it, plus the H-tree once."""
+    return banks * (bank_mw - htree_mw) + htree_mw
 
 
 # What physics allows each cached figure (an entry outside these is recomputed): no
@@ -209,7 +219,7 @@ _RANGES = {
 CACHE_SCHEMA = EntrySchema(
     label="CACTI",
     kind="cacti-sram",
-    version=1,
+    version=2,  # 2: the gate leakage of several banks counts the H-tree once
     fields=tuple((f.name, _RANGES[f.name]) for f in fields(SramResult)),  # every field
 )
 
