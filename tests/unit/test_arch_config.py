@@ -92,10 +92,13 @@ def test_the_dpu_latency_is_derived_from_the_lanes(lanes: int, levels: int) -> N
     assert arch(dpu={"lanes": lanes}).drain_cycles == 1 + levels + 1 + 5
 
 
-def expected_dram_cycles(nbytes: int, clock_hz: int, bandwidth: int, latency_ns: str) -> int:
-    """``latency + ceil(bytes * clock / bandwidth)``, latency = ceil(latency_ns * clock / 1e9)."""
+def expected_dram_cycles(
+    nbytes: int, clock_hz: int, bandwidth: int, latency_ns: str, refresh: Fraction
+) -> int:
+    """``latency + ceil(bytes * clock / (bandwidth x (1 - tRFC/tREFI)))``, latency =
+    ``ceil(latency_ns * clock / 1e9)``: refresh takes its share of the bandwidth."""
     latency = math.ceil(Fraction(latency_ns) * clock_hz / 10**9)
-    return latency + math.ceil(Fraction(nbytes * clock_hz, bandwidth))
+    return latency + math.ceil(Fraction(nbytes * clock_hz) / (bandwidth * (1 - refresh)))
 
 
 @pytest.mark.parametrize(
@@ -107,24 +110,87 @@ def expected_dram_cycles(nbytes: int, clock_hz: int, bandwidth: int, latency_ns:
         (700_000_000, 3_000_000_000, "0"),
     ],
 )
+@pytest.mark.parametrize(
+    ("refresh_ns", "interval_ns", "refresh"),
+    [
+        ("280", "3903.75", Fraction(448, 6246)),
+        ("0", "3903.75", Fraction(0)),
+        ("1", "4", Fraction(1, 4)),
+    ],
+)
 @pytest.mark.parametrize("nbytes", [1, 2, 511, 512, 513, 4096, 1_000_003, 2 * 1024**2])
-def test_dram_cycles_formula(nbytes: int, clock_hz: int, bandwidth: int, latency_ns: str) -> None:
+def test_dram_cycles_formula(
+    nbytes: int,
+    clock_hz: int,
+    bandwidth: int,
+    latency_ns: str,
+    refresh_ns: str,
+    interval_ns: str,
+    refresh: Fraction,
+) -> None:
     a = arch(
         clock_hz=clock_hz,
-        dram={"bandwidth_bytes_per_s": bandwidth, "latency_ns": float(latency_ns)},
+        dram={
+            "bandwidth_bytes_per_s": bandwidth,
+            "latency_ns": float(latency_ns),
+            "refresh_ns": float(refresh_ns),
+            "refresh_interval_ns": float(interval_ns),
+        },
     )
-    assert a.dram_cycles(nbytes) == expected_dram_cycles(nbytes, clock_hz, bandwidth, latency_ns)
+    assert a.dram.refresh_fraction == refresh
+    expected = expected_dram_cycles(nbytes, clock_hz, bandwidth, latency_ns, refresh)
+    assert a.dram_cycles(nbytes) == expected
 
 
 def test_dram_cycles_hand_values() -> None:
     a = arch(
         clock_hz=500_000_000, dram={"bandwidth_bytes_per_s": 25_600_000_000, "latency_ns": 100.0}
     )
-    # 100 ns at 500 MHz = 50 cycles; 51.2 bytes per cycle
+    # 100 ns at 500 MHz = 50 cycles; 51.2 bytes per cycle at the peak, but refresh takes
+    # 280 ns of every 3903.75 ns (Micron's tRFCab / tREFI = 448 / 6246): 51.2 x 5798/6246
+    # = 47.527 bytes per cycle, so 475 bytes take 10 cycles (9.994) and 476 take 11
     assert a.dram_latency_cycles == 50
-    assert a.dram_cycles(512) == 50 + 10
-    assert a.dram_cycles(513) == 50 + 11
+    assert a.dram.effective_bandwidth_bytes_per_s == Fraction(25_600_000_000 * 5798, 6246)
+    assert a.dram_cycles(475) == 50 + 10
+    assert a.dram_cycles(476) == 50 + 11
+    assert a.dram_cycles(512) == 50 + 11  # 10.77; 10 at the peak bandwidth
     assert a.dram_cycles(1) == 50 + 1
+    no_refresh = arch(clock_hz=500_000_000, dram={"refresh_ns": 0.0})
+    assert no_refresh.dram_cycles(512) == 50 + 10
+    assert no_refresh.dram_cycles(513) == 50 + 11
+
+
+@pytest.mark.parametrize(
+    ("refresh_ns", "interval_ns"), [(3903.75, 3903.75), (5000.0, 3903.75), (1.0, 0.0)]
+)
+def test_refresh_must_leave_time_to_transfer(refresh_ns: float, interval_ns: float) -> None:
+    with pytest.raises(ValidationError, match=r"refresh_interval_ns\n.*must be above refresh_ns"):
+        arch(dram={"refresh_ns": refresh_ns, "refresh_interval_ns": interval_ns})
+
+
+@pytest.mark.parametrize(
+    ("policy", "idle_w"),
+    [
+        ("active_standby", 0.1516 + 0.0188),
+        ("power_down", 0.0252 + 0.0188),
+        ("self_refresh", 0.0048),  # refreshes itself: no refresh power on top
+    ],
+)
+def test_dram_background_power_by_state(policy: str, idle_w: float) -> None:
+    dram = arch(dram={"idle_policy": policy}).dram
+    assert dram.idle_w == pytest.approx(idle_w, rel=1e-12)
+    assert dram.transfer_w == pytest.approx(0.1516 + 0.0188, rel=1e-12)
+
+
+def test_unknown_idle_policy_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"dram\.idle_policy"):
+        arch(dram={"idle_policy": "deep_sleep"})
+
+
+@pytest.mark.parametrize("factor", [0.5, 10.5, float("nan")])
+def test_logic_overhead_is_one_to_ten(factor: float) -> None:
+    with pytest.raises(ValidationError, match=r"logic\.overhead_factor"):
+        arch(logic={"overhead_factor": factor})
 
 
 @pytest.mark.parametrize("latency_ns", [0.0, 100.0])

@@ -232,7 +232,13 @@ ZERO_IS_VALID = {
     "intermediate_memory.capacity_bytes",
     "dram.latency_ns",
     "dram.energy_per_bit_j",
-    *(key for key in NUMERIC_KEYS if key.startswith("logic.")),  # 0: left out of the totals
+    "dram.background_active_standby_w",  # 0: no background power of that state
+    "dram.background_power_down_w",
+    "dram.background_self_refresh_w",
+    "dram.refresh_w",
+    "dram.refresh_ns",  # 0: no refresh
+    # 0: left out of the totals (the overhead factor multiplies: 1 is none)
+    *(key for key in NUMERIC_KEYS if key.startswith("logic.") and key != "logic.overhead_factor"),
 }
 # (--set text, YAML scalar, TOML value): non-finite, negative, absurdly large, not numbers
 BAD_NUMBERS = [
@@ -312,6 +318,9 @@ RANGES = [
     ("dram.bandwidth_bytes_per_s", "1e6", "1e13", "999999", "10000000000001"),
     ("dram.latency_ns", "0", "1e4", "-0.001", "10000.001"),
     ("dram.energy_per_bit_j", "0", "1e-9", "-1e-15", "1.001e-9"),
+    ("dram.refresh_w", "0", "100", "-0.001", "100.001"),
+    ("dram.refresh_interval_ns", "280.001", "1e4", "280", "10000.001"),
+    ("logic.overhead_factor", "1", "10", "0.999", "10.001"),
     ("logic.mul_fp32_pj", "0", "100", "-0.01", "100.01"),
     ("logic.add_int8_um2", "0", "1e6", "-0.01", "1000000.1"),
     ("technology.temperature_k", "300", "400", "299", "401"),

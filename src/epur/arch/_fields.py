@@ -40,10 +40,12 @@ __all__ = [
     "JoulesPerBit",
     "Kelvin",
     "Lanes",
+    "Multiplier",
     "Nanoseconds",
     "PicoJoules",
     "PortBits",
     "SquareMicrons",
+    "Watts",
     "WholeNumber",
 ]
 
@@ -133,3 +135,11 @@ SquareMicrons = Annotated[
 ]
 """Area of one arithmetic unit at 45 nm: 0 to 10^6 um^2 (1 mm^2; an fp32 multiplier is
 7700)."""
+Watts = Annotated[
+    float, BeforeValidator(_to_float), Field(strict=True, allow_inf_nan=False, ge=0, le=100)
+]
+"""A DRAM background or refresh power: 0 to 100 W (a 4-channel LPDDR4 idles at 0.15 W)."""
+Multiplier = Annotated[
+    float, BeforeValidator(_to_float), Field(strict=True, allow_inf_nan=False, ge=1, le=10)
+]
+"""A factor on top of a modelled energy: 1 (nothing added) to 10."""

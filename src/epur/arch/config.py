@@ -30,10 +30,12 @@ from epur.arch._fields import (
     JoulesPerBit,
     Kelvin,
     Lanes,
+    Multiplier,
     Nanoseconds,
     PicoJoules,
     PortBits,
     SquareMicrons,
+    Watts,
     WholeNumber,
 )
 from epur.arch.options import DesignOptions
@@ -166,7 +168,18 @@ class MemoryConfig(BaseModel):
 
 class DRAMConfig(BaseModel):
     """Main memory (LPDDR4): sustained bandwidth (1 MB/s to 10 TB/s), access latency
-    (0 to 10 us) and energy per bit moved (0 to 1 nJ)."""
+    (0 to 10 us), energy per bit moved (0 to 1 nJ), and the power it draws whatever it
+    moves (0 to 100 W each; ``epur.energy.model``, "DRAM background").
+
+    Background power by state: ``background_active_standby_w`` while it transfers;
+    while idle the state of ``idle_policy``: active standby, power-down
+    (``background_power_down_w``) or self-refresh (``background_self_refresh_w``,
+    which refreshes itself: no ``refresh_w`` on top). ``refresh_w`` is the average
+    extra power of all-bank refresh outside self-refresh. Refresh also takes
+    ``refresh_ns`` (tRFCab) of every ``refresh_interval_ns`` (tREFI), both 0 to 10 us,
+    the interval above ``refresh_ns``: the bandwidth a stream gets is
+    ``effective_bandwidth_bytes_per_s``, which the timing model uses.
+    """
 
     model_config = _STRICT
     bandwidth_bytes_per_s: BandwidthBytesPerS = Field(
@@ -174,6 +187,51 @@ class DRAMConfig(BaseModel):
     )
     latency_ns: Nanoseconds = Field(100.0, description="ns, 0 to 10000")
     energy_per_bit_j: JoulesPerBit = Field(10e-12, description="J per bit, 0 to 1e-9")
+    background_active_standby_w: Watts = Field(
+        0.1516, description="W while transferring (and idle in active standby), 0 to 100"
+    )
+    background_power_down_w: Watts = Field(0.0252, description="W idle in power-down, 0 to 100")
+    background_self_refresh_w: Watts = Field(
+        0.0048, description="W idle in self-refresh, refresh included, 0 to 100"
+    )
+    refresh_w: Watts = Field(0.0188, description="W of refresh outside self-refresh, 0 to 100")
+    idle_policy: Literal["active_standby", "power_down", "self_refresh"] = Field(
+        "power_down", description="the state while not transferring"
+    )
+    refresh_ns: Nanoseconds = Field(280.0, description="tRFCab, ns, 0 to 10000")
+    refresh_interval_ns: Nanoseconds = Field(3903.75, description="tREFI, ns, 0 to 10000")
+
+    @field_validator("refresh_interval_ns")
+    @classmethod
+    def _refresh_leaves_time(cls, value: float, info: ValidationInfo) -> float:
+        refresh = info.data.get("refresh_ns")
+        if refresh is not None and value <= refresh:  # None: refresh_ns was refused
+            raise ValueError(
+                f"must be above refresh_ns ({refresh:g}), or refresh leaves no time to transfer"
+            )
+        return value
+
+    @property
+    def refresh_fraction(self) -> Fraction:
+        """The share of time refresh takes: tRFC / tREFI, exactly."""
+        return Fraction(repr(self.refresh_ns)) / Fraction(repr(self.refresh_interval_ns))
+
+    @property
+    def effective_bandwidth_bytes_per_s(self) -> Fraction:
+        """The bandwidth a stream gets: the sustained bandwidth less refresh's share."""
+        return self.bandwidth_bytes_per_s * (1 - self.refresh_fraction)
+
+    @property
+    def idle_w(self) -> float:
+        """Power while not transferring: the ``idle_policy`` state, plus refresh unless
+        the device refreshes itself."""
+        state: float = getattr(self, f"background_{self.idle_policy}_w")
+        return state + (0.0 if self.idle_policy == "self_refresh" else self.refresh_w)
+
+    @property
+    def transfer_w(self) -> float:
+        """Power while transferring (beyond the energy per bit): active standby and refresh."""
+        return self.background_active_standby_w + self.refresh_w
 
 
 _PJ = PicoJoules
@@ -187,6 +245,10 @@ class LogicConfig(BaseModel):
     Every energy is 0 to 100 pJ and every area 0 to 10^6 um^2 (1 mm^2), finite: 0
     leaves an operation out of the totals; the largest tabulated values are 3.7 pJ and
     7700 um^2 (the fp32 multiplier).
+
+    ``overhead_factor`` (1 to 10) multiplies the logic energy (DPUs and MFUs) for what
+    the operator figures leave out: control, interconnect, clock tree. 1.0 adds
+    nothing [assumed]; 1.2 to 2 is plausible for a datapath this regular.
     """
 
     model_config = _STRICT
@@ -210,6 +272,9 @@ class LogicConfig(BaseModel):
     mul_fp16_um2: _UM2 = 1640.0
     add_fp32_um2: _UM2 = 4184.0
     mul_fp32_um2: _UM2 = 7700.0
+    overhead_factor: Multiplier = Field(
+        1.0, description="x logic energy for control, wiring, clock tree; 1 to 10"
+    )
 
 
 class TechnologyConfig(BaseModel):
@@ -376,8 +441,9 @@ class ArchConfig(BaseModel):
         return math.ceil(exact)
 
     def dram_cycles(self, nbytes: int) -> int:
-        """Cycles to move ``nbytes`` over main memory: latency plus transfer (0 for 0 bytes)."""
+        """Cycles to move ``nbytes`` over main memory: latency plus transfer at the effective
+        bandwidth (refresh's share taken; 0 for 0 bytes)."""
         if nbytes == 0:
             return 0
-        transfer = -(-nbytes * self.clock_hz // self.dram.bandwidth_bytes_per_s)
+        transfer = math.ceil(nbytes * self.clock_hz / self.dram.effective_bandwidth_bytes_per_s)
         return self.dram_latency_cycles + transfer

@@ -34,6 +34,8 @@ _ASSUMED_CONFIG = (
     "recalled E-PUR configuration, not verified (Silfa et al., PACT 2018: tables not read)"
 )
 
+_MICRON = "Micron LPDDR4 IDD (DRAMPower), derived (docs/sources.md)"
+
 PROVENANCE: dict[str, Provenance] = {
     "compute_units": Provenance(
         "published", "four CUs, one per LSTM gate (Silfa et al., PACT 2018)"
@@ -70,6 +72,36 @@ PROVENANCE: dict[str, Provenance] = {
     "dram.energy_per_bit_j": Provenance(
         "assumed",
         "10 pJ/bit: middle of the 4-14 pJ/bit LPDDR4 figures (docs/sources.md, LPDDR4 energy)",
+    ),
+    "dram.background_active_standby_w": Provenance(
+        "assumed",
+        "37.9 mW per x16 channel x 4 (x64): "
+        + _MICRON
+        + "; that the Tegra X1's LPDDR4 draws it is assumed",
+    ),
+    "dram.background_power_down_w": Provenance(
+        "assumed", "6.3 mW per x16 channel x 4: " + _MICRON + "; the device is assumed"
+    ),
+    "dram.background_self_refresh_w": Provenance(
+        "assumed",
+        "1.2 mW per x16 channel x 4, refresh included: " + _MICRON + "; the device is assumed",
+    ),
+    "dram.refresh_w": Provenance(
+        "assumed",
+        "4.7 mW per x16 channel x 4, all-bank refresh on average: "
+        + _MICRON
+        + "; the device is assumed",
+    ),
+    "dram.idle_policy": Provenance(
+        "assumed",
+        "power-down between transfers: what a memory controller does when idle; what "
+        "E-PUR's LPDDR4 did is not published",
+    ),
+    "dram.refresh_ns": Provenance(
+        "published", "tRFCab 448 clocks of 0.625 ns, Micron LPDDR4 IDD (DRAMPower)"
+    ),
+    "dram.refresh_interval_ns": Provenance(
+        "published", "tREFI 6246 clocks of 0.625 ns (below 85 C), Micron LPDDR4 IDD (DRAMPower)"
     ),
     "technology.node_nm": Provenance("assumed", "28 nm: the paper synthesised at 28/32 nm"),
     "technology.sram_cell": Provenance(
@@ -128,6 +160,11 @@ PROVENANCE: dict[str, Provenance] = {
     "logic.mul_fp32_um2": Provenance(
         "assumed",
         "Han & Dally's table of Horowitz's units, 45 nm [recalled, not verified]",
+    ),
+    "logic.overhead_factor": Provenance(
+        "assumed",
+        "1.0: no control, interconnect or clock-tree energy beyond the operators; 1.2 to 2 "
+        "is plausible (not published for E-PUR)",
     ),
     "formats.storage": Provenance("assumed", "16-bit floating point weights and activations"),
     "formats.accumulator": Provenance("assumed", "fp32 accumulation in the DPU"),

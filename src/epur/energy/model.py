@@ -1,10 +1,19 @@
 """Energy and area from event counts only (event counts x energy per event, as Accelergy).
 
-``energy = sum(count x energy per event) + leakage power x time``. Events are the
-timing model's ``Counts``; energies per event come from ``EnergyTable``: CACTI for
-the SRAMs (per access of the port width), ``logic.py`` for arithmetic, the
-architecture's LPDDR4 energy per bit for main memory. Leakage is the SRAMs' (four
-weight and input buffers, one intermediate memory); logic leakage is not modelled.
+``energy = sum(count x energy per event) + leakage power x time + DRAM background``.
+Events are the timing model's ``Counts``; energies per event come from
+``EnergyTable``: CACTI for the SRAMs (per access of the port width), ``logic.py`` for
+arithmetic, the architecture's LPDDR4 energy per bit for main memory. Leakage is the
+SRAMs' (four weight and input buffers, one intermediate memory); logic leakage is not
+modelled. ``logic.overhead_factor`` multiplies the logic energy (DPUs and MFUs) for
+control, interconnect and clock tree.
+
+DRAM background: the LPDDR4 draws power whatever it moves (``ArchConfig.dram``; figures
+from Micron LPDDR4 IDD (DRAMPower), docs/sources.md). Over a run of ``time_s`` it
+transfers for ``dram_bytes / effective bandwidth`` (at most ``time_s``) at
+``dram.transfer_w`` (active standby + refresh) and idles the rest at ``dram.idle_w``
+(the ``idle_policy`` state, + refresh unless in self-refresh): component
+``dram_background``.
 
 Arithmetic: a MAC's multiply is in the storage format; the adder tree and the
 accumulator add in the accumulator format (int32 for int8 storage); MFU operations
@@ -33,6 +42,7 @@ __all__ = [
     "MemoryTiming",
     "access_cycles",
     "cycles_per_access",
+    "dram_background_j",
     "energy",
     "energy_table",
     "memory_timing",
@@ -62,6 +72,10 @@ class EnergyTable:
     dram_bit_j: float
     memories: tuple[Memory, ...]
     area_mm2: dict[str, float]
+    logic_overhead: float  # x every logic energy (arch.logic.overhead_factor)
+    dram_transfer_w: float  # DRAM background while transferring (active standby + refresh)
+    dram_idle_w: float  # DRAM background while idle (the idle policy's state)
+    dram_bytes_per_s: float  # effective DRAM bandwidth (refresh's share taken)
 
     @property
     def leakage_w(self) -> float:
@@ -107,27 +121,37 @@ def energy_table(arch: ArchConfig, backend: SramBackend) -> EnergyTable:
         dram_bit_j=arch.dram.energy_per_bit_j,
         memories=memories,
         area_mm2=area,
+        logic_overhead=arch.logic.overhead_factor,
+        dram_transfer_w=arch.dram.transfer_w,
+        dram_idle_w=arch.dram.idle_w,
+        dram_bytes_per_s=float(arch.dram.effective_bandwidth_bytes_per_s),
     )
 
 
 @dataclass(frozen=True, slots=True)
 class EnergyResult:
-    """Energy by component (J): dynamic per component, leakage over the run time."""
+    """Energy by component (J): dynamic per component, SRAM leakage and DRAM background
+    over the run time."""
 
     dynamic_j: dict[str, float]
     leakage_j: float
     time_s: float
+    dram_background_j: float = 0.0
 
     @property
     def total_j(self) -> float:
-        return sum(self.dynamic_j.values()) + self.leakage_j
+        return sum(self.dynamic_j.values()) + self.leakage_j + self.dram_background_j
 
     @property
     def power_w(self) -> float:
         return self.total_j / self.time_s if self.time_s else 0.0
 
     def breakdown_j(self) -> dict[str, float]:
-        return {**self.dynamic_j, "leakage": self.leakage_j}
+        return {
+            **self.dynamic_j,
+            "leakage": self.leakage_j,
+            "dram_background": self.dram_background_j,
+        }
 
 
 def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
@@ -135,12 +159,16 @@ def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
     m = counts.mfu
     mem = {x.name: x.result for x in table.memories}
     wb, ib, im = mem["weight_buffer"], mem["input_buffer"], mem["intermediate_memory"]
+    logic = table.logic_overhead
     dynamic = {
-        "dpu_multipliers": counts.macs * table.mul_j,
-        "dpu_adder_trees": counts.adder_tree_adds * table.dpu_add_j,
-        "dpu_accumulators": counts.accumulator_adds * table.dpu_add_j,
-        "mfu": (m.mul + m.sigmoid + m.tanh) * table.mfu_mul_j
-        + (m.add + m.sigmoid + m.tanh + m.relu) * table.mfu_add_j,
+        "dpu_multipliers": counts.macs * table.mul_j * logic,
+        "dpu_adder_trees": counts.adder_tree_adds * table.dpu_add_j * logic,
+        "dpu_accumulators": counts.accumulator_adds * table.dpu_add_j * logic,
+        "mfu": (
+            (m.mul + m.sigmoid + m.tanh) * table.mfu_mul_j
+            + (m.add + m.sigmoid + m.tanh + m.relu) * table.mfu_add_j
+        )
+        * logic,
         "weight_buffer": counts.weight_buffer_reads * wb.read_energy_j
         + counts.weight_buffer_writes * wb.write_energy_j,
         "input_buffer": counts.input_buffer_reads * ib.read_energy_j
@@ -149,7 +177,16 @@ def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
         + counts.intermediate_memory_writes * im.write_energy_j,
         "dram": counts.dram_bytes * 8 * table.dram_bit_j,
     }
-    return EnergyResult(dynamic, table.leakage_w * time_s, time_s)
+    return EnergyResult(
+        dynamic, table.leakage_w * time_s, time_s, dram_background_j(counts, time_s, table)
+    )
+
+
+def dram_background_j(counts: Counts, time_s: float, table: EnergyTable) -> float:
+    """DRAM background and refresh energy over ``time_s``: transfer power while moving
+    ``counts.dram_bytes`` at the effective bandwidth, idle power the rest of the time."""
+    transfer_s = min(time_s, counts.dram_bytes / table.dram_bytes_per_s)
+    return transfer_s * table.dram_transfer_w + (time_s - transfer_s) * table.dram_idle_w
 
 
 @dataclass(frozen=True, slots=True)
