@@ -3,7 +3,8 @@
 Random small networks (1-2 stacks of 1-3 LSTM/FC layers, sizes 1-24, 1-6 steps,
 batch 1-3) on random small architectures (1-8 lanes, weight buffers from a few
 rows to roomy, intermediate memories from empty to roomy, odd port widths, every
-storage format, memories of 1-3 cycles per access) under both dataflows.
+storage format, memories of 1-3 cycles per access, every design option) under both
+dataflows.
 Architectures are drawn *for* the network (the weight buffer holds at least one MWL
 row, the input buffer one step's working set) so that almost every case schedules;
 the rest are rejected.
@@ -11,7 +12,7 @@ the rest are rejected.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from epur.arch import ArchConfig
 from epur.errors import ScheduleError
-from epur.schedule import ArrayKind, Dataflow, Order, Schedule, build_schedule
+from epur.schedule import ArrayKind, Dataflow, Order, PhaseKind, Schedule, build_schedule
 from epur.timing import AccessCycles
 from epur.timing.model import simulate
 from epur.timing.reference import simulate_reference
@@ -143,6 +144,18 @@ def arch_trees(
             "storage": storage,
             "partial_sums": draw(st.sampled_from(["fp16", "fp32"])),
         },
+        "options": draw(design_options()),
+    }
+
+
+@st.composite
+def design_options(draw: st.DrawFn) -> dict[str, Any]:
+    """Every design option, each on about half the time (k from 1 to 9, or 64)."""
+    return {
+        "constants_in_mfu": draw(st.booleans()),
+        "double_buffered_weights": draw(st.booleans()),
+        "prefetch_next_layer": draw(st.booleans()),
+        "input_steps_per_weight_read": draw(st.just(1) | st.integers(2, 9) | st.just(64)),
     }
 
 
@@ -156,8 +169,10 @@ class Case:
     tile_rows: int | None
     access: AccessCycles = field(default_factory=AccessCycles)
 
-    def arch(self, **dpu: int) -> ArchConfig:
+    def arch(self, options: dict[str, Any] | None = None, **dpu: int) -> ArchConfig:
+        """The architecture, with ``dpu`` fields and design ``options`` replaced."""
         tree = {**self.tree, "dpu": {**self.tree["dpu"], **dpu}}
+        tree["options"] = {**self.tree["options"], **(options or {})}
         return ArchConfig.model_validate(tree)
 
     def schedule(self, arch: ArchConfig, dataflow: Dataflow | None = None) -> Schedule:
@@ -220,6 +235,9 @@ def test_closed_form_equals_reference(case: Case) -> None:
     closed = simulate(schedule, arch, case.access)
     if closed.total.port_stall_cycles:
         event("a memory port stalls the DPUs")
+    for option, value in arch.options:
+        if value not in (False, 1):
+            event(f"option {option}")
     assert closed == simulate_reference(schedule, arch, case.access)
 
 
@@ -241,7 +259,11 @@ def test_roofline_bounds(case: Case) -> None:
         wb = total.weight_buffer_reads + total.weight_buffer_writes
         ib = total.input_buffer_reads + total.input_buffer_writes
         im = total.intermediate_memory_reads + total.intermediate_memory_writes
-        assert total.cycles * cus >= wb * a.weight_buffer
+        if arch.options.double_buffered_weights:  # reads and fills on two banks' ports
+            assert total.cycles * cus >= total.weight_buffer_reads * a.weight_buffer
+            assert total.cycles * cus >= total.weight_buffer_writes * a.weight_buffer
+        else:
+            assert total.cycles * cus >= wb * a.weight_buffer
         assert total.cycles * cus >= ib * a.input_buffer
         assert total.cycles >= im * a.intermediate_memory
 
@@ -272,3 +294,69 @@ def test_mwl_never_fetches_more_weights_than_baseline(case: Case) -> None:
     assert mwl.total.dram_weight_bytes <= baseline.total.dram_weight_bytes
     for m, b in zip(mwl.layers, baseline.layers, strict=True):
         assert m.counts.dram_weight_bytes <= b.counts.dram_weight_bytes
+
+
+# ---- design options (docs/model.md, "Design options") ----------------------------------------
+
+OFF: dict[str, Any] = {
+    "constants_in_mfu": False,
+    "double_buffered_weights": False,
+    "prefetch_next_layer": False,
+    "input_steps_per_weight_read": 1,
+}
+ON: dict[str, Any] = {
+    "constants_in_mfu": True,
+    "double_buffered_weights": True,
+    "prefetch_next_layer": True,
+}
+
+
+@examples(200)
+@given(cases(), st.sampled_from(sorted(ON)), st.integers(2, 9))
+def test_each_design_option_never_costs_cycles(case: Case, option: str, k: int) -> None:
+    """Turning one option on (or ``k`` up from 1) never adds cycles, the others as drawn.
+    With prefetching on, another option's saving can shorten the idle time a prefetch
+    needs, so the others are checked with prefetching off; prefetching itself is checked
+    whatever the others."""
+    no_prefetch = {"prefetch_next_layer": False}
+    flips = [
+        (option, ON[option], {} if option == "prefetch_next_layer" else no_prefetch),
+        ("input_steps_per_weight_read", k, no_prefetch),
+    ]
+    for name, on, others in flips:
+        off_arch = case.arch({**others, name: OFF[name]})
+        on_arch = case.arch({**others, name: on})
+        schedule = case.schedule(off_arch)
+        assert schedule == case.schedule(on_arch)  # an option changes costs, not the schedule
+        off = simulate(schedule, off_arch, case.access).total
+        with_option = simulate(schedule, on_arch, case.access).total
+        assert with_option.cycles <= off.cycles
+        # what no option changes: the work done and the bytes moved
+        assert with_option.macs == off.macs
+        assert with_option.dram_bytes == off.dram_bytes
+        assert with_option.weight_buffer_reads <= off.weight_buffer_reads
+
+
+@examples(150)
+@given(cases(dataflows=(Dataflow.MWL,)), st.integers(1, 9))
+def test_input_steps_per_weight_read_divides_input_phase_reads(case: Case, k: int) -> None:
+    """In each MWL input phase alone, one weight-buffer read per ``k`` steps: the phase's
+    reads are its one-step reads times ``ceil(T / k)`` instead of ``T``; other phases are
+    untouched, and so are the input buffer's reads and the MACs."""
+    one = case.arch({"input_steps_per_weight_read": 1, "prefetch_next_layer": False})
+    many = case.arch({"input_steps_per_weight_read": k, "prefetch_next_layer": False})
+    schedule = case.schedule(one)
+    for phase in schedule.phases:
+        alone = replace(schedule, phases=(phase,))
+        base = simulate(alone, one, case.access).total
+        cut = simulate(alone, many, case.access).total
+        assert cut == simulate_reference(alone, many, case.access).total
+        assert cut.input_buffer_reads == base.input_buffer_reads
+        assert cut.macs == base.macs
+        if phase.kind != PhaseKind.INPUT:
+            assert cut == base
+            continue
+        event("an input phase")
+        t = phase.steps
+        assert base.weight_buffer_reads % t == 0
+        assert cut.weight_buffer_reads == base.weight_buffer_reads // t * -(-t // k)

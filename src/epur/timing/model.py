@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from epur.arch import ArchConfig
-from epur.schedule.ir import Access, ArrayKind, Order, Phase, Schedule, Work, live_ranges
+from epur.schedule.ir import (
+    Access,
+    ArrayKind,
+    Order,
+    Phase,
+    PhaseKind,
+    Schedule,
+    Work,
+    live_ranges,
+)
 from epur.timing.result import AccessCycles, Counts, LayerResult, Peaks, TimingResult
 from epur.units import ceil_div
 
@@ -33,17 +42,27 @@ def simulate(
     access_cycles = access_cycles or AccessCycles()
     per_layer: dict[int, Counts] = defaultdict(Counts)
     ports = _Ports.of(arch, access_cycles)
-    memo: dict[tuple[int, bool, bool, Work], Counts] = {}  # equal MWL tiles cost the same
-    for phase in schedule.phases:
-        for work in phase.works:
-            key = (phase.steps, phase.reverse, phase.drain_each_step, work)
+    memo: dict[tuple[int, bool, bool, PhaseKind, Work, bool], _Cost] = {}  # equal tiles
+    previous: tuple[Phase, _Cost] | None = None  # the last phase and its idle time
+    prefetched: set[int] = set()  # phases whose first weights were fetched in advance
+    for index, phase in enumerate(schedule.phases):
+        early = previous is not None and _prefetches(previous, phase, arch, ports)
+        if early:
+            prefetched.add(index)
+        phase_cost = _Cost.zero(arch.compute_units)
+        for k, work in enumerate(phase.works):
+            pre = early and k == 0
+            key = (phase.steps, phase.reverse, phase.drain_each_step, phase.kind, work, pre)
             if key not in memo:
-                memo[key] = _work_counts(phase, work, schedule.batch, arch, ports)
-            per_layer[work.layer] += memo[key]
+                memo[key] = _work_counts(phase, work, schedule.batch, arch, ports, pre)
+            per_layer[work.layer] += memo[key].counts
+            phase_cost += memo[key]
         if not phase.drain_each_step:
             drain = phase.works[-1].groups[-1].drain_cycles
             per_layer[phase.works[-1].layer] += Counts(cycles=drain, drain_cycles=drain)
-    peaks = _layer_peaks(schedule, arch)
+            phase_cost += _Cost.idle(drain, arch.compute_units)
+        previous = (phase, phase_cost)
+    peaks = _layer_peaks(schedule, arch, prefetched)
     layers = tuple(
         LayerResult(info, per_layer[info.index], peaks[info.index]) for info in schedule.layers
     )
@@ -59,9 +78,13 @@ class _Ports:
     ib: int
     im: int
     access: AccessCycles
+    constants_in_wb: bool  # not options.constants_in_mfu
+    double_buffered: bool  # options.double_buffered_weights: fills use the spare bank's port
+    steps_per_read: int  # options.input_steps_per_weight_read
 
     @classmethod
     def of(cls, arch: ArchConfig, access: AccessCycles) -> _Ports:
+        options = arch.options
         return cls(
             arch.dpu.lanes,
             arch.storage_bits,
@@ -69,7 +92,14 @@ class _Ports:
             arch.port_bits(arch.input_buffer),
             arch.port_bits(arch.intermediate_memory),
             access,
+            not options.constants_in_mfu,
+            options.double_buffered_weights,
+            options.input_steps_per_weight_read,
         )
+
+    def fill_words(self, nbytes: int) -> int:
+        """Weight-buffer writes to store ``nbytes`` fetched from main memory."""
+        return ceil_div(nbytes * 8, self.wb)
 
     def chunk_words(self, length: int, port: int) -> int:
         """Port words to read one dot product's operand, chunk by chunk."""
@@ -86,6 +116,39 @@ class _Step:
     wb_per_cu: tuple[int, ...]
     ib_per_cu: tuple[int, ...]
 
+    def without_weight_reads(self) -> _Step:
+        """The same step served by weights read at an earlier step (input registers)."""
+        counts = replace(self.counts, weight_buffer_reads=0)
+        return _Step(counts, (0,) * len(self.wb_per_cu), self.ib_per_cu)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cost:
+    """Counts of some segments, and how long main memory and, per CU, the weight-buffer
+    port that takes fills sat idle during them (what a prefetch into the next phase may
+    use; with double buffering, the spare bank's port)."""
+
+    counts: Counts
+    dram_idle: int
+    wb_idle: tuple[int, ...]
+
+    @classmethod
+    def zero(cls, cus: int) -> _Cost:
+        return cls(Counts(), 0, (0,) * cus)
+
+    @classmethod
+    def idle(cls, cycles: int, cus: int) -> _Cost:
+        """``cycles`` in which nothing holds main memory or a port (a drain)."""
+        return cls(Counts(), cycles, (cycles,) * cus)
+
+    def __add__(self, other: _Cost) -> _Cost:
+        wb = tuple(a + b for a, b in zip(self.wb_idle, other.wb_idle, strict=True))
+        return _Cost(self.counts + other.counts, self.dram_idle + other.dram_idle, wb)
+
+    def scaled(self, factor: int) -> _Cost:
+        wb = tuple(n * factor for n in self.wb_idle)
+        return _Cost(self.counts.scaled(factor), self.dram_idle * factor, wb)
+
 
 def _step_counts(work: Work, batch: int, p: _Ports) -> _Step:
     """Everything a step of ``work`` costs that does not depend on the step index."""
@@ -99,7 +162,8 @@ def _step_counts(work: Work, batch: int, p: _Ports) -> _Step:
         chunks += sum(g.rows) * n_chunks
         issue += max(g.rows) * n_chunks
         for c, (rows, consts) in enumerate(zip(g.rows, g.consts, strict=True)):
-            wb[c] += rows * (p.chunk_words(g.length, p.wb) + ceil_div(consts * p.w, p.wb))
+            const_words = ceil_div(consts * p.w, p.wb) if p.constants_in_wb else 0
+            wb[c] += rows * (p.chunk_words(g.length, p.wb) + const_words)
             ib[c] += batch * rows * p.chunk_words(g.length, p.ib)
     ib[0] += batch * sum(ceil_div(v * p.w, p.ib) for v in work.mfu_ib_reads)  # one CU's copy
     ib_reads = sum(ib)
@@ -161,28 +225,36 @@ def _activation_traffic(work: Work, step: int, batch: int, im_port: int) -> Coun
 
 def _segment(
     step: _Step, traffic: Counts, fetched: tuple[int, ...], drain: int, arch: ArchConfig, p: _Ports
-) -> Counts:
+) -> _Cost:
     """One segment: ``step``'s compute, ``traffic`` activations, ``fetched`` weight bytes per
     CU. It lasts as long as its busiest resource (DPUs, main memory or a memory port),
     then drains."""
     base = step.counts
     weight_bytes = sum(fetched)
-    fills = [ceil_div(f * 8, p.wb) for f in fetched]
+    fills = [p.fill_words(f) for f in fetched]
+    a_wb = p.access.weight_buffer
+    if p.double_buffered:  # the DPU reads one bank while the fill writes the other
+        wb_busy = [a_wb * max(r, f) for r, f in zip(step.wb_per_cu, fills, strict=True)]
+        fill_busy = [a_wb * f for f in fills]
+    else:
+        wb_busy = [a_wb * (r + f) for r, f in zip(step.wb_per_cu, fills, strict=True)]
+        fill_busy = wb_busy
     issue = base.compute_cycles
     dram = arch.dram_cycles(weight_bytes + traffic.dram_activation_bytes)
     port = max(
-        p.access.weight_buffer * max(r + f for r, f in zip(step.wb_per_cu, fills, strict=True)),
+        max(wb_busy),
         p.access.input_buffer * max(step.ib_per_cu),
         p.access.intermediate_memory
         * (traffic.intermediate_memory_reads + traffic.intermediate_memory_writes),
     )
     stall = max(0, dram - issue)
     port_stall = max(0, port - issue - stall)
-    return (
+    cycles = issue + stall + port_stall + drain
+    counts = (
         base
         + traffic
         + Counts(
-            cycles=issue + stall + port_stall + drain,
+            cycles=cycles,
             stall_cycles=stall,
             port_stall_cycles=port_stall,
             drain_cycles=drain,
@@ -190,38 +262,93 @@ def _segment(
             dram_weight_bytes=weight_bytes,
         )
     )
+    return _Cost(counts, cycles - dram, tuple(cycles - busy for busy in fill_busy))
 
 
-def _work_counts(phase: Phase, work: Work, batch: int, arch: ArchConfig, p: _Ports) -> Counts:
-    """All segments of ``work`` in ``phase``: steady steps per spill interval, then step one."""
+def _reading_steps(phase: Phase, lo: int, hi: int, k: int) -> int:
+    """Steps ``t`` in ``lo..hi-1`` that read the weight buffer when one read serves ``k``
+    steps: those at a position ``0, k, 2k, ...`` of the phase's step order."""
+    if phase.reverse:  # position T-1-t: positions T-hi .. T-1-lo
+        lo, hi = phase.steps - hi, phase.steps - lo
+    return ceil_div(hi, k) - ceil_div(lo, k)
+
+
+def _work_counts(
+    phase: Phase, work: Work, batch: int, arch: ArchConfig, p: _Ports, prefetched: bool
+) -> _Cost:
+    """All segments of ``work`` in ``phase``: steady steps per spill interval, then step one.
+
+    ``prefetched``: the resident weights were fetched during the previous phase, so the
+    first step fetches only the overflow, like a later one (docs/model.md, design options).
+    """
     step = _step_counts(work, batch, p)
+    k = p.steps_per_read if phase.kind == PhaseKind.INPUT else 1
+    idle = step.without_weight_reads()
     drain = sum(g.drain_cycles for g in work.groups) if phase.drain_each_step else 0
     first = phase.step_order()[0]
-    total = Counts()
+    weights = work.weights
+    total = _Cost.zero(len(weights.footprint))
+    if prefetched:
+        early = Counts(
+            dram_weight_bytes=sum(weights.resident),
+            weight_buffer_writes=sum(p.fill_words(r) for r in weights.resident),
+        )
+        total = _Cost(early, 0, total.wb_idle)
+    first_fetch = weights.overflow if prefetched else weights.footprint
     breaks = _spill_breaks(work, phase.steps)
     for lo, hi in itertools.pairwise(breaks):
         if lo == hi:
             continue
         traffic = _activation_traffic(work, lo, batch, p.im)
-        steady = _segment(step, traffic, work.weights.overflow, drain, arch, p)
-        count = hi - lo
-        if lo <= first < hi:
-            count -= 1
-            total += _segment(step, traffic, work.weights.footprint, drain, arch, p)
-        total += steady.scaled(count)
+        count, reading = hi - lo, _reading_steps(phase, lo, hi, k)
+        if lo <= first < hi:  # the first step is at position 0: it reads
+            count, reading = count - 1, reading - 1
+            total += _segment(step, traffic, first_fetch, drain, arch, p)
+        for kind, n in ((step, reading), (idle, count - reading)):
+            if n:
+                total += _segment(kind, traffic, weights.overflow, drain, arch, p).scaled(n)
     return total
 
 
-def _layer_peaks(schedule: Schedule, arch: ArchConfig) -> dict[int, Peaks]:
+def _held(phase: Phase) -> list[int]:
+    """Weight-buffer bytes per CU the phase occupies (docs/model.md section 4)."""
+    columns = zip(*(w.weights.resident for w in phase.works), strict=True)
+    return [sum(c) if phase.order == Order.STEP_MAJOR else max(c) for c in columns]
+
+
+def _prefetches(previous: tuple[Phase, _Cost], phase: Phase, arch: ArchConfig, p: _Ports) -> bool:
+    """Whether ``phase``'s first work's resident weights are fetched during ``previous``:
+    the option is on, they fit beside the previous phase's weights, and main memory and
+    each CU's fill port sat idle long enough in it."""
+    if not arch.options.prefetch_next_layer:
+        return False
+    before, cost = previous
+    resident = phase.works[0].weights.resident
+    if sum(resident) == 0:
+        return False
+    cap = arch.weight_buffer.capacity_bytes
+    if any(h + r > cap for h, r in zip(_held(before), resident, strict=True)):
+        return False
+    if arch.dram_cycles(sum(resident)) > cost.dram_idle:
+        return False
+    return all(
+        p.access.weight_buffer * p.fill_words(r) <= idle
+        for r, idle in zip(resident, cost.wb_idle, strict=True)
+    )
+
+
+def _layer_peaks(schedule: Schedule, arch: ArchConfig, prefetched: set[int]) -> dict[int, Peaks]:
     """Peak occupancy per layer: phase-level for the shared memories, per work for the IB."""
     im = _im_per_phase(schedule)
     wb: dict[int, int] = defaultdict(int)
     ib: dict[int, int] = defaultdict(int)
     im_of: dict[int, int] = defaultdict(int)
-    for index, phase in enumerate(schedule.phases):
-        residents = [w.weights.resident for w in phase.works]
-        columns = zip(*residents, strict=True)
-        per_cu = [sum(c) if phase.order == Order.STEP_MAJOR else max(c) for c in columns]
+    phases = schedule.phases
+    for index, phase in enumerate(phases):
+        per_cu = _held(phase)
+        if index + 1 in prefetched:  # the next phase's first weights arrive during this one
+            ahead = phases[index + 1].works[0].weights.resident
+            per_cu = [h + r for h, r in zip(per_cu, ahead, strict=True)]
         for work in phase.works:
             need = ceil_div(work.ib_footprint * arch.storage_bits * schedule.batch, 8)
             wb[work.layer] = max(wb[work.layer], *per_cu)

@@ -23,6 +23,7 @@ from epur.schedule.ir import (
     MfuOps,
     Order,
     Phase,
+    PhaseKind,
     Schedule,
     SeqArray,
     Work,
@@ -75,14 +76,17 @@ class _Hardware:
 class _PortUse:
     """Accesses to each memory instance's single port during one segment."""
 
-    weight_buffer: list[int]  # per CU
+    weight_buffer: list[int]  # per CU: the DPU's reads (and fills, single-buffered)
     input_buffer: list[int]  # per CU
+    spare_bank: list[int]  # per CU: fills into the bank not being read (double-buffered)
     intermediate_memory: int = 0
 
     def busy_cycles(self, access: AccessCycles) -> int:
         """The cycles the busiest port is held: accesses x cycles per access."""
         busiest = 0
         for n in self.weight_buffer:
+            busiest = max(busiest, n * access.weight_buffer)
+        for n in self.spare_bank:
             busiest = max(busiest, n * access.weight_buffer)
         for n in self.input_buffer:
             busiest = max(busiest, n * access.input_buffer)
@@ -172,24 +176,30 @@ def _last_touches(schedule: Schedule) -> dict[SeqArray, int]:
 # ---- one segment -----------------------------------------------------------------------------
 
 
-def _run_group(group: DotGroup, hw: _Hardware, tally: _Tally, ports: _PortUse) -> int:
+def _run_group(
+    group: DotGroup, reads_weights: bool, hw: _Hardware, tally: _Tally, ports: _PortUse
+) -> int:
     """Issue the group's dot products on the CUs; return its (lockstep) issue cycles.
 
     Per row, each chunk's weights are read from the weight buffer once and stay in
-    the DPU while the batch elements stream through it.
+    the DPU while the batch elements stream through it. Unless ``reads_weights``, they
+    are still in the lanes' registers from an earlier step: no weight-buffer reads.
     """
     w = hw.storage_bits
+    options = hw.arch.options
     issued_per_cu: list[int] = []
     for c, rows in enumerate(group.rows):
         issued = 0
         for _row in range(rows):
-            words = _words(group.consts[c], w, hw.wb_port)
-            tally.weight_buffer_reads += words
-            ports.weight_buffer[c] += words
-            for elements in _chunks(group.length, hw.lanes):
-                words = _words(elements, w, hw.wb_port)
+            if reads_weights and not options.constants_in_mfu:  # bias, peephole words
+                words = _words(group.consts[c], w, hw.wb_port)
                 tally.weight_buffer_reads += words
                 ports.weight_buffer[c] += words
+            for elements in _chunks(group.length, hw.lanes):
+                if reads_weights:
+                    words = _words(elements, w, hw.wb_port)
+                    tally.weight_buffer_reads += words
+                    ports.weight_buffer[c] += words
                 for _b in range(hw.batch):
                     tally.macs += elements
                     tally.dpu_chunks += 1
@@ -250,21 +260,48 @@ def _fetch_weights(work: Work, first: bool, hw: _Hardware, tally: _Tally, ports:
         tally.dram_weight_bytes += fetched
         words = _words(fetched * 8, 1, hw.wb_port)
         tally.weight_buffer_writes += words
-        ports.weight_buffer[c] += words
+        if hw.arch.options.double_buffered_weights:  # written into the bank not being read
+            ports.spare_bank[c] += words
+        else:
+            ports.weight_buffer[c] += words
 
 
-def _run_segment(segment: _Segment, first: bool, hw: _Hardware) -> Counts:
-    """Counts and cycles of one ``run(work, t)`` (docs/model.md section 3)."""
+def _prefetched_weights(work: Work, hw: _Hardware, tally: _Tally) -> None:
+    """The resident weights, fetched during the previous phase: counted, no cycles here."""
+    for resident in work.weights.resident:
+        tally.dram_weight_bytes += resident
+        tally.weight_buffer_writes += _words(resident * 8, 1, hw.wb_port)
+
+
+@dataclass(slots=True)
+class _Idle:
+    """Cycles in which main memory, and each CU's weight-buffer port that takes fills (the
+    spare bank's, double-buffered), did nothing."""
+
+    dram: int
+    weight_buffer: list[int]
+
+
+def _run_segment(
+    segment: _Segment, first: bool, prefetched: bool, reads_weights: bool, hw: _Hardware
+) -> tuple[Counts, _Idle]:
+    """Counts and cycles of one ``run(work, t)`` (docs/model.md section 3), and how long
+    main memory and each weight-buffer port sat idle in it.
+
+    ``prefetched``: the work's resident weights came during the previous phase, so its
+    first step fetches only the overflow, as a later one does."""
     work, tally = segment.work, _Tally()
     cus = hw.arch.compute_units
-    ports = _PortUse([0] * cus, [0] * cus)
+    ports = _PortUse([0] * cus, [0] * cus, [0] * cus)
     issue = 0
     for group in work.groups:
-        issue += _run_group(group, hw, tally, ports)
+        issue += _run_group(group, reads_weights, hw, tally, ports)
     _run_mfu_and_input_buffer(work, hw, tally, ports)
     _run_transfers(work, segment.step, hw, tally, ports)
-    _fetch_weights(work, first, hw, tally, ports)
+    _fetch_weights(work, first and not prefetched, hw, tally, ports)
     dram = hw.arch.dram_cycles(tally.dram_bytes())
+    if first and prefetched:
+        _prefetched_weights(work, hw, tally)
     # The segment lasts as long as its busiest resource: the DPUs, main memory, a port.
     busiest = max(issue, dram, ports.busy_cycles(hw.access))
     drain = 0
@@ -276,7 +313,9 @@ def _run_segment(segment: _Segment, first: bool, hw: _Hardware) -> Counts:
     tally.port_stall_cycles = busiest - max(issue, dram)
     tally.drain_cycles = drain
     tally.cycles = busiest + drain
-    return tally.freeze()
+    fill_port = ports.spare_bank if hw.arch.options.double_buffered_weights else ports.weight_buffer
+    wb_idle = [tally.cycles - n * hw.access.weight_buffer for n in fill_port]
+    return tally.freeze(), _Idle(tally.cycles - dram, wb_idle)
 
 
 def _end_of_phase_drain(phase: Phase) -> Counts:
@@ -298,13 +337,22 @@ class _Occupancy:
     last_touch: dict[SeqArray, int]
     weight_buffer: list[int] = field(default_factory=list)  # bytes per CU, current phase
     live: set[SeqArray] = field(default_factory=set)
+    phase_wb_per_cu: list[int] = field(default_factory=list)  # the phase's peak per CU
     phase_wb: int = 0  # peaks of the current phase
     phase_im: int = 0
     layers: dict[int, list[int]] = field(default_factory=dict)  # layer -> [wb, ib, im]
 
     def start_phase(self, cus: int) -> None:
         self.weight_buffer = [0] * cus
+        self.phase_wb_per_cu = [0] * cus
         self.phase_wb = self.phase_im = 0
+
+    def hold_ahead(self, resident: tuple[int, ...]) -> None:
+        """The next phase's first weights, prefetched: they sit beside this phase's."""
+        peak = 0
+        for held, ahead in zip(self.phase_wb_per_cu, resident, strict=True):
+            peak = max(peak, held + ahead)
+        self.phase_wb = max(self.phase_wb, peak)
 
     def end_phase(self, phase: Phase) -> None:
         """The shared memories' peaks of the phase go to every layer that ran in it."""
@@ -320,6 +368,7 @@ class _Occupancy:
                 self.weight_buffer[c] += resident  # the phase's works coexist
             else:
                 self.weight_buffer[c] = resident  # a tile replaces the previous one
+            self.phase_wb_per_cu[c] = max(self.phase_wb_per_cu[c], self.weight_buffer[c])
         self.phase_wb = max(self.phase_wb, *self.weight_buffer)
 
     def run(self, segment: _Segment) -> None:
@@ -358,23 +407,63 @@ class _Ledger:
         self.total += counts
 
 
-def _run_phase(segments: Iterator[_Segment], occupancy: _Occupancy, ledger: _Ledger) -> None:
-    """The segments of one phase, in order, then its end-of-phase drain."""
+def _run_phase(
+    phase: Phase, segments: list[_Segment], prefetched: bool, occupancy: _Occupancy, ledger: _Ledger
+) -> _Idle:
+    """The segments of one phase, in order, then its end-of-phase drain (the occupancy's
+    phase is left open: the next phase may prefetch into it). Returns the phase's idle
+    main-memory and weight-buffer port cycles."""
     hw = occupancy.hw
-    occupancy.start_phase(hw.arch.compute_units)
+    cus = hw.arch.compute_units
+    occupancy.start_phase(cus)
+    idle = _Idle(0, [0] * cus)
     has_run: set[int] = set()  # works of this phase that have run a step
-    phase: Phase | None = None
+    steps_run: dict[int, int] = {}  # steps each work has run so far
     for segment in segments:
-        phase, work = segment.phase, segment.work
+        work = segment.work
         first = segment.work_index not in has_run
         if first:
             has_run.add(segment.work_index)
             occupancy.load_weights(phase, work)
+        position = steps_run.get(segment.work_index, 0)
+        steps_run[segment.work_index] = position + 1
+        reads_weights = True
+        if phase.kind == PhaseKind.INPUT:  # one read serves k consecutive steps
+            reads_weights = position % hw.arch.options.input_steps_per_weight_read == 0
+        early = prefetched and segment.work_index == 0
         occupancy.run(segment)
-        ledger.charge(work.layer, _run_segment(segment, first, hw))
-    if phase is not None:  # charged to the layer of the phase's last work
-        ledger.charge(phase.works[-1].layer, _end_of_phase_drain(phase))
-        occupancy.end_phase(phase)
+        counts, seg_idle = _run_segment(segment, first, early, reads_weights, hw)
+        ledger.charge(work.layer, counts)
+        idle.dram += seg_idle.dram
+        for c in range(cus):
+            idle.weight_buffer[c] += seg_idle.weight_buffer[c]
+    drain = _end_of_phase_drain(phase)  # charged to the layer of the phase's last work
+    ledger.charge(phase.works[-1].layer, drain)
+    idle.dram += drain.cycles
+    for c in range(cus):
+        idle.weight_buffer[c] += drain.cycles
+    return idle
+
+
+def _will_prefetch(next_phase: Phase, idle: _Idle, occupancy: _Occupancy) -> bool:
+    """Whether ``next_phase``'s first work's resident weights are fetched during the phase
+    that just ran (docs/model.md, design options): they fit beside its weights, and main
+    memory and each CU's fill port sat idle long enough."""
+    hw = occupancy.hw
+    if not hw.arch.options.prefetch_next_layer:
+        return False
+    resident = next_phase.works[0].weights.resident
+    if sum(resident) == 0:
+        return False
+    for held, ahead in zip(occupancy.phase_wb_per_cu, resident, strict=True):
+        if held + ahead > hw.arch.weight_buffer.capacity_bytes:
+            return False
+    if hw.arch.dram_cycles(sum(resident)) > idle.dram:
+        return False
+    for ahead, free in zip(resident, idle.weight_buffer, strict=True):
+        if _words(ahead * 8, 1, hw.wb_port) * hw.access.weight_buffer > free:
+            return False
+    return True
 
 
 def simulate_reference(
@@ -385,8 +474,20 @@ def simulate_reference(
     hw = _Hardware.of(arch, schedule.batch, access_cycles)
     ledger = _Ledger({info.index: Counts() for info in schedule.layers})
     occupancy = _Occupancy(hw, _last_touches(schedule))
-    for _p, segments in groupby(_segments(schedule), key=lambda s: s.phase_index):
-        _run_phase(segments, occupancy, ledger)
+    by_phase: dict[int, list[_Segment]] = {}
+    for p, group in groupby(_segments(schedule), key=lambda s: s.phase_index):
+        by_phase[p] = list(group)
+    prefetched = False
+    phases = schedule.phases
+    for index, phase in enumerate(phases):
+        idle = _run_phase(phase, by_phase.get(index, []), prefetched, occupancy, ledger)
+        prefetched = False
+        if index + 1 < len(phases):
+            next_phase = phases[index + 1]
+            prefetched = _will_prefetch(next_phase, idle, occupancy)
+            if prefetched:
+                occupancy.hold_ahead(next_phase.works[0].weights.resident)
+        occupancy.end_phase(phase)
     layers = tuple(
         LayerResult(info, ledger.per_layer[info.index], occupancy.layer_peaks(info.index))
         for info in schedule.layers
