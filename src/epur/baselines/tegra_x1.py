@@ -1,5 +1,9 @@
 """A roofline model of the NVIDIA Tegra X1 running an LSTM network at batch 1.
 
+**Superseded** by ``epur.baselines.tegra_cudnn`` (``evaluate_tegra`` with a scenario of
+``tegra_scenarios()``): this model re-reads ``[W U]`` at every step, which is not how cuDNN
+runs an LSTM. Kept only until its callers (``epur.report``) move; then delete it.
+
 **Modelled, never measured.** Every step of every layer direction is a
 matrix-vector product: its time is the larger of its arithmetic at peak
 throughput and its memory traffic at peak bandwidth; weights that exceed the GPU's
