@@ -185,7 +185,8 @@ def test_reproduce_writes_table_and_json(
     out = tmp_path / "results"
     code, text, err = run(capsys, "reproduce", "--out", str(out), "--energy-backend", "table")
     assert code == 0 and "[1/5] EESEN" in err and "[5/5] RLDRADSPR" in err
-    figures = [f"{n}.{e}" for n in ("area_breakdown", "energy_breakdown", "vs_tegra_x1")
+    figures = [f"{n}.{e}" for n in ("area_breakdown", "energy_breakdown", "vs_tegra_x1",
+                                    "tornado_energy_reduction", "tornado_speedup")
                for e in ("png", "svg")]  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [*figures, "report.html", "results.json", "results.md"]

@@ -20,7 +20,8 @@ __all__ = ["REPORT_FILES", "main"]
 # earlier result, which a new one replaces; anything else there is refused
 REPORT_FILES = frozenset(
     {"report.html", "results.json", "results.md"}
-    | {f"{name}.{ext}" for name in ("area_breakdown", "energy_breakdown", "vs_tegra_x1")
+    | {f"{name}.{ext}" for name in ("area_breakdown", "energy_breakdown", "vs_tegra_x1",
+                                                  "tornado_energy_reduction", "tornado_speedup")
        for ext in ("png", "svg")}
 )  # fmt: skip
 MARKER = "results.json"

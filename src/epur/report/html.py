@@ -82,6 +82,10 @@ _CAPTIONS = {
     "vs_tegra_x1": "Energy reduction and speedup of each design against the modelled Tegra X1; "
     "dashed: the paper's 92x energy reduction and the thesis's 6.8x speedup (averages).",
     "area_breakdown": "Chip area of each design by component (total in mm² above each bar).",
+    "tornado_energy_reduction": "Average energy reduction of mwl vs the Tegra X1 with each "
+    "assumption at its low and its high value, the others at their default (line).",
+    "tornado_speedup": "Average speedup of mwl vs the Tegra X1 with each assumption at its "
+    "low and its high value, the others at their default (line).",
 }
 
 
@@ -125,6 +129,47 @@ def _designs(data: dict[str, Any]) -> str:
     headers = ["design", "what it is", "weight buffer B/CU", "banks",
                "cycles per access (WB, IB, IM)"]  # fmt: skip
     return _table(headers, rows, frozenset({1}), frozenset({1}))
+
+
+def _x(value: float | None) -> str:
+    return "" if value is None else f"{value:.3g}x"
+
+
+def _uncertainty(data: dict[str, Any]) -> str:
+    """The Tegra scenarios, the sensitivity table and the consistency check."""
+    if not data.get("sensitivity"):
+        return ""
+    nets = list(data["networks"])
+    scen_rows = [
+        [name, s["precision"], f"{s['step_overhead_s'] * 1e6:.3g}", f"{s['power_w']:g}",
+         _x(s["energy_reduction_avg"]), _x(s["speedup_avg"])]
+        + [f"{e['latency_s'] * 1e3:.4g}" + ("" if e["real_time_factor"] is None
+           else f" (RTF {e['real_time_factor']:.3g})") for e in s["networks"].values()]
+        for name, s in data["scenarios"].items()
+    ]  # fmt: skip
+    scen_headers = ["scenario", "precision", "us per step", "power W", "energy red. (avg)",
+                    "speedup (avg)", *(f"{k.upper()} ms" for k in nets)]  # fmt: skip
+    sens_rows = [
+        [r["assumption"], r["default"], r["low"], r["high"],
+         " / ".join(_x(v) for v in r["energy_reduction_avg"] or [None]),
+         " / ".join(_x(v) for v in r["speedup_avg"] or [None]), r.get("note") or r["reason"]]
+        for r in data["sensitivity"]
+    ]  # fmt: skip
+    sens_headers = ["assumption", "default", "low", "high", "energy red. low / high",
+                    "speedup low / high", "why these values"]  # fmt: skip
+    summary = data["summary"]
+    band = (f"energy reduction {_x(summary['energy_reduction_vs_tegra_x1_avg'])} "
+            f"(range {' to '.join(_x(v) for v in summary['energy_reduction_vs_tegra_x1_range'])})"
+            f"; speedup {_x(summary['speedup_vs_tegra_x1_avg'])} (range "
+            f"{' to '.join(_x(v) for v in summary['speedup_vs_tegra_x1_range'])})")  # fmt: skip
+    cons = data["consistency"]
+    return f"""<h2>Tegra X1 scenarios</h2>{_table(scen_headers, scen_rows)}
+<p class="note">The default scenario, in every other table and figure, is
+<b>{_escape(summary["tegra_scenario"])}</b>. All modelled, never measured.</p>
+<h2>Sensitivity</h2><p>Headline averages (mwl): {_escape(band)}.</p>
+{_table(sens_headers, sens_rows, frozenset({1, 2, 3, 6}), frozenset({6}))}
+<h2>Can the paper's statements hold together?</h2>
+<p><b>{"Yes" if cons["holds"] else "No"}.</b> {_escape(cons["explanation"])}</p>"""
 
 
 def report_html(rep: Reproduction, data: dict[str, Any], figures: dict[str, bytes]) -> str:
@@ -178,6 +223,7 @@ given), as the paper's MWL result on it needs. MACs are for one sequence.</p>
 <p class="note">Energy per sequence and per step as epur defines them: {definitions}.
 Batch 1 throughout.</p>
 <h2>Figures</h2>{_figures(figures)}
+{_uncertainty(data)}
 <h2>SRAMs (CACTI)</h2>{memories}
 <p class="note">Per instance: energy per access of the full port, leakage (subthreshold
 and gate) and area of one SRAM; the design has <i>instances</i> of it. Cycles per access
@@ -196,11 +242,11 @@ def report_files(rep: Reproduction, data: dict[str, Any], text: str) -> dict[str
     and SVG) and ``report.html`` when energy was modelled, ``results.json``, ``results.md``."""
     import json
 
-    from epur.report.plots import area_breakdown, energy_breakdown, versus_tegra
+    from epur.report.plots import area_breakdown, energy_breakdown, tornado, versus_tegra
 
     files: dict[str, bytes] = {}
     if data["summary"]["energy_reduction_vs_tegra_x1_avg"] is not None:
-        files |= energy_breakdown(rep) | versus_tegra(rep) | area_breakdown(rep)
+        files |= energy_breakdown(rep) | versus_tegra(rep) | area_breakdown(rep) | tornado(rep)
         files["report.html"] = report_html(rep, data, files).encode("utf-8")
     files["results.json"] = (json.dumps(data, indent=2) + "\n").encode("utf-8")
     files["results.md"] = (text + "\n").encode("utf-8")

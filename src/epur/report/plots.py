@@ -27,6 +27,7 @@ __all__ = [
     "area_breakdown",
     "colour",
     "energy_breakdown",
+    "tornado",
     "versus_tegra",
 ]
 
@@ -207,3 +208,40 @@ def area_breakdown(rep: Reproduction) -> dict[str, bytes]:
         fig.legend(handles[::-1], names[::-1], fontsize=8, loc="outside right center",
                    frameon=False)  # fmt: skip
         return _render(fig, "area_breakdown")
+
+
+def tornado(rep: Reproduction) -> dict[str, bytes]:
+    """One tornado per headline average (energy reduction, speedup of mwl vs the Tegra X1):
+    for each assumption, a bar from the default to the average at its low value and one
+    to its high value, the widest on top; the default as a line."""
+    sens = rep.sensitivity
+    out: dict[str, bytes] = {}
+    if sens is None:
+        return out
+    headlines: list[tuple[str, str, float | None, str]] = [
+        ("tornado_energy_reduction", "energy reduction", sens.default.energy_reduction,
+         "energy_reduction_avg"),
+        ("tornado_speedup", "speedup", sens.default.speedup, "speedup_avg"),
+    ]  # fmt: skip
+    for name, what, default, field in headlines:
+        rows = [(r.assumption, r.low, r.high, p) for r in sens.rows
+                if (p := getattr(r, field)) is not None]  # fmt: skip
+        if default is None or not rows:
+            continue
+        rows.sort(key=lambda r: abs(r[3][1] - r[3][0]))  # barh draws bottom up: widest on top
+        with _figure(8, 0.35 * len(rows) + 1.6) as (fig, ax):
+            ys = list(range(len(rows)))
+            for k, (side, colour_) in enumerate((("low", "#4c78a8"), ("high", "#f58518"))):
+                ends = [r[3][k] for r in rows]
+                label = f"at the assumption's {side} value"
+                drawn = ax.barh(ys, [e - default for e in ends], 0.6, left=default,
+                                color=colour_, label=label)  # fmt: skip
+                _tag(drawn, name, side)
+            ax.axvline(default, color="black", linewidth=1,
+                       label=f"default: {default:.3g}x")  # fmt: skip
+            ax.set_yticks(ys, [f"{a} ({lo} / {hi})" for a, lo, hi, _ in rows], fontsize=7)
+            _labels(ax, name, f"average {what} vs Tegra X1 (x)", "assumption (low / high)")
+            ax.set_title(f"Sensitivity of the average {what} (mwl vs Tegra X1, modelled)")
+            fig.legend(fontsize=8, loc="outside lower center", ncol=3, frameon=False)
+            out |= _render(fig, name)
+    return out

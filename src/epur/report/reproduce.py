@@ -4,8 +4,11 @@ For every network: E-PUR with the baseline dataflow on weight buffers sized for 
 (each layer's W and U rows per gate, in as many banks as keep up with the clock),
 E-PUR with MWL on the paper preset (buffers that hold U), the baseline dataflow on
 those MWL-sized buffers, and a roofline model of the Tegra X1 (modelled, never
-measured). GMAT runs faithfully (autoregressive decoder) and, separately, with
-known inputs (teacher forcing).
+measured; every scenario of ``epur.report.tegra``, the default one in the tables).
+GMAT runs faithfully (autoregressive decoder) and, separately, with known inputs
+(teacher forcing). Then the sensitivity of the headline averages to each uncertain
+assumption (``epur.report.sensitivity``) and whether the paper's statements can hold
+together (``epur.report.consistency``).
 """
 
 from __future__ import annotations
@@ -15,14 +18,27 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from epur.arch import PROVENANCE, ArchChange, ArchConfig, arch_changes
-from epur.baselines import PlatformResult, roofline
 from epur.energy import SramBackend
 from epur.evaluation import Evaluation, evaluate
+from epur.report.consistency import (
+    PAPER_ENERGY_REDUCTION,
+    THESIS_SPEEDUP,
+    Consistency,
+    consistency,
+)
 from epur.report.designs import DESIGN_TEXT, DESIGNS
 from epur.report.memories import memory_figures
 from epur.report.parameters import changes_json, report_title
 from epur.report.per_sequence import ENERGY_DEFINITIONS, energy_per, normalise
 from epur.report.results import RESULT_HEADERS, reproduction_table, result_rows
+from epur.report.sensitivity import EpurFigures, Sensitivity, sensitivity
+from epur.report.tegra import (
+    DEFAULT_SCENARIO,
+    TegraConfig,
+    TegraResult,
+    evaluate_tegra,
+    tegra_scenarios,
+)
 from epur.report.workloads import workload
 from epur.schedule import Dataflow
 from epur.timing import weight_buffer_design
@@ -39,10 +55,7 @@ __all__ = [
     "result_rows",
 ]
 
-# Silfa et al., PACT 2018, abstract: 92x less energy than a Tegra X1, on average
-PAPER_ENERGY_REDUCTION = 92.0
-# F. Silfa, PhD thesis, UPC 2021, abstract: 6.8x speedup against the SoC (the Tegra X1)
-THESIS_SPEEDUP = 6.8
+__all__ += ["PAPER_ENERGY_REDUCTION", "THESIS_SPEEDUP"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,12 @@ class Case:
     known_inputs: bool
     network: Network
     designs: dict[str, Evaluation]
-    tegra: PlatformResult
+    scenarios: dict[str, TegraResult]  # the Tegra X1 in each scenario
+
+    @property
+    def tegra(self) -> TegraResult:
+        """The Tegra X1 in the default scenario, as the tables and figures show it."""
+        return self.scenarios[DEFAULT_SCENARIO]
 
     @property
     def label(self) -> str:
@@ -64,6 +82,9 @@ class Reproduction:
     arch: ArchConfig
     baseline_arch: ArchConfig
     cases: tuple[Case, ...]
+    tegras: dict[str, TegraConfig]  # the scenarios
+    sensitivity: Sensitivity | None  # None without an energy model
+    consistency: Consistency | None
 
     def faithful(self) -> list[Case]:
         return [c for c in self.cases if not c.known_inputs]
@@ -86,6 +107,7 @@ def reproduce(
     """Every zoo network on the three E-PUR designs and the modelled Tegra X1.
 
     ``progress`` is told of each step before it starts: each network (GMAT twice).
+    The sensitivity re-evaluates only the mwl design, and only for assumptions on E-PUR.
     """
     sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
     base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
@@ -94,6 +116,7 @@ def reproduce(
         "mwl": (arch, Dataflow.MWL),
         "baseline_on_mwl_buffers": (arch, Dataflow.BASELINE),
     }
+    tegras = tegra_scenarios()
     cases = []
     for key in ZOO_NAMES:
         network = zoo_network(key)
@@ -104,11 +127,43 @@ def reproduce(
             designs = {
                 d: evaluate(net, a, f, energy_backend=backend) for d, (a, f) in setups.items()
             }
-            cases.append(Case(key, known, net, designs, roofline(net)))
-    return Reproduction(arch, base_arch, tuple(cases))
+            tegra = {name: evaluate_tegra(net, v) for name, v in tegras.items()}
+            cases.append(Case(key, known, net, designs, tegra))
+    sens, cons = _uncertainty(arch, backend, cases, tegras)
+    return Reproduction(arch, base_arch, tuple(cases), tegras, sens, cons)
 
 
-def _entry(ev: Evaluation, tegra: PlatformResult) -> dict[str, Any]:
+def _figures(ev: Evaluation) -> EpurFigures:
+    return EpurFigures(ev.timing.latency_s(), None if ev.energy is None else ev.energy.total_j)
+
+
+def _uncertainty(
+    arch: ArchConfig, backend: SramBackend | None, cases: list[Case],
+    tegras: dict[str, TegraConfig],
+) -> tuple[Sensitivity | None, Consistency | None]:  # fmt: skip
+    """The sensitivity and the consistency check about the mwl design and the default
+    Tegra (nothing without an energy model)."""
+    faithful = [c for c in cases if not c.known_inputs]
+    if backend is None:
+        return None, None
+    networks = {c.key: c.network for c in faithful}
+    epur = {c.key: _figures(c.designs["mwl"]) for c in faithful}
+
+    def run(changed: ArchConfig) -> dict[str, EpurFigures]:
+        return {
+            k: _figures(evaluate(n, changed, Dataflow.MWL, energy_backend=backend))
+            for k, n in networks.items()
+        }
+
+    known = next(((_figures(c.designs["mwl"]), c.tegra) for c in cases if c.known_inputs), None)
+    sens = sensitivity(
+        arch, networks, epur, {c.key: c.tegra for c in faithful}, tegras[DEFAULT_SCENARIO],
+        tegras, known, run,
+    )  # fmt: skip
+    return sens, consistency(networks, epur, tegras[DEFAULT_SCENARIO])
+
+
+def _entry(ev: Evaluation, tegra: TegraResult) -> dict[str, Any]:
     t = ev.timing
     out: dict[str, Any] = t.summary() | {
         "real_time_factor": ev.real_time_factor,
@@ -143,18 +198,15 @@ def _case_json(case: Case) -> dict[str, Any]:
         "energy_per_sequence_j": tegra.per_sequence_j,
         "energy_per_step_j": tegra.per_step_j,
         "steps_per_sequence": tegra.steps_per_sequence,
-        "real_time_factor": _rtf(case.designs["mwl"], case.tegra.latency_s),
+        "real_time_factor": case.tegra.real_time_factor,
         "dram_bytes": case.tegra.dram_bytes,
+        "power_w": case.tegra.power_w,
+        "scenario": DEFAULT_SCENARIO,
         "modelled": True,
     }
     same = case.designs["baseline_on_mwl_buffers"].timing.total.dram_weight_bytes
     out["mwl_weight_traffic_ratio"] = case.designs["mwl"].timing.total.dram_weight_bytes / same
     return out
-
-
-def _rtf(ev: Evaluation, latency_s: float) -> float | None:
-    duration = ev.sequence_duration_s
-    return None if duration is None else latency_s / duration
 
 
 def _average(values: list[float]) -> float:
@@ -166,12 +218,18 @@ def reproduction_json(rep: Reproduction) -> dict[str, Any]:
     speedups = [t.latency_s / ev.timing.latency_s() for ev, t in mwl]
     reductions = [t.energy_j / ev.energy.total_j for ev, t in mwl if ev.energy is not None]
     table = rep.cases[0].designs["mwl"].energy_table
-    summary = {
+    summary: dict[str, Any] = {
         "energy_reduction_vs_tegra_x1_avg": _average(reductions) if reductions else None,
         "speedup_vs_tegra_x1_avg": _average(speedups),
         "averaged_over": [c.key for c in rep.faithful()],
         "energy_backend": table.backend if table is not None else None,
+        "tegra_scenario": DEFAULT_SCENARIO,
     }
+    if rep.sensitivity is not None:
+        summary["energy_reduction_vs_tegra_x1_range"] = _pair(
+            rep.sensitivity.energy_reduction_range()
+        )
+        summary["speedup_vs_tegra_x1_range"] = list(rep.sensitivity.speedup_range())
     first = rep.cases[0].designs
     return {
         "schema_version": 1,
@@ -188,7 +246,45 @@ def reproduction_json(rep: Reproduction) -> dict[str, Any]:
         "known_inputs": {c.key: _case_json(c) for c in rep.cases if c.known_inputs},
         "summary": summary,
         "paper_vs_epur": paper_vs_epur(rep, summary),
+        "scenarios": scenarios_json(rep),
+        "sensitivity": [] if rep.sensitivity is None else rep.sensitivity.json(),
+        "consistency": None if rep.consistency is None else rep.consistency.json(),
     }
+
+
+def _band(summary: dict[str, Any], key: str) -> str:
+    band = summary.get(key)
+    return "" if band is None else f" (sensitivity: {band[0]:.3g}-{band[1]:.3g}x)"
+
+
+def _pair(pair: tuple[float, float] | None) -> list[float] | None:
+    return None if pair is None else list(pair)
+
+
+def scenarios_json(rep: Reproduction) -> dict[str, Any]:
+    """Each Tegra X1 scenario: its per-step cost and power, each faithful network's
+    figures on it and the headline averages of the mwl design against it."""
+    out: dict[str, Any] = {}
+    for name, config in rep.tegras.items():
+        mwl = [(c.designs["mwl"], c.scenarios[name]) for c in rep.faithful()]
+        reductions = [t.energy_j / ev.energy.total_j for ev, t in mwl if ev.energy is not None]
+        out[name] = {
+            "description": config.sources["step_fixed_s"].source,
+            "precision": config.precision,
+            "step_overhead_s": config.step_fixed_s,
+            "power_w": config.power_w,
+            "energy_reduction_avg": _average(reductions) if reductions else None,
+            "speedup_avg": _average([t.latency_s / ev.timing.latency_s() for ev, t in mwl]),
+            "networks": {
+                c.key: {
+                    "latency_s": c.scenarios[name].latency_s,
+                    "energy_j": c.scenarios[name].energy_j,
+                    "real_time_factor": c.scenarios[name].real_time_factor,
+                }
+                for c in rep.faithful()
+            },
+        }
+    return out
 
 
 def _provenance_json(changes: tuple[ArchChange, ...]) -> dict[str, dict[str, str]]:
@@ -228,7 +324,7 @@ def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, 
             {
                 "claim": "energy reduction vs Tegra X1 (average)",
                 "paper": "92x",
-                "epur": f"{red:.1f}x",
+                "epur": f"{red:.1f}x" + _band(summary, "energy_reduction_vs_tegra_x1_range"),
                 "gap": f"{red / PAPER_ENERGY_REDUCTION:.2f} of it",
             }
         )
@@ -236,7 +332,7 @@ def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, 
         {
             "claim": "speedup vs Tegra X1 (average; thesis)",
             "paper": "6.8x",
-            "epur": f"{spd:.2f}x",
+            "epur": f"{spd:.2f}x" + _band(summary, "speedup_vs_tegra_x1_range"),
             "gap": f"{spd / THESIS_SPEEDUP:.2f} of it",
         }
     )
@@ -254,6 +350,27 @@ def paper_vs_epur(rep: Reproduction, summary: dict[str, Any]) -> list[dict[str, 
             "gap": "not checkable for networks without a frame rate",
         }
     )
+    tegra_rtf = [
+        f"{c.network.name} RTF {t:.3g}" for c in rep.faithful()
+        if (t := c.tegra.real_time_factor) is not None
+    ]  # fmt: skip
+    rows.append(
+        {
+            "claim": "Tegra X1 not real time on EESEN and RLDRADSPR",
+            "paper": "yes",
+            "epur": f"{DEFAULT_SCENARIO}: " + "; ".join(tegra_rtf),
+            "gap": "modelled Tegra (scenarios below)",
+        }
+    )
+    if rep.consistency is not None:
+        rows.append(
+            {
+                "claim": "all three statements at once",
+                "paper": "yes",
+                "epur": "yes" if rep.consistency.holds else "no",
+                "gap": "see the consistency check",
+            }
+        )
     table = rep.cases[0].designs["mwl"].energy_table
     if table is not None:
         rows.append(

@@ -80,4 +80,6 @@ def reproduction_text(data: dict[str, Any], changes: Sequence[ArchChange]) -> st
         "sequence's time steps, all stacks (GMAT: encoder + decoder steps)",
         "paper vs epur:\n" + claims,
     ]
+    if data.get("consistency") is not None:
+        parts.append("consistency check: " + data["consistency"]["explanation"])
     return "\n\n".join(parts)
