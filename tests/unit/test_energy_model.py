@@ -157,3 +157,15 @@ def test_evaluate_charges_the_sram_cycle_times_to_the_timing_model() -> None:
     # EESEN's weight buffer is read once per chunk plus once per bias and peephole word:
     # one port cannot keep up with the DPU, and the model charges the difference.
     assert ev.timing.total.port_stall_cycles > 0
+
+
+def test_the_sram_corner_is_in_the_summary_and_the_json() -> None:
+    from epur.report.tables import evaluation_json, summary_text
+    from tests.unit.test_energy_by_hand import FixedBackend
+
+    arch = apply_overrides(paper_preset(), ["technology.temperature_k=300"])
+    ev = evaluate(zoo_network("eesen"), arch, "mwl", energy_backend=FixedBackend())
+    corner = {"cell_type": "itrs-lstp", "periphery_type": "itrs-lstp", "temperature_k": 300}
+    assert evaluation_json(ev)["sram_corner"] == corner
+    line = next(ln for ln in summary_text(ev).splitlines() if "SRAM figures" in ln)
+    assert line.endswith("(fixed SRAM figures) at itrs-lstp cells, itrs-lstp periphery, 300 K")

@@ -131,11 +131,27 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
             }
         )
     return {
+        "sram_corner": _corner(ev),
         "area_mm2": sum(table.area_mm2.values()),
         "area_breakdown_mm2": dict(table.area_mm2),
         "memories": memories,
         "cacti_config": {m.name: m.config_text for m in table.memories if m.config_text},
     }
+
+
+def _corner(ev: Evaluation) -> dict[str, Any]:
+    """The SRAM corner every CACTI figure is for: cells, periphery, temperature."""
+    tech = ev.arch.technology
+    return {
+        "cell_type": tech.sram_cell,
+        "periphery_type": tech.sram_periphery,
+        "temperature_k": tech.temperature_k,
+    }
+
+
+def _corner_text(ev: Evaluation) -> str:
+    c = _corner(ev)
+    return f"{c['cell_type']} cells, {c['periphery_type']} periphery, {c['temperature_k']} K"
 
 
 def format_table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
@@ -234,7 +250,8 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
         lines += [
             f"  energy per sequence    {sig(per.per_sequence_j * 1e3)} mJ, "
             f"{sig(per.per_step_j * 1e6)} uJ per step (energy per sequence / {per.steps_text})",
-            f"  average power          {sig(e.power_w * 1e3)} mW ({table.backend} SRAM figures)",
+            f"  average power          {sig(e.power_w * 1e3)} mW ({table.backend} SRAM figures) "
+            f"at {_corner_text(ev)}",
             f"  area                   {sum(table.area_mm2.values()):.2f} mm2 ("
             + ", ".join(f"{k} {v:.2f}" for k, v in table.area_mm2.items())
             + ")",
