@@ -152,7 +152,7 @@ def test_spilled_rows_go_to_dram() -> None:
 
 
 @pytest.mark.parametrize("name", ZOO_NAMES)
-def test_mwl_never_fetches_more_weights_than_baseline(name: str, paper) -> None:
+def test_mwl_never_fetches_more_weights_than_baseline(name: str, paper: ArchConfig) -> None:
     for net in {zoo_network(name), zoo_network(name).with_known_inputs()}:
         base = evaluate(net, paper, "baseline").timing.total
         mwl = evaluate(net, paper, "mwl").timing.total
@@ -160,7 +160,7 @@ def test_mwl_never_fetches_more_weights_than_baseline(name: str, paper) -> None:
         assert mwl.macs == base.macs == net.macs_per_sequence()
 
 
-def test_gmat_known_inputs_mwl_fetches_each_weight_once(paper) -> None:
+def test_gmat_known_inputs_mwl_fetches_each_weight_once(paper: ArchConfig) -> None:
     net = zoo_network("gmat").with_known_inputs()
     weight_bytes = net.parameter_count() * paper.storage_bits // 8
     mwl = evaluate(net, paper, "mwl").timing.total.dram_weight_bytes
@@ -169,7 +169,7 @@ def test_gmat_known_inputs_mwl_fetches_each_weight_once(paper) -> None:
     assert mwl < 0.1 * base  # GMAT's per-gate W and U exceed a 2 MiB buffer
 
 
-def test_autoregressive_decoder_refetches_its_weights_every_step(paper) -> None:
+def test_autoregressive_decoder_refetches_its_weights_every_step(paper: ArchConfig) -> None:
     net = zoo_network("gmat")
     r = evaluate(net, paper, "mwl").timing
     decoder = [lr.counts for lr in r.layers if lr.info.stack == "decoder"]
@@ -178,7 +178,7 @@ def test_autoregressive_decoder_refetches_its_weights_every_step(paper) -> None:
     assert any("autoregressive" in note for note in r.notes)
 
 
-def test_roofline_on_the_zoo(paper) -> None:
+def test_roofline_on_the_zoo(paper: ArchConfig) -> None:
     for name in ZOO_NAMES:
         for flow in ("baseline", "mwl"):
             t = evaluate(zoo_network(name), paper, flow).timing
