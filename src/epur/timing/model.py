@@ -2,9 +2,13 @@
 
 ``simulate(schedule, arch, access_cycles)`` costs every segment class of a schedule in O(1):
 a work's steps differ only in whether they are the work's first step (full weight
-fetch) and in which of its arrays' rows are spilled, and both are known in closed
-form. The cost of simulating a network therefore grows with its number of layers,
-never with its MACs or its sequence length. ``epur.timing.reference`` walks every
+fetch, unless prefetched), in which of its arrays' rows are spilled and, in an MWL
+input phase with ``options.input_steps_per_weight_read = k``, in whether their position
+is a multiple of ``k`` (they read the weight buffer); all are known in closed form.
+Whether a phase's first weights are prefetched depends on the idle time of the phase
+before, summed over its segment classes as they are costed. The cost of simulating a
+network therefore grows with its number of layers, never with its MACs or its sequence
+length. ``epur.timing.reference`` walks every
 chunk instead; the property tests prove the two equal.
 """
 
