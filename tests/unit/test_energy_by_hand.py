@@ -16,7 +16,7 @@ from epur.arch import ArchConfig, apply_overrides, paper_preset
 from epur.energy import SramResult, SramSpec, energy, energy_table
 from epur.evaluation import evaluate
 from epur.timing import Counts
-from epur.workload import LSTMLayer, Network, Stack
+from epur.workload import Activation, FCLayer, LSTMLayer, Network, Stack
 
 # Fixed SRAM figures, different for every memory and every figure, so that a read
 # charged as a write or one memory's figures used for another fail.
@@ -54,8 +54,15 @@ EFFECTIVE_BYTES_PER_S = 25.6e9 * (1 - 448 / 6246)
 
 
 def tiny() -> Network:
-    """One LSTM layer: 40 inputs, 24 cells, 5 steps."""
-    return Network("tiny", (Stack("main", 5, (LSTMLayer(40, 24),)),))
+    """One LSTM layer (40 inputs, 24 cells) and a ReLU FC layer (10 outputs), 5 steps."""
+    layers = (LSTMLayer(40, 24), FCLayer(24, 10, Activation.RELU))
+    return Network("tiny", (Stack("main", 5, layers),))
+
+
+def exactly(joules: float) -> object:
+    """Equal to 12 digits. (pytest.approx also allows 1e-12 absolute by default, which
+    would pass any per-event energy, all below a picojoule: ``abs=0``.)"""
+    return pytest.approx(joules, rel=1e-12, abs=0)
 
 
 def run(arch: ArchConfig, dataflow: str = "mwl") -> tuple[Counts, float, dict[str, float]]:
@@ -68,7 +75,7 @@ def run(arch: ArchConfig, dataflow: str = "mwl") -> tuple[Counts, float, dict[st
 def test_every_component_by_hand(dataflow: str) -> None:
     c, time_s, got = run(paper_preset(), dataflow)
     m = c.mfu
-    assert c.macs > 0 and c.dram_bytes > 0 and m.sigmoid > 0 and m.tanh > 0
+    assert c.macs > 0 and c.dram_bytes > 0 and m.sigmoid > 0 and m.tanh > 0 and m.relu > 0
     assert c.weight_buffer_reads > 0 and c.input_buffer_reads > 0
     assert c.input_buffer_writes > 0
     assert c.intermediate_memory_writes > 0 or dataflow == "baseline"
@@ -92,7 +99,7 @@ def test_every_component_by_hand(dataflow: str) -> None:
     }
     assert set(got) == set(expected)
     for name, joules in expected.items():
-        assert got[name] == pytest.approx(joules, rel=1e-12), name
+        assert got[name] == exactly(joules), name
 
 
 @pytest.mark.parametrize(
@@ -109,7 +116,7 @@ def test_dram_background_by_idle_policy(policy: str, idle_w: float) -> None:
     transfer_s = c.dram_bytes / EFFECTIVE_BYTES_PER_S
     assert 0 < transfer_s < time_s
     expected = transfer_s * (ACTIVE_W + REFRESH_W) + (time_s - transfer_s) * idle_w
-    assert got["dram_background"] == pytest.approx(expected, rel=1e-12)
+    assert got["dram_background"] == exactly(expected)
 
 
 def test_dram_background_over_a_given_time() -> None:
@@ -118,10 +125,10 @@ def test_dram_background_over_a_given_time() -> None:
     e = energy(Counts(dram_weight_bytes=10**6), 3e-3, table)
     transfer_s = 10**6 / (25.6e9 * 5798 / 6246)  # 42.08 us
     expected = transfer_s * 0.1704 + (3e-3 - transfer_s) * 0.044
-    assert e.breakdown_j()["dram_background"] == pytest.approx(expected, rel=1e-12)
-    assert e.breakdown_j()["dram"] == pytest.approx(8e6 * 10e-12, rel=1e-12)
-    assert e.leakage_j == pytest.approx(LEAKAGE_W * 3e-3, rel=1e-12)
-    assert e.total_j == pytest.approx(sum(e.breakdown_j().values()), rel=1e-12)
+    assert e.breakdown_j()["dram_background"] == exactly(expected)
+    assert e.breakdown_j()["dram"] == exactly(8e6 * 10e-12)
+    assert e.leakage_j == exactly(LEAKAGE_W * 3e-3)
+    assert e.total_j == exactly(sum(e.breakdown_j().values()))
 
 
 def test_logic_overhead_multiplies_the_logic_alone() -> None:
@@ -129,7 +136,7 @@ def test_logic_overhead_multiplies_the_logic_alone() -> None:
     _, _, more = run(apply_overrides(paper_preset(), ["logic.overhead_factor=1.5"]))
     for name in base:
         factor = 1.5 if name.startswith(("dpu_", "mfu")) else 1.0
-        assert more[name] == pytest.approx(base[name] * factor, rel=1e-12), name
+        assert more[name] == exactly(base[name] * factor), name
 
 
 def test_areas_by_hand() -> None:
@@ -137,11 +144,11 @@ def test_areas_by_hand() -> None:
     of 11 fp32 multipliers and 9 fp32 adders; Han & Dally's 45 nm areas x 0.37 at 28 nm."""
     area = energy_table(paper_preset(), FixedBackend()).area_mm2
     um2 = 1e-6 * 0.37
-    assert area["dpu"] == pytest.approx(4 * (16 * 1640 + 16 * 4184) * um2, rel=1e-12)
-    assert area["mfu"] == pytest.approx(4 * (11 * 7700 + 9 * 4184) * um2, rel=1e-12)
-    assert area["weight_buffer"] == pytest.approx(4 * WB[4], rel=1e-12)
-    assert area["input_buffer"] == pytest.approx(4 * IB[4], rel=1e-12)
-    assert area["intermediate_memory"] == pytest.approx(1 * IM[4], rel=1e-12)
+    assert area["dpu"] == exactly(4 * (16 * 1640 + 16 * 4184) * um2)
+    assert area["mfu"] == exactly(4 * (11 * 7700 + 9 * 4184) * um2)
+    assert area["weight_buffer"] == exactly(4 * WB[4])
+    assert area["input_buffer"] == exactly(4 * IB[4])
+    assert area["intermediate_memory"] == exactly(1 * IM[4])
 
 
 # (storage, accumulator): per-event J of DPU multiply, DPU add, MFU multiply, MFU add
@@ -176,7 +183,7 @@ def test_every_logic_figure_by_hand(
     e_scale, a_scale = NODES[node]
     got = (table.mul_j, table.dpu_add_j, table.mfu_mul_j, table.mfu_add_j)
     for value, figure in zip(got, pj, strict=True):
-        assert value == pytest.approx(figure * 1e-12 * e_scale, rel=1e-12)
+        assert value == exactly(figure * 1e-12 * e_scale)
     mul, add, mfu_mul, mfu_add = (a * 1e-6 * a_scale for a in um2)
-    assert table.area_mm2["dpu"] == pytest.approx(4 * 16 * (mul + add), rel=1e-12)
-    assert table.area_mm2["mfu"] == pytest.approx(4 * (11 * mfu_mul + 9 * mfu_add), rel=1e-12)
+    assert table.area_mm2["dpu"] == exactly(4 * 16 * (mul + add))
+    assert table.area_mm2["mfu"] == exactly(4 * (11 * mfu_mul + 9 * mfu_add))
