@@ -94,7 +94,7 @@ CORRUPTIONS: list[tuple[str, Corrupt, str]] = [
     ("negative area", _set("area_mm2", -3.0), "area_mm2 -3.0 must be positive"),
     ("zero cycle time", _set("cycle_time_s", 0.0), "cycle_time_s 0.0 must be positive"),
     ("negative leakage", _set("gate_leakage_w", -1e-6), "-1e-06 must be zero or positive"),
-    ("another version", _edit(lambda e: e.__setitem__("version", 0)), "version 0 must be 1"),
+    ("another version", _edit(lambda e: e.__setitem__("version", 0)), "version 0 must be 2"),
     ("a folder", _a_folder, "a folder, not a file"),
 ]
 
