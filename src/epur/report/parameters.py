@@ -50,6 +50,8 @@ _UNITS: tuple[tuple[str, str, float], ...] = (
     ("temperature_k", "K", 1.0),
     ("_pj", "pJ at 45 nm", 1.0),
     ("_um2", "µm² at 45 nm", 1.0),
+    ("_ns", "ns", 1.0),
+    ("_w", "mW", 1e3),
 )
 
 
@@ -167,11 +169,16 @@ def _leaves(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _node_scaled(key: str) -> bool:
+    """A logic energy or area given at 45 nm and scaled to the node (not the overhead)."""
+    return key.startswith("logic.") and key.endswith(("_pj", "_um2"))
+
+
 def _used(arch: ArchConfig, key: str, value: Scalar) -> tuple[str, str]:
     """The value the models use for ``key`` and its unit: node-scaled logic figures,
     the port width an ``auto`` port gets."""
     node = arch.technology.node_nm
-    if key.startswith("logic.") and isinstance(value, int | float):
+    if _node_scaled(key) and isinstance(value, int | float):
         scale, name = (ENERGY_SCALE, "pJ") if key.endswith("_pj") else (AREA_SCALE, "µm²")
         return sig(value * scale[node], 3), f"{name} at {node} nm"
     if key.endswith(".port_bits") and value is None:
@@ -208,7 +215,7 @@ def parameter_rows(
         else:
             p = PROVENANCE.get(key)
             status, source = (p.status, p.source) if p is not None else ("", "")
-        if key.startswith("logic."):
+        if _node_scaled(key):
             arch = next(iter(designs.values()))
             node = arch.technology.node_nm
             scale = (ENERGY_SCALE if key.endswith("_pj") else AREA_SCALE)[node]
