@@ -1,8 +1,8 @@
 """Other platforms running the same networks, for comparison (modelled, never measured).
 
 ``evaluate_tegra(network, config)`` with a scenario of ``tegra_scenarios()`` is the Tegra X1
-as cuDNN runs an LSTM (``tegra_cudnn``); ``roofline`` is the earlier model (every step
-re-reads ``[W U]``), kept until its callers move.
+as cuDNN runs an LSTM (``tegra_cudnn``): an input GEMM per layer over the sequence,
+then per step a recurrent GEMV, a point-wise kernel and a fixed cost.
 """
 
 from epur.baselines.tegra_cudnn import (
@@ -17,21 +17,16 @@ from epur.baselines.tegra_cudnn import (
     evaluate_tegra,
     tegra_scenarios,
 )
-from epur.baselines.tegra_x1 import TEGRA_X1, PlatformResult, RooflinePlatform, roofline
 
 __all__ = [
     "DEFAULT_SCENARIO",
     "PAPER_REAL_TIME_MISSES",
     "SCENARIOS",
-    "TEGRA_X1",
     "LayerCost",
-    "PlatformResult",
-    "RooflinePlatform",
     "Source",
     "TegraConfig",
     "TegraResult",
     "calibrate_step_fixed_s",
     "evaluate_tegra",
-    "roofline",
     "tegra_scenarios",
 ]

@@ -206,8 +206,11 @@ def report_html(rep: Reproduction, data: dict[str, Any], figures: dict[str, byte
 <h1>{title}</h1>
 <p>Silfa et al., "E-PUR: An Energy-Efficient Processing Unit for Recurrent Neural
 Networks", PACT 2018. Every number on this page is computed by epur; none is typed in.
-SRAM figures: {_escape(sram)}. The Tegra X1 is a roofline model (published peak
-throughput, bandwidth and board power): <b>modelled, never measured</b>.</p>
+SRAM figures: {_escape(sram)}. The Tegra X1 is modelled as cuDNN runs an LSTM (an
+input GEMM per layer over the sequence; per step a recurrent GEMV re-reading U beyond the
+256 KiB L2, a point-wise kernel and a fixed cost), with efficiencies fitted to measured
+TX1 kernels and 5.7 W under load: <b>modelled, never measured</b>; three scenarios
+below.</p>
 {_changes(rep)}
 <h2>Paper vs epur</h2>{claims}
 <p class="note">Averages over {averaged} with the mwl design

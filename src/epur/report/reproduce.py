@@ -3,7 +3,7 @@
 For every network: E-PUR with the baseline dataflow on weight buffers sized for it
 (each layer's W and U rows per gate, in as many banks as keep up with the clock),
 E-PUR with MWL on the paper preset (buffers that hold U), the baseline dataflow on
-those MWL-sized buffers, and a roofline model of the Tegra X1 (modelled, never
+those MWL-sized buffers, and the Tegra X1 as cuDNN runs an LSTM (modelled, never
 measured; every scenario of ``epur.report.tegra``, the default one in the tables).
 GMAT runs faithfully (autoregressive decoder) and, separately, with known inputs
 (teacher forcing). Then the sensitivity of the headline averages to each uncertain
