@@ -188,3 +188,15 @@ def test_a_modified_architecture_is_said_to_be_one() -> None:
     assert data["arch_provenance"]["mfu.latency_cycles"]["status"] == "user"
     markdown = files["results.md"].decode("utf-8")
     assert markdown.startswith(title) and "mfu.latency_cycles" in markdown
+
+
+def test_the_tegra_rows_show_its_own_real_time_factor(
+    paper: tuple[Reproduction, dict[str, bytes]],
+) -> None:
+    """The results table gives the modelled TX1's real-time factor, as the scenarios do."""
+    data = json.loads(paper[1]["results.json"])
+    from epur.report.results import result_rows
+
+    tegra = {row[0]: row[3] for row in result_rows(data) if row[1].startswith("tegra_x1")}
+    eesen = data["networks"]["eesen"]["tegra_x1"]["real_time_factor"]
+    assert tegra["EESEN"] == f"{eesen:.4f}" and tegra["BYSDNE"] == "n/a"

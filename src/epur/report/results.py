@@ -49,7 +49,9 @@ def result_rows(data: dict[str, Any]) -> list[list[str]]:
             ])  # fmt: skip
         t = entry["tegra_x1"]
         power = t["energy_j"] / t["latency_s"]
-        rows.append([name, "tegra_x1 (modelled)", sig(t["latency_s"] * 1e3), "",
+        t_rtf = t.get("real_time_factor")
+        rows.append([name, "tegra_x1 (modelled)", sig(t["latency_s"] * 1e3),
+                     "n/a" if t_rtf is None else f"{t_rtf:.4f}",
                      sig(t["energy_per_sequence_j"] * 1e3), sig(t["energy_per_step_j"] * 1e6),
                      sig(power * 1e3, 3), "", "", "1.00", "1.00"])  # fmt: skip
     return rows
