@@ -184,7 +184,8 @@ def test_reproduce_writes_table_and_json(
 ) -> None:
     out = tmp_path / "results"
     code, text, err = run(capsys, "reproduce", "--out", str(out), "--energy-backend", "table")
-    assert code == 0 and "[1/5] EESEN" in err and "[5/5] RLDRADSPR" in err
+    assert code == 0 and "[1/6] EESEN" in err and "[5/6] RLDRADSPR" in err
+    assert "[6/6] sensitivity of the headline and the consistency check" in err
     figures = [f"{n}.{e}" for n in ("area_breakdown", "energy_breakdown", "vs_tegra_x1",
                                     "tornado_energy_reduction", "tornado_speedup")
                for e in ("png", "svg")]  # fmt: skip

@@ -31,7 +31,8 @@ def main(args: argparse.Namespace) -> None:
     if args.out is not None:  # refused at once, not after the evaluation
         check_output_folder(args.out, "--out", REPORT_FILES, MARKER)
     backend = sram_backend(args.energy_backend)
-    total = len(ZOO_NAMES) + 1  # GMAT twice: faithful and with known inputs
+    # GMAT twice (faithful and with known inputs), then the sensitivity and consistency
+    total = len(ZOO_NAMES) + 1 + (backend is not None)
     done = [0]
     where = backend.name if backend is not None else "no"
 
@@ -41,7 +42,7 @@ def main(args: argparse.Namespace) -> None:
         if sys.stderr.isatty():  # a bar redrawn in place; plain lines in logs
             bar = "#" * (20 * done[0] // total)
             end = "\n" if done[0] == total else ""
-            print(f"\r[{bar:<20}] {line:<60}", end=end, file=sys.stderr, flush=True)
+            print(f"\r[{bar:<20}] {line:<80}", end=end, file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
 

@@ -106,8 +106,9 @@ def reproduce(
 ) -> Reproduction:
     """Every zoo network on the three E-PUR designs and the modelled Tegra X1.
 
-    ``progress`` is told of each step before it starts: each network (GMAT twice).
-    The sensitivity re-evaluates only the mwl design, and only for assumptions on E-PUR.
+    ``progress`` is told of each step before it starts: each network (GMAT twice), then
+    (with an SRAM ``backend``) the sensitivity and the consistency check. The sensitivity
+    re-evaluates only the mwl design, and only for assumptions on E-PUR.
     """
     sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
     base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
@@ -129,6 +130,8 @@ def reproduce(
             }
             tegra = {name: evaluate_tegra(net, v) for name, v in tegras.items()}
             cases.append(Case(key, known, net, designs, tegra))
+    if progress is not None and backend is not None:
+        progress("sensitivity of the headline and the consistency check")
     sens, cons = _uncertainty(arch, backend, cases, tegras)
     return Reproduction(arch, base_arch, tuple(cases), tegras, sens, cons)
 
