@@ -15,7 +15,7 @@ sequence's end), and the final ``h [B, R]`` and ``c [B, H]`` of each sequence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,7 @@ __all__ = [
     "LayerResult",
     "fc_layer",
     "lstm_direction",
+    "lstm_directions",
     "lstm_layer",
     "reference_run",
 ]
@@ -37,9 +38,10 @@ F64 = NDArray[np.float64]
 
 
 def sigmoid(x: F64) -> F64:
-    """Logistic sigmoid, stable for large ``|x|``."""
+    """Logistic sigmoid, stable for large ``|x|``: ``1 / (1 + e)`` for ``x >= 0``, else
+    ``e / (1 + e)``, with ``e = exp(-|x|)``."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,42 +60,103 @@ def lstm_direction(
     seq_lens: NDArray[np.int64] | None = None,
 ) -> DirectionResult:
     """One LSTM direction over ``x`` (ONNX semantics for ``seq_lens``)."""
-    with np.errstate(over="ignore", invalid="ignore"):  # IEEE 754 beyond float64's range
-        return _lstm_direction(x, w, reverse, h0, c0, seq_lens)
+    return lstm_directions(x, [w], [reverse], [h0], [c0], seq_lens)[0]
 
 
-def _lstm_direction(
+def lstm_directions(
     x: F64,
-    w: LSTMWeights,
-    reverse: bool,
-    h0: F64 | None,
-    c0: F64 | None,
+    weights: Sequence[LSTMWeights],
+    reverses: Sequence[bool],
+    h0: Sequence[F64 | None],
+    c0: Sequence[F64 | None],
+    seq_lens: NDArray[np.int64] | None = None,
+) -> tuple[DirectionResult, ...]:
+    """Independent LSTM directions over the same ``x``, stepped together.
+
+    The input side is one matrix product over the whole sequence per direction
+    (``x W^T + b``), the recurrent side one matrix-vector product per step and
+    direction (``h U^T``); the gates' elementwise arithmetic runs on every direction at
+    once, so a bidirectional layer costs one set of numpy calls per step, not two. The
+    values are those of running each direction alone: the same float64 operations on
+    each element, in the same order.
+    """
+    if not len(weights) == len(reverses) == len(h0) == len(c0):
+        raise ValueError("lstm_directions needs as many reverses, h0 and c0 as weights")
+    with np.errstate(over="ignore", invalid="ignore"):  # IEEE 754 beyond float64's range
+        if len({_shape_key(w) for w in weights}) > 1:  # directions that cannot be stacked
+            return tuple(
+                _lstm_directions(x, [w], [r], [a], [b], seq_lens)[0]
+                for w, r, a, b in zip(weights, reverses, h0, c0, strict=True)
+            )
+        return _lstm_directions(x, weights, reverses, h0, c0, seq_lens)
+
+
+def _shape_key(w: LSTMWeights) -> tuple[object, ...]:
+    return (
+        w.u.shape,
+        None if w.peepholes is None else w.peepholes.shape,
+        None if w.projection is None else w.projection.shape,
+    )
+
+
+def _lstm_directions(
+    x: F64,
+    weights: Sequence[LSTMWeights],
+    reverses: Sequence[bool],
+    h0: Sequence[F64 | None],
+    c0: Sequence[F64 | None],
     seq_lens: NDArray[np.int64] | None,
-) -> DirectionResult:
+) -> tuple[DirectionResult, ...]:
     t_len, batch, _ = x.shape
-    h_size = w.u.shape[0] // 4
-    r_size = w.u.shape[1]
-    lens = np.full(batch, t_len) if seq_lens is None else np.asarray(seq_lens)
-    h = np.zeros((batch, r_size)) if h0 is None else np.array(h0, dtype=np.float64)
-    c = np.zeros((batch, h_size)) if c0 is None else np.array(c0, dtype=np.float64)
-    y = np.zeros((t_len, batch, r_size))
-    zx = x @ w.w.T + w.b  # the input half for every step at once: [T, B, 4H]
-    p = w.peepholes if w.peepholes is not None else np.zeros((3, h_size))
-    for t in range(t_len - 1, -1, -1) if reverse else range(t_len):
-        z = zx[t] + h @ w.u.T
-        zi, zf, zg, zo = (z[:, k * h_size : (k + 1) * h_size] for k in range(4))
-        i = sigmoid(zi + p[0] * c)
-        f = sigmoid(zf + p[1] * c)
-        c_new = f * c + i * np.tanh(zg)
-        o = sigmoid(zo + p[2] * c_new)
-        h_new = o * np.tanh(c_new)
-        if w.projection is not None:
-            h_new = h_new @ w.projection.T
-        live = (t < lens)[:, None]  # steps past a sequence's end change nothing
-        h = np.where(live, h_new, h)
-        c = np.where(live, c_new, c)
-        y[t] = np.where(live, h_new, 0.0)
-    return DirectionResult(y, h, c)
+    n = len(weights)
+    h_size = weights[0].u.shape[0] // 4
+    r_size = weights[0].u.shape[1]
+    h = np.zeros((n, batch, r_size))
+    c = np.zeros((n, batch, h_size))
+    for d in range(n):
+        if h0[d] is not None:
+            h[d] = np.asarray(h0[d], dtype=np.float64)
+        if c0[d] is not None:
+            c[d] = np.asarray(c0[d], dtype=np.float64)
+    y = np.zeros((n, t_len, batch, r_size))
+    zx = []  # the input half of every step at once, per direction: [T, B, 4H]
+    for w in weights:
+        z_in = x @ w.w.T
+        z_in += w.b
+        zx.append(z_in)
+    u_t = [w.u.T for w in weights]
+    proj_t = [w.projection.T for w in weights if w.projection is not None]  # all or none
+    p = np.stack([np.zeros((3, h_size)) if w.peepholes is None else w.peepholes for w in weights])
+    p_if = p[:, None, :2, :]  # [n, 1, 2, H]: the input and forget gates' peepholes
+    p_o = p[:, None, 2, :]  # [n, 1, H]
+    lens = None if seq_lens is None else np.asarray(seq_lens)
+    z = np.empty((n, batch, 4 * h_size))
+    h_new = np.empty((n, batch, r_size)) if proj_t else None
+    for s in range(t_len):
+        ts = [t_len - 1 - s if rev else s for rev in reverses]
+        for d in range(n):
+            np.matmul(h[d], u_t[d], out=z[d])
+            z[d] += zx[d][ts[d]]
+        gates = z.reshape(n, batch, 4, h_size)
+        i_f = sigmoid(gates[:, :, :2] + p_if * c[:, :, None, :])
+        c_new = i_f[:, :, 1] * c + i_f[:, :, 0] * np.tanh(gates[:, :, 2])
+        o = sigmoid(gates[:, :, 3] + p_o * c_new)
+        out = o * np.tanh(c_new)
+        if h_new is not None:
+            for d in range(n):
+                np.matmul(out[d], proj_t[d], out=h_new[d])
+            out = h_new
+        if lens is None:
+            h, c = out.copy() if h_new is not None else out, c_new
+            for d in range(n):
+                y[d, ts[d]] = out[d]
+        else:  # steps past a sequence's end change nothing
+            live = np.stack([(t < lens)[:, None] for t in ts])  # [n, B, 1]
+            h = np.where(live, out, h)
+            c = np.where(live, c_new, c)
+            for d in range(n):
+                y[d, ts[d]] = np.where(live[d], out[d], 0.0)
+    return tuple(DirectionResult(y[d], h[d], c[d]) for d in range(n))
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,16 +182,14 @@ def lstm_layer(
     residual shortcut); the rest are external features.
     """
     reverses = [False, True] if layer.bidirectional else [layer.reverse]
-    results = tuple(
-        lstm_direction(
-            x,
-            wd,
-            rev,
-            None if h0 is None else h0[d],
-            None if c0 is None else c0[d],
-            seq_lens,
-        )
-        for d, (wd, rev) in enumerate(zip(weights, reverses, strict=True))
+    dirs = range(len(reverses))
+    results = lstm_directions(
+        x,
+        weights,
+        reverses,
+        [None if h0 is None else h0[d] for d in dirs],
+        [None if c0 is None else c0[d] for d in dirs],
+        seq_lens,
     )
     y = np.concatenate([r.y for r in results], axis=-1)
     if layer.residual:
