@@ -12,9 +12,17 @@ This module never imports ONNX or PyTorch itself: a model can only be an
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import inspect
+import os
+import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
@@ -37,18 +45,154 @@ from epur.workload.weights import FCWeights, NetworkWeights
 if TYPE_CHECKING:
     from epur.workload.importers.onnx import FCFn, LSTMFn, OnnxModel
 
-__all__ = ["RunOutput", "check_run_memory", "format_settings", "run"]
+__all__ = [
+    "MAX_THREADS",
+    "RunOutput",
+    "RunTimings",
+    "available_cores",
+    "bounded_threads",
+    "check_run_memory",
+    "format_settings",
+    "run",
+]
 
 F64 = NDArray[np.float64]
 Progress = Callable[[str], None]
+StepProgress = Callable[[int, int], None]
+MAX_THREADS = 256
+
+
+@dataclass(frozen=True)
+class RunTimings:
+    """Wall seconds of a run's parts: E-PUR's datapath (the emulation, int8's calibration
+    included) and the float64 reference the error report compares it with."""
+
+    datapath_s: float = 0.0
+    reference_s: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
 class RunOutput:
-    """Named output arrays (what ``epur run --out`` writes) and the error report."""
+    """Named output arrays (what ``epur run --out`` writes), the error report and what
+    each part of the run cost."""
 
     outputs: dict[str, F64]
     errors: list[ErrorStats]
+    timings: RunTimings = field(default_factory=RunTimings)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), the default thread count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no sched_getaffinity (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def _check_threads(threads: int | None) -> int:
+    if threads is None:
+        return min(available_cores(), MAX_THREADS)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
+    return threads
+
+
+_OPENBLAS_SET = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                 "openblas_set_num_threads64_", "openblas_set_num_threads")  # fmt: skip
+
+
+@functools.cache
+def _openblas() -> tuple[Callable[[int], None], Callable[[], int]] | None:
+    """numpy's OpenBLAS thread setter and getter, found among the libraries this process
+    has loaded (``/proc/self/maps``, Linux); ``None`` elsewhere or for another BLAS."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(p for p in paths if ".so" in p):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _OPENBLAS_SET:
+            if hasattr(lib, name) and hasattr(lib, name.replace("_set_", "_get_")):
+                setter = getattr(lib, name)
+                getter = getattr(lib, name.replace("_set_", "_get_"))
+                setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                return setter, getter
+    return None
+
+
+@contextmanager
+def bounded_threads(threads: int) -> Iterator[int]:
+    """Run the body with at most ``threads`` threads in numba's parallel kernels and in
+    numpy's OpenBLAS; the previous settings are restored on exit. Yields the bound.
+
+    Neither is ever raised above what it had. Bounded: numba (``numba.set_num_threads``,
+    at most the ``NUMBA_NUM_THREADS`` its pool started with; the setting is per Python
+    thread, so a worker thread sets its own) and OpenBLAS, the BLAS numpy's wheels ship
+    (found by its ``openblas_set_num_threads`` symbol on Linux). Not bounded: another
+    BLAS (MKL, Accelerate) or OpenBLAS on other systems, which read ``OMP_NUM_THREADS``,
+    ``OPENBLAS_NUM_THREADS`` or
+    ``MKL_NUM_THREADS`` once, when numpy is imported.
+    """
+    import numba
+
+    previous = numba.get_num_threads()
+    pool = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(threads, pool)))
+    blas = _openblas()
+    blas_previous = blas[1]() if blas is not None else 0
+    if blas is not None and 0 < threads < blas_previous:  # never more than it had
+        blas[0](threads)
+    try:
+        yield threads
+    finally:
+        numba.set_num_threads(previous)
+        if blas is not None and 0 < threads < blas_previous:
+            blas[0](blas_previous)
+
+
+def _network_options(**wanted: Any) -> dict[str, Any]:
+    """The keyword arguments ``run_network`` takes among ``wanted`` (``threads``, the
+    per-step hook ``on_steps``), so that this module works before and after the compiled
+    recurrence adds them."""
+    params = inspect.signature(run_network).parameters
+    return {key: value for key, value in wanted.items() if key in params and value is not None}
+
+
+class _StepCounter:
+    """Steps done over the whole run (one step: one time step of one layer direction),
+    reported to a ``(done, total)`` callback: at each layer's start, and in between when
+    the datapath reports steps through its ``on_steps`` hook."""
+
+    def __init__(self, network: Network, report: StepProgress | None) -> None:
+        self.offsets: list[int] = []
+        total = 0
+        for stack, layer in network.layers():
+            self.offsets.append(total)
+            total += stack.seq_len * (layer.directions if isinstance(layer, LSTMLayer) else 1)
+        self.total, self.done, self.report = total, 0, report
+        self._lock = threading.Lock()
+
+    def layer_started(self, k: int) -> None:
+        with self._lock:
+            self.done = max(self.done, self.offsets[k])
+        self._emit()
+
+    def add(self, steps: int) -> None:
+        with self._lock:
+            self.done = min(self.done + steps, self.total)
+        self._emit()
+
+    def finish(self) -> None:
+        self.done = self.total
+        self._emit()
+
+    def _emit(self) -> None:
+        if self.report is not None:
+            self.report(self.done, self.total)
 
 
 def format_settings(fmt: str) -> list[str]:
@@ -112,6 +256,8 @@ def run(
     batch_first: bool | None = None,
     progress: Progress | None = None,
     memory_limit: int | None = None,
+    threads: int | None = None,
+    step_progress: StepProgress | None = None,
 ) -> RunOutput:
     """Run ``model`` on ``inputs`` in E-PUR's datapath and report the error.
 
@@ -125,7 +271,16 @@ def run(
     whose graph fixes their layout; it applies to the inputs and to ``y``, while
     ``h_n``/``c_n`` stay ``[layers*dirs, B, .]`` as in PyTorch. ``fmt`` (fp32, fp16,
     bf16, qM.N, int8) and ``activation`` (exact, pwlN, lutN) override ``arch``.
-    ``progress`` is called with one line before each layer runs.
+    ``progress`` is called with one line before each layer runs; ``step_progress``
+    with ``(done, total)`` steps (one step: a time step of one layer direction; for ONNX
+    models, a layer) when each layer starts, in between as often as the datapath reports
+    its steps, and once at the end with ``done == total``.
+
+    ``threads`` (1 to ``MAX_THREADS``; default: the cores available to the process)
+    bounds the threads of the run: numba's compiled kernels, numpy's OpenBLAS and the
+    datapath's own worker threads (see ``bounded_threads``). Results are identical
+    for every thread count. ``RunOutput.timings`` gives the wall time of the datapath
+    and of the float64 reference separately.
 
     Before anything is allocated, the memory the run needs is estimated
     (``epur.functional.memory``) and a run that would need more than ``memory_limit``
@@ -133,13 +288,16 @@ def run(
     the smaller of the machine's physical memory and 8 GiB (``MEMORY_CAP``).
     """
     arch = _arch(arch, fmt, activation)
+    threads = _check_threads(threads)
     if _is_onnx(model):
         if batch_first:
             raise ConfigError(
                 "batch_first applies to PyTorch models and networks, not to ONNX models, "
                 "whose graph fixes the layout (the LSTM's layout attribute, Transpose nodes)"
             )
-        return _run_onnx(model, inputs, arch, dataflow, progress, memory_limit)
+        with bounded_threads(threads):
+            return _run_onnx(model, inputs, arch, dataflow, progress, memory_limit,
+                             threads, step_progress)  # fmt: skip
     if isinstance(model, TorchModel):
         network, weights = model.network, model.weights
         first = model.batch_first if batch_first is None else batch_first
@@ -158,9 +316,26 @@ def run(
         )
     raw, sized, _ = _checked_inputs(network, inputs, first, dataflow, memory_limit)
     feeds = {key: as_float64(label, x) for key, (label, x) in raw.items()}
-    result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True,
-                         progress=progress)  # fmt: skip
-    ref = reference_run(sized, weights, feeds)
+    counter = _StepCounter(sized, step_progress)
+
+    def on_layer(line: str) -> None:
+        found = re.match(r"layer (\d+)/", line)
+        if found:
+            counter.layer_started(int(found.group(1)) - 1)
+        if progress is not None:
+            progress(line)
+
+    reports = progress is not None or step_progress is not None
+    options = _network_options(threads=threads, on_steps=counter.add if step_progress else None)
+    with bounded_threads(threads):
+        start = time.perf_counter()
+        result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True,
+                             progress=on_layer if reports else None, **options)  # fmt: skip
+        datapath_s = time.perf_counter() - start
+        start = time.perf_counter()
+        ref = reference_run(sized, weights, feeds)
+        reference_s = time.perf_counter() - start
+    counter.finish()
     errors = [
         error_stats(layer_name(layer, k), result.layer_outputs[k], ref[k].y)
         for k, (_, layer) in enumerate(network.layers())
@@ -170,7 +345,7 @@ def run(
         out["h_n"] = np.concatenate(result.h_n)
     if result.c_n and len({c.shape[1:] for c in result.c_n}) == 1:
         out["c_n"] = np.concatenate(result.c_n)
-    return RunOutput(out, errors)
+    return RunOutput(out, errors, RunTimings(datapath_s, reference_s))
 
 
 def check_run_memory(
@@ -208,15 +383,23 @@ def _is_onnx(model: object) -> TypeGuard[OnnxModel]:
 
 
 def _node_runner(
-    model: OnnxModel, arch: ArchConfig | None, dataflow: Dataflow | str, progress: Progress | None
+    model: OnnxModel,
+    arch: ArchConfig | None,
+    dataflow: Dataflow | str,
+    progress: Progress | None,
+    threads: int | None = None,
+    step_progress: StepProgress | None = None,
 ) -> tuple[LSTMFn, FCFn]:
     """The ``lstm`` and ``fc`` callables of ``OnnxModel.run``: E-PUR's datapath, or
     float64 if no ``arch``."""
     layers = [layer for _, layer in model.network.layers()]
+    options = _network_options(threads=threads)
 
     def report(k: int) -> None:
         if progress is not None:
             progress(progress_line(k, len(layers), layers[k]))
+        if step_progress is not None:
+            step_progress(k, len(layers))
 
     def lstm(
         k: int, x: F64, h0: F64 | None, c0: F64 | None, seq_lens: NDArray[np.int64] | None
@@ -234,7 +417,7 @@ def _node_runner(
             report(k)
             net = Network("node", (Stack("main", t, (layer,)),), batch=b)
             out = run_network(net, NetworkWeights((w,)), {"main": x}, arch, dataflow,
-                              seq_lens=seq_lens, initial={0: (h0, c0)})  # fmt: skip
+                              seq_lens=seq_lens, initial={0: (h0, c0)}, **options)  # fmt: skip
             y, h, c = out.y, out.h_n[0], out.c_n[0]
         return y.reshape(t, b, layer.directions, -1).transpose(0, 2, 1, 3), h, c
 
@@ -246,7 +429,7 @@ def _node_runner(
         report(k)
         rows = x.reshape(-1, 1, x.shape[-1])  # each vector is one step of one sequence
         net = Network("node", (Stack("main", max(len(rows), 1), (layer,)),))
-        out = run_network(net, NetworkWeights((w,)), {"main": rows}, arch, dataflow)
+        out = run_network(net, NetworkWeights((w,)), {"main": rows}, arch, dataflow, **options)
         return out.y.reshape(*x.shape[:-1], layer.output_size)
 
     return lstm, fc
@@ -259,6 +442,8 @@ def _run_onnx(
     dataflow: Dataflow | str,
     progress: Progress | None,
     memory_limit: int | None,
+    threads: int,
+    step_progress: StepProgress | None,
 ) -> RunOutput:
     if not isinstance(inputs, Mapping):
         inputs = {model.input_names[0]: inputs}
@@ -277,10 +462,18 @@ def _run_onnx(
         if arr.ndim == 2 and name in model.batch_axes:  # one sequence [T, I]: a batch of 1
             arr = np.expand_dims(arr, model.batch_axes[name])
         feeds[name] = arr.astype(np.int64) if ints and arr.ndim == 1 else arr
-    outputs = model.run(feeds, *_node_runner(model, arch, dataflow, progress))
+    start = time.perf_counter()
+    runner = _node_runner(model, arch, dataflow, progress, threads, step_progress)
+    outputs = model.run(feeds, *runner)
+    datapath_s = time.perf_counter() - start
+    start = time.perf_counter()
     reference = model.run(feeds, *_node_runner(model, None, dataflow, None))
+    reference_s = time.perf_counter() - start
+    if step_progress is not None:
+        step_progress(model.network.num_layers, model.network.num_layers)
     errors = [error_stats(name, outputs[name], reference[name]) for name in model.output_names]
-    return RunOutput({k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()}, errors)
+    outs = {k: np.asarray(v, dtype=np.float64) for k, v in outputs.items()}
+    return RunOutput(outs, errors, RunTimings(datapath_s, reference_s))
 
 
 def _onnx_steps(model: OnnxModel, raw: Mapping[str, NDArray[Any]]) -> list[int] | None:

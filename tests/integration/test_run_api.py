@@ -263,3 +263,20 @@ def test_importers_load_onnx_and_torch_only_when_used(tmp_path: Path) -> None:
         f"from epur.workload.importers import from_onnx\nfrom_onnx({str(tmp_path / 'm.onnx')!r})"
     )
     assert "onnx" in loaded and "torch" not in loaded
+
+
+def test_a_run_reports_its_datapath_and_reference_times_and_its_steps() -> None:
+    model, inputs = _seq2seq()
+    seen: list[tuple[int, int]] = []
+    result = run(model, inputs, fmt="fp16", step_progress=lambda d, t: seen.append((d, t)))
+    timings = result.timings
+    assert timings.datapath_s > 0 and timings.reference_s > 0
+    with pytest.raises(AttributeError):
+        timings.datapath_s = 0.0  # type: ignore[misc]  # frozen
+    # 6 encoder steps (L1 bidirectional, L2) and 7 decoder steps (L3, L4)
+    total = 6 * 2 + 6 + 7 + 7
+    assert seen[-1] == (total, total)
+    assert all(t == total for _, t in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[0] == 0
+    assert {0, 12, 18, 25} <= set(done)  # each layer's start
