@@ -257,3 +257,47 @@ def test_model_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         code, _, err = call(capsys, "run", *argv, "--input", str(tmp_path / "x.npy"), "--out",
                             str(tmp_path / "y.npz"))  # fmt: skip
         assert code == 2 and err.count("\n") == 1 and re.search(pattern, err), err
+
+
+def test_run_reports_the_datapath_and_reference_times_and_takes_threads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "n.yaml").write_text(NET)
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((4, 3)))
+    outs = []
+    for n in ("1", "2"):
+        argv = ["run", "--network", str(tmp_path / "n.yaml"), "--input", str(tmp_path / "x.npy"),
+                "--threads", n, "--out", str(tmp_path / f"y{n}.npz")]  # fmt: skip
+        code, out, err = call(capsys, *argv)
+        assert (code, err) == (0, "")
+        assert re.search(r"^datapath \d+\.\d\d s, float64 reference \d+\.\d\d s$", out, re.M), out
+        outs.append(np.load(tmp_path / f"y{n}.npz"))
+    for name in outs[0].files:
+        assert np.array_equal(outs[0][name], outs[1][name])
+
+
+@pytest.mark.parametrize("bad", ["0", "257", "two", "-3"])
+def test_a_bad_thread_count_is_one_line_naming_threads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--network", "eesen", "--input", "x.npy", "--threads", bad, "--out",
+              str(tmp_path / "y.npz")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1, err
+    assert "--threads" in err and "from 1 to 256" in err, err
+
+
+def test_progress_on_a_terminal_is_one_bar_redrawn_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    (tmp_path / "n.yaml").write_text(NET)
+    np.save(tmp_path / "x.npy", np.ones((4, 3)))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = call(capsys, "run", "--network", str(tmp_path / "n.yaml"), "--input",
+                          str(tmp_path / "x.npy"), "--out", str(tmp_path / "y.npz"))  # fmt: skip
+    assert code == 0 and "layer" not in out
+    assert err.startswith("\r") and err.endswith("\n") and err.count("\n") == 1, repr(err)
+    assert re.search(r"\[#{30}\] 100%  layer 1/1 L1 \(LSTM 5\) *\n$", err), repr(err)

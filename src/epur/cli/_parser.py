@@ -17,6 +17,7 @@ DATAFLOWS = ("baseline", "mwl")  # == [d.value for d in epur.schedule.Dataflow]
 DEFAULT_DATAFLOW = "mwl"  # E-PUR's own dataflow
 BACKENDS = ("auto", "cacti", "table", "none")  # == epur.energy.BACKENDS
 MAX_COUNT = 2**24  # == epur.workload.network.MAX_SIZE: --seq-len, --batch, --tile-rows
+MAX_THREADS = 256  # == epur.api.MAX_THREADS
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -101,6 +102,11 @@ def _positive_int(text: str) -> int:
 def _nonnegative_int(text: str) -> int:
     """A seed: 0 to 2**32 - 1, what numpy's generators take."""
     return _integer(text, 0, 2**32 - 1)
+
+
+def _threads(text: str) -> int:
+    """A thread count: 1 to ``MAX_THREADS``."""
+    return _integer(text, 1, MAX_THREADS)
 
 
 def _add_arch_options(p: argparse.ArgumentParser) -> None:
@@ -266,6 +272,14 @@ def _add_run(sub: Any) -> None:
     _add_dataflow(run)
     run.add_argument("--seed", type=_nonnegative_int, default=0,
                      help="seed of the random weights (--network)")  # fmt: skip
+    run.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        help=f"at most N threads (1 to {MAX_THREADS}) in the compiled kernels, numpy's "
+        "OpenBLAS and the datapath's workers; results are the same for every N "
+        "(default: the cores available to the process)",
+    )
     _add_arch_options(run)
     run.add_argument("--out", required=True, metavar="Y.npz", help="where to write the outputs")
 
