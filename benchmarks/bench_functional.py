@@ -1,78 +1,165 @@
 """Speed of the functional model on one EESEN sequence, against PyTorch's CPU nn.LSTM.
 
-Run: ``python benchmarks/bench_functional.py [--repeat N] [--json FILE]`` (needs torch).
+Run: ``python benchmarks/bench_functional.py [--rounds N] [--threads N] [--json FILE]``
+(needs torch; writes ``benchmarks/results/functional_speed.json`` by default).
 
 EESEN: 5 bidirectional layers of 320 cells with peepholes, 120 inputs, 800 steps,
 batch 1. PyTorch's ``nn.LSTM`` has no peepholes, so it runs the same sizes without
-them (a lower bound on its time); epur runs the real network. Median of N runs;
-PyTorch uses all the machine's cores.
+them (a little less work than epur's); epur runs the real network. Both run in this
+process with the same thread bound (``torch.set_num_threads(N)``, epur's
+``bounded_threads(N)`` and ``threads=N``), alternately (PyTorch, epur, PyTorch, epur...
+``--rounds`` times per configuration) after one untimed warm-up each, and the medians
+and their ratio are recorded. epur's figure is the datapath alone (``run_network``);
+the float64 reference is timed once on its own. Configurations: every format (fp32,
+fp16, bf16, q8.8, int8) with exact activations and MWL; fp16 with pwl16 and lut256;
+fp16 with the baseline dataflow. Last, the whole command
+``epur run --network eesen --input x.npy --format fp16 --out y.npz`` as a fresh
+process (interpreter start-up, imports, the run, its reference and error report,
+writing the outputs), median of ``--command-runs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
+import platform
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from epur.api import format_settings
+from epur.api import available_cores, bounded_threads, format_settings
 from epur.arch import apply_overrides, paper_preset
 from epur.functional.model import run_network
+from epur.functional.reference import reference_run
 from epur.workload import zoo_network
 from epur.workload.weights import random_weights
 
+ROOT = Path(__file__).resolve().parents[1]
 FORMATS = ["fp32", "fp16", "bf16", "q8.8", "int8"]
+CONFIGS = [(fmt, "exact", "mwl") for fmt in FORMATS] + [
+    ("fp16", "pwl16", "mwl"),
+    ("fp16", "lut256", "mwl"),
+    ("fp16", "exact", "baseline"),
+]
 
 
-def median_time(fn: object, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def torch_time(repeat: int) -> float:
-    import torch
+def _epur() -> list[str]:
+    found = shutil.which("epur")
+    return [found] if found else [sys.executable, "-m", "epur"]
 
-    torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count() or 1)
-    lstm = torch.nn.LSTM(120, 320, num_layers=5, bidirectional=True)
-    x = torch.randn(800, 1, 120)
-    with torch.no_grad():
-        lstm(x)  # warm-up
-        return median_time(lambda: lstm(x), repeat)
+
+def command_times(x: np.ndarray, threads: int, runs: int) -> tuple[list[float], str]:
+    """Wall seconds of the whole ``epur run`` command, and its timing line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "x.npy", x[:, 0, :])  # [T, I]: one sequence
+        command = [*_epur(), "run", "--network", "eesen", "--input", "x.npy", "--format",
+                   "fp16", "--threads", str(threads), "--out", "y.npz"]  # fmt: skip
+        times, line = [], ""
+        for _ in range(runs):
+            start = time.perf_counter()
+            done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp)
+            times.append(time.perf_counter() - start)
+            found = re.search(r"^datapath .*$", done.stdout, re.M)
+            line = found.group(0) if found else ""
+    return times, line
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", type=Path)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each, alternated")
+    parser.add_argument("--threads", type=int, default=available_cores())
+    parser.add_argument("--steps", type=int, default=800, help="sequence length (EESEN: 800)")
+    parser.add_argument("--command-runs", type=int, default=3)
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "benchmarks" / "results" / "functional_speed.json"
+    )
     args = parser.parse_args()
+
+    import torch
+
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    lstm = torch.nn.LSTM(120, 320, num_layers=5, bidirectional=True)
+    xt = torch.randn(args.steps, 1, 120)
+
+    def torch_run() -> None:
+        with torch.no_grad():
+            lstm(xt)
+
     net = zoo_network("eesen")
     weights = random_weights(net, np.random.default_rng(0))
-    x = {"main": np.random.default_rng(1).standard_normal((800, 1, 120))}
-    reference = torch_time(args.repeat * 3)
+    x = np.random.default_rng(1).standard_normal((args.steps, 1, 120))
+    feeds = {"main": x}
+    takes_threads = "threads" in inspect.signature(run_network).parameters
+    extra: dict[str, Any] = {"threads": args.threads} if takes_threads else {}
     rows = []
-    for fmt in FORMATS:
-        arch = apply_overrides(paper_preset(), format_settings(fmt))
-        for dataflow in ("baseline", "mwl"):
-            t = median_time(
-                lambda a=arch, d=dataflow: run_network(net, weights, x, a, d), args.repeat
-            )
-            rows.append({"format": fmt, "dataflow": dataflow, "seconds": t, "ratio": t / reference})
-            print(f"{fmt:5s} {dataflow:8s} {t:7.2f} s  {t / reference:6.1f}x PyTorch", flush=True)
-    print(f"\nPyTorch nn.LSTM (no peepholes): {reference:.3f} s\n")
-    print("| format | dataflow | epur s | x PyTorch |\n|---|---|---:|---:|")
+    with bounded_threads(args.threads):
+        reference_s = timed(lambda: reference_run(net, weights, feeds))
+        torch_run()  # warm-up
+        for fmt, activation, dataflow in CONFIGS:
+            sets = [*format_settings(fmt), f"mfu.activation={activation}"]
+            arch = apply_overrides(paper_preset(), sets)
+
+            def epur_run(a: Any = arch, d: str = dataflow) -> None:
+                run_network(net, weights, feeds, a, d, **extra)
+
+            epur_run()  # warm-up: compiles the kernels on a first run
+            torch_s, epur_s = [], []
+            for _ in range(args.rounds):
+                torch_s.append(timed(torch_run))
+                epur_s.append(timed(epur_run))
+            t, e = statistics.median(torch_s), statistics.median(epur_s)
+            rows.append({"format": fmt, "activation": activation, "dataflow": dataflow,
+                         "epur_s": e, "torch_s": t, "ratio": e / t})  # fmt: skip
+            print(f"{fmt:5s} {activation:6s} {dataflow:8s} epur {e:7.3f} s  PyTorch {t:6.3f} s"
+                  f"  {e / t:6.1f}x", flush=True)  # fmt: skip
+    print(f"float64 reference (once): {reference_s:.3f} s", flush=True)
+    cmd, line = command_times(x, args.threads, args.command_runs)
+    print(f"epur run --network eesen --format fp16 (whole process): median "
+          f"{statistics.median(cmd):.2f} s [{line}]")  # fmt: skip
+    print("\n| format | activation | dataflow | epur (s) | PyTorch (s) | x PyTorch |")
+    print("|---|---|---|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['format']} | {r['dataflow']} | {r['seconds']:.2f} | {r['ratio']:.1f} |")
-    if args.json:
-        args.json.write_text(json.dumps({"torch_s": reference, "runs": rows}, indent=2))
+        print(f"| {r['format']} | {r['activation']} | {r['dataflow']} | {r['epur_s']:.3f} | "
+              f"{r['torch_s']:.3f} | {r['ratio']:.1f} |")  # fmt: skip
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores "
+        f"({available_cores()} available), Python {platform.python_version()}, "
+        f"torch {torch.__version__}",
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "steps": args.steps,
+        "network": "EESEN: 5 bidirectional LSTM layers, input 120, hidden 320, peepholes, "
+        "batch 1; PyTorch's nn.LSTM of the same sizes has no peepholes",
+        "epur_is": "run_network alone (the datapath); medians of alternated runs",
+        "run_network_takes_threads": takes_threads,
+        "float64_reference_s": reference_s,
+        "runs": rows,
+        "command": "epur run --network eesen --input x.npy --format fp16 --out y.npz",
+        "command_s_median": statistics.median(cmd),
+        "command_s": cmd,
+        "command_timing_line": line,
+    }
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":
