@@ -17,7 +17,7 @@ from epur.functional.datapath import Datapath, Operand
 from epur.workload.network import FCLayer, Layer, LSTMLayer
 from epur.workload.weights import FCWeights, LSTMWeights
 
-__all__ = ["LayerState", "fc_rows", "input_tile", "load", "lstm_steps"]
+__all__ = ["LayerState", "fc_rows", "input_tile", "load", "lstm_recurrence", "lstm_steps"]
 
 F64 = NDArray[np.float64]
 
@@ -195,3 +195,53 @@ def _finish(
         shortcut = st.below[t, :, d * r : (d + 1) * r]
         y = dp.store(dp.add(out, dp.store(shortcut, st.act_scale)), st.act_scale)
     st.y[t, :, d * r : (d + 1) * r] = np.where(live, y, 0.0)
+
+
+def lstm_recurrence(
+    st: LayerState,
+    dp: Datapath,
+    d: int,
+    order: NDArray[np.int64],
+    mwl: bool,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    """Every step of direction ``d`` in ``order``, in one compiled call
+    (``_recurrence``): the same bits as ``lstm_steps`` step by step. A step whose exact
+    activation the kernel cannot be sure of is computed by ``lstm_steps``."""
+    from epur.functional import _recurrence as rec
+
+    layer = st.layer
+    assert isinstance(layer, LSTMLayer)
+    ops = st.ops[d]
+    matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
+    assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
+    w = rec.pack(matrix.values, dp.lanes)
+    batch = st.y.shape[1]
+    if mwl:
+        xs = np.zeros((1, 1, 0), dtype=np.float32)
+        init = st.psum[d].astype(np.float32)
+    else:
+        xs = np.ascontiguousarray(_x(st, dp, slice(None)).astype(np.float32))
+        init = np.ascontiguousarray(np.broadcast_to(b.astype(np.float32), (1, batch, b.size)))
+    r = layer.recurrent_size
+    shortcut = None
+    if layer.residual:
+        shortcut = dp.store(st.below[:, :, d * r : (d + 1) * r]).astype(np.float32)
+    h, c = st.h[d].astype(np.float32), st.c[d].astype(np.float32)
+    live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
+    args = (
+        None if not isinstance(p, np.ndarray) else p.astype(np.float32),
+        None if not isinstance(proj, Operand) else rec.pack(proj.values, dp.lanes),
+        rec.consts(dp),
+        None if shortcut is None else np.ascontiguousarray(shortcut),
+        np.ascontiguousarray(live, dtype=np.int64),
+    )
+    s = 0
+    while s < len(order):
+        s = rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r)
+        if s < len(order):  # an activation next to an fp32 rounding boundary: numpy's
+            st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)
+            lstm_steps(st, dp, [(d, int(order[s]))], mwl, lens)
+            h[:], c[:] = st.h[d], st.c[d]
+            s += 1
+    st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)

@@ -22,6 +22,7 @@ on the float64 reference run of the same input.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -29,7 +30,15 @@ from numpy.typing import NDArray
 
 from epur.arch import ArchConfig
 from epur.errors import ConfigError
-from epur.functional._steps import LayerState, fc_rows, input_tile, load, lstm_steps
+from epur.functional import _recurrence
+from epur.functional._steps import (
+    LayerState,
+    fc_rows,
+    input_tile,
+    load,
+    lstm_recurrence,
+    lstm_steps,
+)
 from epur.functional.datapath import Datapath
 from epur.functional.reference import layer_name, reference_run
 from epur.numerics import (
@@ -91,6 +100,7 @@ def run_network(
     keep_layers: bool = False,
     tile_rows: int | None = None,
     progress: Callable[[str], None] | None = None,
+    compiled: bool = True,
 ) -> RunResult:
     """Run ``network`` on ``inputs`` in ``arch``'s number formats, in ``dataflow`` order.
 
@@ -100,12 +110,16 @@ def run_network(
     ``(h0 [dirs, B, R], c0 [dirs, B, H])``; ``tile_rows`` sets MWL's tile size.
     ``progress`` is called with ``progress_line(...)`` once for each layer, when the
     schedule first reaches it (the layers of an autoregressive stack start together).
+    ``compiled=False`` computes every recurrent step with numpy (``lstm_steps``) where
+    a whole recurrence would run in one compiled call (``_recurrence``): the same bits,
+    which the tests check.
     """
     weights.check(network)
     _check_finite(network, weights)
     network = sized_to_inputs(network, inputs)
     schedule = build_schedule(network, arch, dataflow, tile_rows)
     dp = _datapath(arch)
+    whole = compiled and _recurrence.fits(dp)
     scales = _int8_scales(network, weights, inputs) if dp.is_int8 else {}
     states = _states(network, weights, inputs, dp, scales, initial or {})
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
@@ -117,7 +131,9 @@ def run_network(
                 started.add(k)
                 progress(progress_line(k, len(layers), layers[k]))
         if len(group) == 2:
-            _run_both_directions(group, states, dp, lens)
+            _run_both_directions(group, states, dp, lens, whole)
+        elif whole and _is_recurrence(group[0]) and _lstm_work(group[0], states):
+            _run_recurrences(group, states, dp, lens)
         else:
             _run_phase(group[0], states, dp, lens)
     lstm = [s for s in states if isinstance(s.layer, LSTMLayer)]
@@ -309,12 +325,49 @@ def _co_executed(phases: tuple[Phase, ...]) -> list[tuple[Phase, ...]]:
     return out
 
 
+def _lstm_work(phase: Phase, states: list[LayerState]) -> bool:
+    return isinstance(states[phase.works[0].layer].layer, LSTMLayer)
+
+
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _run_recurrences(
+    phases: tuple[Phase, ...],
+    states: list[LayerState],
+    dp: Datapath,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    """Each phase (one direction's recurrence) in one compiled call; two of them (a
+    bidirectional layer) on two threads: the kernel releases the GIL."""
+    st = states[phases[0].works[0].layer]
+    assert isinstance(st.layer, LSTMLayer)
+
+    def one(phase: Phase) -> None:
+        work = phase.works[0]
+        mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in work.reads)
+        order = np.asarray(phase.step_order(), dtype=np.int64)
+        lstm_recurrence(st, dp, _direction(st.layer, work), order, mwl, lens)  # type: ignore[arg-type]
+
+    if len(phases) == 1:
+        one(phases[0])
+        return
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="epur-recurrence"))
+    for future in [_POOL[0].submit(one, phase) for phase in phases]:
+        future.result()
+
+
 def _run_both_directions(
     pair: tuple[Phase, ...],
     states: list[LayerState],
     dp: Datapath,
     lens: NDArray[np.int64] | None,
+    whole: bool = False,
 ) -> None:
+    if whole:
+        _run_recurrences(pair, states, dp, lens)
+        return
     first, second = pair
     st = states[first.works[0].layer]
     assert isinstance(st.layer, LSTMLayer)

@@ -1,0 +1,61 @@
+"""Quick profile: the functional model (``run_network``) on one EESEN sequence against
+PyTorch's CPU ``nn.LSTM(120, 320, num_layers=5, bidirectional=True)``, same thread
+count, alternating runs, medians.
+
+Run: ``python benchmarks/profile_recurrence.py [--repeat N] [--threads 2] [fmt:dataflow ...]``
+(default: fp32:mwl fp16:mwl fp32:baseline fp16:baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from epur.api import format_settings
+from epur.arch import apply_overrides, paper_preset
+from epur.functional.model import run_network
+from epur.workload import zoo_network
+from epur.workload.weights import random_weights
+
+
+def main() -> None:
+    import torch
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "cases", nargs="*", default=["fp32:mwl", "fp16:mwl", "fp32:baseline", "fp16:baseline"]
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(120, 320, num_layers=5, bidirectional=True)
+    xt = torch.randn(800, 1, 120)
+    net = zoo_network("eesen")
+    weights = random_weights(net, np.random.default_rng(0))
+    x = {"main": np.random.default_rng(1).standard_normal((800, 1, 120))}
+    for case in args.cases:
+        fmt, dataflow = case.split(":")
+        arch = apply_overrides(paper_preset(), format_settings(fmt))
+        run_network(net, weights, x, arch, dataflow)  # warm-up (compilation)
+        ours, theirs = [], []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            with torch.no_grad():
+                lstm(xt)
+            theirs.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            run_network(net, weights, x, arch, dataflow)
+            ours.append(time.perf_counter() - start)
+        a, b = statistics.median(ours), statistics.median(theirs)
+        print(
+            f"{fmt:5s} {dataflow:8s} epur {a:6.3f} s  torch {b:6.3f} s  {a / b:5.1f}x", flush=True
+        )
+
+
+if __name__ == "__main__":
+    main()

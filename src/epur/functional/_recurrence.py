@@ -1,0 +1,425 @@
+"""A whole LSTM recurrence in one compiled call: the DPU and the MFU of every step.
+
+``model.run_network`` sends a recurrent phase here when its values are float32
+values (``fits``): an fp32 accumulator, float storage. The kernel performs, step
+after step, exactly the operations of ``_steps.lstm_steps`` (and so of
+``Datapath``): the DPU (products, the pairwise adder tree ``lane 2k + lane 2k+1``,
+then pairs of those sums, the accumulator initialised with the MWL partial sum or
+the bias and adding the chunk sums in order, the last chunk zero-padded), the MFU
+(peepholes, sigmoid and tanh, ``c = rnd(rnd(f*c) + rnd(i*g))``, ``h = rnd(o *
+tanh(c))``), the projection, the storage rounding of ``h``, sequence lengths and
+the residual. IEEE float32 arithmetic without fast-math is exactly the datapath's
+rounded fp32 arithmetic.
+
+The weights are held transposed, ``[chunk][lane][row]`` (``pack``), so the loops
+over the rows vectorise: one vector holds one lane of several rows, and the tree's
+adds are vector adds in the documented pairing. (A ``[row block][chunk][lane][8
+rows]`` packing was measured 10x slower here: numba cannot keep a block's
+accumulators in registers.)
+
+**Exact activations.** The datapath's sigmoid and tanh are numpy's float64
+functions rounded to fp32 (``epur.numerics.activations``). Compiled code calls the C
+library's ``exp`` and ``tanh``, which can differ from numpy's (SIMD) ones in the last
+float64 bits, and that can flip the rounding to fp32 when the float64 value lies
+next to the midpoint of two fp32 values. The kernel therefore checks every
+activation: when the float64 value is within ``2**-44`` (relative, far beyond both
+libraries' errors of a few float64 units in the last place) of an fp32 rounding
+boundary, it stops before that step and returns its index; the caller computes
+that one step with ``_steps.lstm_steps`` (numpy: the definition) and resumes. That
+happens about once in 2**16 evaluations. Every other value rounds to the same fp32
+value whichever float64 evaluation is used. PWL and LUT activations are table
+look-ups and float arithmetic, evaluated here exactly as ``activations`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from epur.functional.datapath import Datapath, tree_width
+from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
+from epur.numerics.quantize import float_limits
+
+__all__ = ["Packed", "RecurrenceConsts", "consts", "fits", "pack", "run_recurrence"]
+
+F32 = NDArray[np.float32]
+_MARGIN = 2.0**-44  # relative distance to an fp32 rounding boundary that is "sure"
+EXACT, LUT, PWL = 0, 1, 2
+
+
+def fits(dp: Datapath) -> bool:
+    """The kernel applies: fp32 accumulator, float storage (fp32, fp16, bf16), whose
+    values and products float32 holds (the products of fp16/bf16 exactly)."""
+    return dp._native_fp32() and dp.storage.kind == FormatKind.FLOAT
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A weight matrix ``[rows, K]`` packed for the kernel, and where each packed
+    lane position of the vector comes from (``-1``: a zero pad)."""
+
+    w: F32  # [chunks * width, rows]: the transposed weights, chunks zero-padded
+    rows: int
+    chunks: int
+    width: int
+    vmap: NDArray[np.int64]  # [chunks * width]: index into the vector, or -1
+
+
+def pack(values: NDArray[np.float64], lanes: int) -> Packed:
+    """Pack storage values ``[rows, K]`` (exact in float32) for ``lanes`` lanes."""
+    rows, k = values.shape
+    width = tree_width(lanes)
+    chunks = max(1, -(-k // lanes))
+    vmap = np.full((chunks, width), -1, dtype=np.int64)
+    for c in range(chunks):
+        n = min(lanes, k - c * lanes)
+        vmap[c, :n] = np.arange(c * lanes, c * lanes + n)
+    vmap = vmap.reshape(-1)
+    wt = np.zeros((chunks * width, rows), dtype=np.float32)
+    wt[vmap >= 0] = values.T[vmap[vmap >= 0]].astype(np.float32)
+    return Packed(wt, rows, chunks, width, vmap)
+
+
+@dataclass(frozen=True)
+class RecurrenceConsts:
+    """The MFU's and the storage's constants, as the kernel takes them."""
+
+    act: int
+    sig: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    tanh: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    store_m: int  # storage mantissa bits (23: fp32, nothing to round)
+    store_emin: int
+    store_max: float
+
+
+def consts(dp: Datapath) -> RecurrenceConsts:
+    empty = np.zeros(1)
+    kind = dp.activation.kind
+    tables = []
+    for function in (ActivationFunction.SIGMOID, ActivationFunction.TANH):
+        if kind == ActivationKind.EXACT:
+            tables.append((empty, empty, empty))
+        else:
+            t = activation_table(function, dp.activation, dp.acc)
+            tables.append((np.array(t.breakpoints), np.array(t.values),
+                           np.array(t.slopes) if t.slopes.size else empty))  # fmt: skip
+    code = {ActivationKind.EXACT: EXACT, ActivationKind.LUT: LUT, ActivationKind.PWL: PWL}[kind]
+    lim = float_limits(dp.storage)
+    return RecurrenceConsts(code, tables[0], tables[1], dp.storage.mantissa_bits,
+                            lim.emin, lim.max_finite)  # fmt: skip
+
+
+# ---- compiled ------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _unsure(v: float) -> bool:  # pragma: no cover - compiled
+    """Whether a float64 value within ``_MARGIN`` of ``v`` may round to another fp32."""
+    if v != v:
+        return False
+    a = abs(v) * _MARGIN
+    return bool(np.float32(v + a) != np.float32(v - a))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sigmoid64(x: float) -> float:  # pragma: no cover - compiled
+    z = math.exp(-abs(x))
+    return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _table(
+    x: float,
+    bp: NDArray[np.float64],
+    val: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    kind: int,
+) -> float:  # pragma: no cover - compiled
+    """LUT or PWL of an fp32 value ``x`` in fp32 (``activations.activation``)."""
+    if x != x:
+        return x
+    n = bp.shape[0] - 1
+    lo, hi = 1, n  # k = the number of interior breakpoints bp[1..n-1] <= x
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bp[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = lo - 1
+    if kind == LUT:
+        return float(val[k])
+    if x < bp[0]:
+        return float(val[0])
+    if x >= bp[n]:
+        return float(val[n])
+    offset = np.float64(np.float32(x - bp[k]))
+    product = np.float64(np.float32(slope[k] * offset))
+    return np.float64(np.float32(val[k] + product))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _store(v: float, m: int, emin: int, vmax: float) -> float:  # pragma: no cover - compiled
+    """Round to a float format of ``m`` fraction bits (``quantize._round_float``)."""
+    if m >= 23 or not math.isfinite(v):
+        return v
+    e = math.frexp(v)[1]
+    shift = max(e - 1, emin) - m
+    r = math.ldexp(np.rint(math.ldexp(v, -shift)), shift)
+    if abs(r) > vmax:
+        return math.copysign(math.inf, v)
+    return r
+
+
+@njit(cache=True, nogil=True)
+def _dot(
+    wt: F32, rows: int, chunks: int, width: int, x: F32, acc: F32, buf: F32
+) -> None:  # pragma: no cover - compiled
+    """``acc[r]`` (holding the initial value) plus the chunk sums of ``wt [Kp, rows]``
+    times ``x [Kp]``, chunk after chunk. The loops over rows (1-D views of the rows
+    of ``wt``) vectorise: one vector holds one lane of several rows."""
+    for c in range(chunks):
+        b = c * width
+        if width == 16:  # the paper's DPU: the tree written out, in registers
+            x0, x1, x2, x3 = x[b], x[b + 1], x[b + 2], x[b + 3]
+            x4, x5, x6, x7 = x[b + 4], x[b + 5], x[b + 6], x[b + 7]
+            x8, x9, x10, x11 = x[b + 8], x[b + 9], x[b + 10], x[b + 11]
+            x12, x13, x14, x15 = x[b + 12], x[b + 13], x[b + 14], x[b + 15]
+            w0, w1, w2, w3 = wt[b], wt[b + 1], wt[b + 2], wt[b + 3]
+            w4, w5, w6, w7 = wt[b + 4], wt[b + 5], wt[b + 6], wt[b + 7]
+            w8, w9, w10, w11 = wt[b + 8], wt[b + 9], wt[b + 10], wt[b + 11]
+            w12, w13, w14, w15 = wt[b + 12], wt[b + 13], wt[b + 14], wt[b + 15]
+            for r in range(rows):
+                q0 = (w0[r] * x0 + w1[r] * x1) + (w2[r] * x2 + w3[r] * x3)
+                q1 = (w4[r] * x4 + w5[r] * x5) + (w6[r] * x6 + w7[r] * x7)
+                q2 = (w8[r] * x8 + w9[r] * x9) + (w10[r] * x10 + w11[r] * x11)
+                q3 = (w12[r] * x12 + w13[r] * x13) + (w14[r] * x14 + w15[r] * x15)
+                acc[r] += (q0 + q1) + (q2 + q3)
+            continue
+        for lane in range(width):  # the lane products
+            xl = x[b + lane]
+            src, dst = wt[b + lane], buf[lane]
+            for r in range(rows):
+                dst[r] = src[r] * xl
+        level = width
+        while level > 1:  # the pairwise adder tree
+            level //= 2
+            for lane in range(level):
+                lo, hi, d = buf[2 * lane], buf[2 * lane + 1], buf[lane]
+                for r in range(rows):
+                    d[r] = lo[r] + hi[r]
+        total = buf[0]
+        for r in range(rows):  # the accumulator
+            acc[r] += total[r]
+
+
+@njit(cache=True, nogil=True)
+def _activate(
+    x: F32,
+    lo: int,
+    hi: int,
+    fn: int,
+    kind: int,
+    bp: NDArray[np.float64],
+    val: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    e: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``e[j]`` = sigmoid (``fn`` 0) or tanh (1) of the fp32 value ``x[j]``, ``lo <= j
+    < hi``: exact in float64 (rounded by the caller), or the table's fp32 value."""
+    for j in range(lo, hi):
+        if kind != EXACT:
+            e[j] = _table(np.float64(x[j]), bp, val, slope, kind)
+        elif fn == 0:
+            e[j] = _sigmoid64(np.float64(x[j]))
+        else:
+            e[j] = math.tanh(np.float64(x[j]))
+
+
+@njit(cache=True, nogil=True)
+def _any_unsure(e: NDArray[np.float64]) -> bool:  # pragma: no cover - compiled
+    bad = False
+    for j in range(e.shape[0]):
+        bad |= _unsure(e[j])
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _kernel(
+    w: F32,
+    w_rows: int,
+    w_chunks: int,
+    width: int,
+    vmap: NDArray[np.int64],
+    xs: F32,
+    init: F32,
+    order: NDArray[np.int64],
+    start: int,
+    h: F32,
+    c: F32,
+    peep: F32,
+    has_peep: bool,
+    pw: F32,
+    p_chunks: int,
+    pmap: NDArray[np.int64],
+    has_proj: bool,
+    kind: int,
+    sbp: NDArray[np.float64],
+    sval: NDArray[np.float64],
+    sslope: NDArray[np.float64],
+    tbp: NDArray[np.float64],
+    tval: NDArray[np.float64],
+    tslope: NDArray[np.float64],
+    store_m: int,
+    store_emin: int,
+    store_max: float,
+    shortcut: F32,
+    has_res: bool,
+    lens: NDArray[np.int64],
+    y: NDArray[np.float64],
+    col0: int,
+) -> int:  # pragma: no cover - compiled
+    """Steps ``order[start:]``; returns the index of the step it stopped before (an
+    exact activation it cannot be sure of), or ``len(order)``."""
+    batch, hsz = c.shape
+    rsz = h.shape[1]
+    kx = xs.shape[2]
+    kp = vmap.shape[0]
+    v = np.zeros(kp, dtype=np.float32)
+    vp = np.zeros(pmap.shape[0], dtype=np.float32)
+    z = np.empty(w_rows, dtype=np.float32)
+    buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
+    cn = np.empty((batch, hsz), dtype=np.float32)
+    out = np.empty((batch, hsz), dtype=np.float32)
+    hn = np.empty((batch, rsz), dtype=np.float32)
+    x = np.empty(5 * hsz, dtype=np.float32)
+    e = np.empty(5 * hsz, dtype=np.float64)
+    ph = np.empty(rsz, dtype=np.float32)
+    for s in range(start, order.shape[0]):
+        t = order[s]
+        ti = t if init.shape[0] > 1 else 0
+        for b in range(batch):
+            for p in range(kp):
+                src = vmap[p]
+                if src < 0:
+                    v[p] = 0.0
+                elif src < kx:
+                    v[p] = xs[t, b, src]
+                else:
+                    v[p] = h[b, src - kx]
+            for r in range(w_rows):
+                z[r] = init[ti, b, r]
+            _dot(w, w_rows, w_chunks, width, v, z, buf)
+            # the MFU, in fp32 operations, each stage vectorised across neurons: x holds
+            # the activations' arguments i, f, g, o, c and e their float64 values
+            for j in range(hsz):
+                cp = c[b, j]
+                zi, zf = z[j], z[hsz + j]
+                if has_peep:
+                    zi = zi + peep[0, j] * cp
+                    zf = zf + peep[1, j] * cp
+                x[j], x[hsz + j], x[2 * hsz + j] = zi, zf, z[2 * hsz + j]
+            _activate(x, 0, 2 * hsz, 0, kind, sbp, sval, sslope, e)
+            _activate(x, 2 * hsz, 3 * hsz, 1, kind, tbp, tval, tslope, e)
+            for j in range(hsz):
+                i, f, g = np.float32(e[j]), np.float32(e[hsz + j]), np.float32(e[2 * hsz + j])
+                cj = f * c[b, j] + i * g
+                zo = z[3 * hsz + j]
+                if has_peep:
+                    zo = zo + peep[2, j] * cj
+                cn[b, j], x[3 * hsz + j], x[4 * hsz + j] = cj, zo, cj
+            _activate(x, 3 * hsz, 4 * hsz, 0, kind, sbp, sval, sslope, e)
+            _activate(x, 4 * hsz, 5 * hsz, 1, kind, tbp, tval, tslope, e)
+            if kind == EXACT and _any_unsure(e):
+                return s
+            for j in range(hsz):
+                out[b, j] = np.float32(e[3 * hsz + j]) * np.float32(e[4 * hsz + j])
+            if has_proj:
+                for p in range(pmap.shape[0]):
+                    src = pmap[p]
+                    vp[p] = (
+                        0.0
+                        if src < 0
+                        else np.float32(
+                            _store(np.float64(out[b, src]), store_m, store_emin, store_max)
+                        )
+                    )
+                for r in range(rsz):
+                    ph[r] = 0.0
+                _dot(pw, rsz, p_chunks, width, vp, ph, buf)
+                for r in range(rsz):
+                    hn[b, r] = _store(np.float64(ph[r]), store_m, store_emin, store_max)
+            else:
+                for r in range(rsz):
+                    hn[b, r] = _store(np.float64(out[b, r]), store_m, store_emin, store_max)
+        for b in range(batch):
+            live = t < lens[b]
+            for r in range(rsz):
+                yv = float(hn[b, r])
+                if has_res:
+                    yv = _store(np.float64(hn[b, r] + shortcut[t, b, r]),
+                                store_m, store_emin, store_max)  # fmt: skip
+                if live:
+                    h[b, r] = hn[b, r]
+                y[t, b, col0 + r] = yv if live else 0.0
+            if live:
+                for j in range(hsz):
+                    c[b, j] = cn[b, j]
+    return int(order.shape[0])
+
+
+def run_recurrence(
+    w: Packed,
+    xs: F32,
+    init: F32,
+    order: NDArray[np.int64],
+    start: int,
+    h: F32,
+    c: F32,
+    peep: F32 | None,
+    proj: Packed | None,
+    k: RecurrenceConsts,
+    shortcut: F32 | None,
+    lens: NDArray[np.int64],
+    y: NDArray[np.float64],
+    col0: int,
+) -> int:
+    """Run steps ``order[start:]`` (see ``_kernel``); ``h`` and ``c`` are updated in place."""
+    p = proj if proj is not None else Packed(np.zeros((1, 1), np.float32), 0, 0, w.width,
+                                             np.zeros(0, np.int64))  # fmt: skip
+    return int(
+        _kernel(
+            w.w,
+            w.rows,
+            w.chunks,
+            w.width,
+            w.vmap,
+            xs,
+            init,
+            order,
+            start,
+            h,
+            c,
+            np.zeros((3, 1), np.float32) if peep is None else peep,
+            peep is not None,
+            p.w,
+            p.chunks,
+            p.vmap,
+            proj is not None,
+            k.act,
+            *k.sig,
+            *k.tanh,
+            k.store_m,
+            k.store_emin,
+            k.store_max,
+            np.zeros((1, 1, 1), np.float32) if shortcut is None else shortcut,
+            shortcut is not None,
+            lens,
+            y,
+            col0,
+        )
+    )

@@ -1,0 +1,107 @@
+"""The compiled recurrence (functional/_recurrence.py) gives the bits of the numpy
+datapath (``_steps.lstm_steps``, ``Datapath``) step by step, on many random networks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from epur.api import format_settings
+from epur.arch import apply_overrides, paper_preset
+from epur.functional import _steps
+from epur.functional._recurrence import _unsure
+from epur.functional.model import run_network
+from epur.workload import LSTMLayer, Network, Stack
+from epur.workload.weights import random_weights
+
+
+def arch(fmt: str, activation: str, lanes: int) -> Any:
+    sets = [*format_settings(fmt), f"mfu.activation={activation}", f"dpu.lanes={lanes}"]
+    return apply_overrides(paper_preset(), sets)
+
+
+def same(a: Any, b: Any) -> None:
+    for p, q in zip(
+        [*a.layer_outputs, *a.h_n, *a.c_n], [*b.layer_outputs, *b.h_n, *b.c_n], strict=True
+    ):
+        assert np.array_equal(p, q, equal_nan=True)
+
+
+def random_network(rng: np.random.Generator) -> tuple[Network, int]:
+    t = int(rng.integers(1, 12))
+    size = int(rng.integers(1, 20))
+    layers = []
+    for _ in range(int(rng.integers(1, 4))):
+        hidden = int(rng.integers(1, 24))
+        proj = int(rng.integers(1, hidden)) if hidden > 1 and rng.random() < 0.3 else None
+        out = proj or hidden
+        bi = bool(rng.random() < 0.5)
+        residual = not bi and out == size and rng.random() < 0.5
+        layers.append(
+            LSTMLayer(
+                size,
+                hidden,
+                bidirectional=bi,
+                peepholes=bool(rng.random() < 0.6),
+                projection_size=proj,
+                residual=residual,
+                reverse=not bi and rng.random() < 0.3,
+            )
+        )
+        size = out * (2 if bi else 1)
+    return Network("n", (Stack("main", t, tuple(layers)),)), t
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_networks_give_the_bits_of_the_numpy_datapath(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    net, t = random_network(rng)
+    fmt = ["fp32", "fp16", "bf16"][seed % 3]
+    act = ["exact", "pwl16", "lut64", "pwl8", "lut1000"][seed % 5]
+    lanes = [16, 4, 3, 1, 5, 8, 32][seed % 7]
+    batch = int(rng.integers(1, 4))
+    weights = random_weights(net, rng)
+    x = {"main": rng.standard_normal((t, batch, net.stacks[0].layers[0].input_size)) * 2}
+    lens = rng.integers(1, t + 1, size=batch) if rng.random() < 0.4 else None
+    for dataflow in ("mwl", "baseline"):
+        a = arch(fmt, act, lanes)
+        fast = run_network(net, weights, x, a, dataflow, seq_lens=lens, keep_layers=True)
+        slow = run_network(net, weights, x, a, dataflow, seq_lens=lens, keep_layers=True,
+                           compiled=False)  # fmt: skip
+        same(fast, slow)
+
+
+def test_activations_near_an_fp32_rounding_boundary_are_computed_by_numpy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """C's exp/tanh may differ from numpy's in the last float64 bits: the kernel leaves
+    the steps where that could change an fp32 value to ``lstm_steps`` (this network
+    has such steps), and the bits stay those of numpy."""
+    calls = []
+    original = _steps.lstm_steps
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        calls.append(args[2])
+        original(*args, **kwargs)
+
+    net = Network("n", (Stack("main", 400, (LSTMLayer(16, 64, bidirectional=True,
+                                                      peepholes=True),)),))  # fmt: skip
+    rng = np.random.default_rng(3)  # two such steps
+    weights = random_weights(net, rng)
+    x = {"main": rng.standard_normal((400, 1, 16))}
+    monkeypatch.setattr(_steps, "lstm_steps", counted)
+    fast = run_network(net, weights, x, arch("fp32", "exact", 16), "mwl", keep_layers=True)
+    assert calls  # the fallback ran
+    slow = run_network(net, weights, x, arch("fp32", "exact", 16), "mwl", keep_layers=True,
+                       compiled=False)  # fmt: skip
+    same(fast, slow)
+
+
+def test_the_boundary_check() -> None:
+    one, above = 1.0, float(np.nextafter(np.float32(1.0), np.float32(2.0)))
+    mid = (one + above) / 2
+    assert _unsure(mid) and _unsure(float(np.nextafter(mid, 0.0)))
+    assert not _unsure(one) and not _unsure(above) and not _unsure(float("nan"))
+    assert not _unsure(one + (above - one) / 4)
