@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import epur
+from epur.api import MAX_THREADS
 from epur.cli import COMMANDS, main
 from epur.cli import _parser as cli_parser
 from epur.energy.backend import BACKENDS
@@ -41,6 +42,7 @@ def test_the_parser_offers_exactly_the_library_sets() -> None:
     assert tuple(BACKENDS) == cli_parser.BACKENDS
     assert set(_subparsers(cli_parser.build_parser("0"))) == set(COMMANDS)
     assert cli_parser.MAX_COUNT == MAX_SIZE
+    assert cli_parser.MAX_THREADS == MAX_THREADS
 
 
 def test_every_option_has_help_text() -> None:

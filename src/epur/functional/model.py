@@ -101,6 +101,7 @@ def run_network(
     tile_rows: int | None = None,
     progress: Callable[[str], None] | None = None,
     compiled: bool = True,
+    threads: int | None = None,
 ) -> RunResult:
     """Run ``network`` on ``inputs`` in ``arch``'s number formats, in ``dataflow`` order.
 
@@ -112,7 +113,9 @@ def run_network(
     schedule first reaches it (the layers of an autoregressive stack start together).
     ``compiled=False`` computes every recurrent step with numpy (``lstm_steps``) where
     a whole recurrence would run in one compiled call (``_recurrence``): the same bits,
-    which the tests check.
+    which the tests check. ``threads``: at most this many threads run the two directions
+    of a bidirectional layer at once (1: one after the other; default 2); the bits do
+    not depend on it.
     """
     weights.check(network)
     _check_finite(network, weights)
@@ -125,17 +128,19 @@ def run_network(
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
     layers = [layer for _, layer in network.layers()]
     started: set[int] = set()
-    for group in _co_executed(schedule.phases):
-        if progress is not None:
-            for k in sorted({w.layer for phase in group for w in phase.works} - started):
-                started.add(k)
-                progress(progress_line(k, len(layers), layers[k]))
-        if len(group) == 2:
-            _run_both_directions(group, states, dp, lens, whole)
-        elif whole and _is_recurrence(group[0]) and _lstm_work(group[0], states):
-            _run_recurrences(group, states, dp, lens)
-        else:
-            _run_phase(group[0], states, dp, lens)
+    workers = 2 if threads is None else min(threads, 2)  # two directions at most
+    with ThreadPoolExecutor(workers, thread_name_prefix="epur-recurrence") as pool:
+        for group in _co_executed(schedule.phases):
+            if progress is not None:
+                for k in sorted({w.layer for phase in group for w in phase.works} - started):
+                    started.add(k)
+                    progress(progress_line(k, len(layers), layers[k]))
+            if len(group) == 2:
+                _run_both_directions(group, states, dp, lens, pool if whole else None)
+            elif whole and _is_recurrence(group[0]) and _lstm_work(group[0], states):
+                _run_recurrences(group, states, dp, lens, pool)
+            else:
+                _run_phase(group[0], states, dp, lens)
     lstm = [s for s in states if isinstance(s.layer, LSTMLayer)]
     return RunResult(
         y=states[-1].y,
@@ -329,17 +334,15 @@ def _lstm_work(phase: Phase, states: list[LayerState]) -> bool:
     return isinstance(states[phase.works[0].layer].layer, LSTMLayer)
 
 
-_POOL: list[ThreadPoolExecutor] = []
-
-
 def _run_recurrences(
     phases: tuple[Phase, ...],
     states: list[LayerState],
     dp: Datapath,
     lens: NDArray[np.int64] | None,
+    pool: ThreadPoolExecutor,
 ) -> None:
     """Each phase (one direction's recurrence) in one compiled call; two of them (a
-    bidirectional layer) on two threads: the kernel releases the GIL."""
+    bidirectional layer) on ``pool``'s threads: the kernel releases the GIL."""
     st = states[phases[0].works[0].layer]
     assert isinstance(st.layer, LSTMLayer)
 
@@ -352,9 +355,7 @@ def _run_recurrences(
     if len(phases) == 1:
         one(phases[0])
         return
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="epur-recurrence"))
-    for future in [_POOL[0].submit(one, phase) for phase in phases]:
+    for future in [pool.submit(one, phase) for phase in phases]:
         future.result()
 
 
@@ -363,10 +364,12 @@ def _run_both_directions(
     states: list[LayerState],
     dp: Datapath,
     lens: NDArray[np.int64] | None,
-    whole: bool = False,
+    pool: ThreadPoolExecutor | None = None,
 ) -> None:
-    if whole:
-        _run_recurrences(pair, states, dp, lens)
+    """A bidirectional layer's two recurrences: compiled on ``pool`` if given, else step
+    by step with numpy, both directions together."""
+    if pool is not None:
+        _run_recurrences(pair, states, dp, lens, pool)
         return
     first, second = pair
     st = states[first.works[0].layer]
