@@ -83,3 +83,36 @@ def test_lstm_directions_refuses_mismatched_arguments() -> None:
     x = np.zeros((2, 3, 5))
     with pytest.raises(ValueError, match="as many"):
         lstm_directions(x, w, [False], [None, None], [None, None])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("projection", [None, 3])
+def test_seq_lens_end_each_sequence_as_if_it_were_alone(
+    reverse: bool, projection: int | None
+) -> None:
+    """ONNX semantics, batch > 1: sequence ``b`` is the textbook LSTM over its first
+    ``lens[b]`` steps (a reverse direction starts at its own last step); the steps
+    after its end give zeros, and the final state is that of its last step."""
+    layer, w = _layer(reverse=reverse, peepholes=True, projection_size=projection)
+    x = np.random.default_rng(5).standard_normal((7, 3, 5))
+    lens = np.array([7, 3, 0])
+    result = lstm_layer(layer, w, x, 5, seq_lens=lens).directions[0]
+    r = projection or 4
+    for b, n in enumerate(lens):
+        expected = _textbook(x[:n, b : b + 1], w[0], reverse)[:, 0]
+        np.testing.assert_allclose(result.y[:n, b], expected, rtol=1e-12, atol=1e-14)
+        assert not result.y[n:, b].any()
+        last = expected[0 if reverse else n - 1] if n else np.zeros(r)
+        np.testing.assert_allclose(result.h[b], last, rtol=1e-12, atol=1e-14)
+
+
+def test_the_reference_overflows_as_ieee_arithmetic_does() -> None:
+    """Beyond float64's range: infinities and NaN, no warnings (pytest makes them
+    errors), in the compiled recurrence as in numpy."""
+    layer, w = _layer(bidirectional=True)
+    x = np.random.default_rng(6).standard_normal((4, 3, 5))
+    x[1, 0] = 1e308
+    x[2, 1] = np.nan
+    y = lstm_layer(layer, w, x, 5).y
+    assert np.isnan(y[:, 1]).any()
+    assert np.isfinite(y[:, 2]).all()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from epur.functional._reference_kernel import lstm_recurrence
 from epur.workload.network import FCLayer, LSTMLayer, Network
 from epur.workload.weights import FCWeights, LSTMWeights, NetworkWeights
 
@@ -74,11 +75,11 @@ def lstm_directions(
     """Independent LSTM directions over the same ``x``, stepped together.
 
     The input side is one matrix product over the whole sequence per direction
-    (``x W^T + b``), the recurrent side one matrix-vector product per step and
-    direction (``h U^T``); the gates' elementwise arithmetic runs on every direction at
-    once, so a bidirectional layer costs one set of numpy calls per step, not two. The
-    values are those of running each direction alone: the same float64 operations on
-    each element, in the same order.
+    (``x W^T + b``); the recurrence, every step of every direction, is one compiled
+    call (``_reference_kernel.lstm_recurrence``: ``h U^T``, the gates, ``c``, ``h``,
+    the projection, ``seq_lens``), the directions in parallel. The values are those of
+    running each direction alone: the same float64 operations on each element, in the
+    same order.
     """
     if not len(weights) == len(reverses) == len(h0) == len(c0):
         raise ValueError("lstm_directions needs as many reverses, h0 and c0 as weights")
@@ -119,43 +120,28 @@ def _lstm_directions(
         if c0[d] is not None:
             c[d] = np.asarray(c0[d], dtype=np.float64)
     y = np.zeros((n, t_len, batch, r_size))
-    zx = []  # the input half of every step at once, per direction: [T, B, 4H]
-    for w in weights:
-        z_in = x @ w.w.T
-        z_in += w.b
-        zx.append(z_in)
-    u_t = [w.u.T for w in weights]
-    proj_t = [w.projection.T for w in weights if w.projection is not None]  # all or none
+    # the input half of every step at once, one matrix product per direction
+    zx = np.empty((n, t_len * batch, 4 * h_size))
+    x2 = np.ascontiguousarray(x, dtype=np.float64).reshape(t_len * batch, -1)
+    for d, w in enumerate(weights):
+        np.matmul(x2, w.w.T, out=zx[d])
+        zx[d] += w.b
+    u_t = np.ascontiguousarray(np.stack([w.u.T for w in weights]), dtype=np.float64)
     p = np.stack([np.zeros((3, h_size)) if w.peepholes is None else w.peepholes for w in weights])
-    p_if = p[:, None, :2, :]  # [n, 1, 2, H]: the input and forget gates' peepholes
-    p_o = p[:, None, 2, :]  # [n, 1, H]
-    lens = None if seq_lens is None else np.asarray(seq_lens)
-    z = np.empty((n, batch, 4 * h_size))
-    h_new = np.empty((n, batch, r_size)) if proj_t else None
-    for s in range(t_len):
-        ts = [t_len - 1 - s if rev else s for rev in reverses]
-        for d in range(n):
-            np.matmul(h[d], u_t[d], out=z[d])
-            z[d] += zx[d][ts[d]]
-        gates = z.reshape(n, batch, 4, h_size)
-        i_f = sigmoid(gates[:, :, :2] + p_if * c[:, :, None, :])
-        c_new = i_f[:, :, 1] * c + i_f[:, :, 0] * np.tanh(gates[:, :, 2])
-        o = sigmoid(gates[:, :, 3] + p_o * c_new)
-        out = o * np.tanh(c_new)
-        if h_new is not None:
-            for d in range(n):
-                np.matmul(out[d], proj_t[d], out=h_new[d])
-            out = h_new
-        if lens is None:
-            h, c = out.copy() if h_new is not None else out, c_new
-            for d in range(n):
-                y[d, ts[d]] = out[d]
-        else:  # steps past a sequence's end change nothing
-            live = np.stack([(t < lens)[:, None] for t in ts])  # [n, B, 1]
-            h = np.where(live, out, h)
-            c = np.where(live, c_new, c)
-            for d in range(n):
-                y[d, ts[d]] = np.where(live[d], out[d], 0.0)
+    projs = [w.projection.T for w in weights if w.projection is not None]  # all or none
+    proj_t = np.stack(projs) if projs else np.zeros((n, 0, 0))
+    lens = np.full(batch, t_len, dtype=np.int64) if seq_lens is None else seq_lens
+    lstm_recurrence(
+        zx.reshape(n, t_len, batch, 4 * h_size),
+        u_t,
+        np.ascontiguousarray(p, dtype=np.float64),
+        np.ascontiguousarray(proj_t, dtype=np.float64),
+        np.array(reverses, dtype=np.bool_),
+        np.ascontiguousarray(np.broadcast_to(lens, (batch,)), dtype=np.int64),
+        h,
+        c,
+        y,
+    )
     return tuple(DirectionResult(y[d], h[d], c[d]) for d in range(n))
 
 
