@@ -210,6 +210,9 @@ def lstm_recurrence(
     activation the kernel cannot be sure of is computed by ``lstm_steps``."""
     from epur.functional import _recurrence as rec
 
+    if not rec.fits(dp):
+        _lstm_recurrence_fixed(st, dp, d, order, mwl, lens)
+        return
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
     ops = st.ops[d]
@@ -245,3 +248,53 @@ def lstm_recurrence(
             h[:], c[:] = st.h[d], st.c[d]
             s += 1
     st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)
+
+
+def _lstm_recurrence_fixed(
+    st: LayerState,
+    dp: Datapath,
+    d: int,
+    order: NDArray[np.int64],
+    mwl: bool,
+    lens: NDArray[np.int64] | None,
+) -> None:
+    """``lstm_recurrence`` for fixed-point formats (``_recurrence_fixed``): a step the
+    kernel cannot compute exactly as numpy does is computed by ``lstm_steps``."""
+    from epur.functional import _recurrence_fixed as rec
+
+    layer = st.layer
+    assert isinstance(layer, LSTMLayer)
+    ops = st.ops[d]
+    matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
+    assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
+    w = rec.transposed(matrix, dp.storage)
+    batch = st.y.shape[1]
+    if mwl:
+        xs = np.zeros((1, 1, 0))
+        init = np.ascontiguousarray(st.psum[d], dtype=np.float64)
+    else:
+        xs = np.ascontiguousarray(_x(st, dp, slice(None)), dtype=np.float64)
+        init = np.ascontiguousarray(np.broadcast_to(b, (1, batch, b.size)), dtype=np.float64)
+    r = layer.recurrent_size
+    shortcut = None
+    if layer.residual:
+        shortcut = np.ascontiguousarray(dp.store(st.below[:, :, d * r : (d + 1) * r]))
+    h = np.array(st.h[d], dtype=np.float64, order="C")
+    c = np.array(st.c[d], dtype=np.float64, order="C")
+    live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
+    args = (
+        None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
+        None if not isinstance(proj, Operand) else (rec.transposed(proj, dp.storage), proj.peak),
+        rec.consts(dp),
+        shortcut,
+        np.ascontiguousarray(live, dtype=np.int64),
+    )
+    s = 0
+    while s < len(order):
+        s = rec.run_recurrence(w, matrix.peak, xs, init, order, s, h, c, *args, st.y, d * r)
+        if s < len(order):  # a step numpy computes (module docstring of _recurrence_fixed)
+            st.h[d], st.c[d] = h.copy(), c.copy()
+            lstm_steps(st, dp, [(d, int(order[s]))], mwl, lens)
+            h[:], c[:] = st.h[d], st.c[d]
+            s += 1
+    st.h[d], st.c[d] = h, c
