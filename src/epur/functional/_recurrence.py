@@ -126,9 +126,24 @@ def _unsure(v: float) -> bool:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sigmoid64(x: float) -> float:  # pragma: no cover - compiled
+def sigmoid64(x: float) -> float:  # pragma: no cover - compiled
+    """The exact sigmoid in float64, as both compiled recurrences evaluate it."""
     z = math.exp(-abs(x))
     return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - compiled
+    """The PWL/LUT segment of ``x``: the number of interior breakpoints ``bp[1..n-1]``
+    at most ``x`` (binary search; ``activations.activation``'s ``searchsorted``)."""
+    lo, hi = 1, bp.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bp[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -143,14 +158,7 @@ def _table(
     if x != x:
         return x
     n = bp.shape[0] - 1
-    lo, hi = 1, n  # k = the number of interior breakpoints bp[1..n-1] <= x
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if bp[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = lo - 1
+    k = segment(bp, x)
     if kind == LUT:
         return float(val[k])
     if x < bp[0]:
@@ -235,7 +243,7 @@ def _activate(
         if kind != EXACT:
             e[j] = _table(np.float64(x[j]), bp, val, slope, kind)
         elif fn == 0:
-            e[j] = _sigmoid64(np.float64(x[j]))
+            e[j] = sigmoid64(np.float64(x[j]))
         else:
             e[j] = math.tanh(np.float64(x[j]))
 

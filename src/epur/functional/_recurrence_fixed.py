@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from epur.functional._recurrence import EXACT, LUT, PWL, segment, sigmoid64
 from epur.functional.datapath import Datapath, Operand
 from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
 from epur.numerics import activations as act
@@ -49,7 +50,6 @@ __all__ = ["FixedConsts", "consts", "fits", "run_recurrence"]
 F64 = NDArray[np.float64]
 _MARGIN = 2.0**-44
 _SMALL = 4096  # exact activations of codes in [-_SMALL, _SMALL] are numpy's, from a table
-EXACT, LUT, PWL = 0, 1, 2
 RNE, RNA, TRUNC = 0, 1, 2
 
 
@@ -156,12 +156,6 @@ def _unsure(v: float, q: F64, rounding: int) -> bool:  # pragma: no cover - comp
     return _integral((v + a) * s, rounding) != _integral((v - a) * s, rounding)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _sigmoid64(x: float) -> float:  # pragma: no cover - compiled
-    z = math.exp(-abs(x))
-    return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
-
-
 @njit(cache=True, nogil=True)
 def _activate(
     x: float,
@@ -180,17 +174,10 @@ def _activate(
         code = x * q[0]
         if abs(code) <= _SMALL:  # numpy's values (consts): next to a boundary more often
             return _rnd(bp[int(code) + _SMALL], q, rounding, wrap), False
-        e = _sigmoid64(x) if fn == 0 else math.tanh(x)
+        e = sigmoid64(x) if fn == 0 else math.tanh(x)
         return _rnd(e, q, rounding, wrap), _unsure(e, q, rounding)
     n = bp.shape[0] - 1
-    lo, hi = 1, n  # k = the number of interior breakpoints bp[1..n-1] <= x
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if bp[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    k = lo - 1
+    k = segment(bp, x)
     if kind == LUT:
         return float(val[k]), False
     if x < bp[0]:
