@@ -61,6 +61,14 @@ def test_random_networks_give_the_bits_of_the_numpy_datapath(seed: int) -> None:
     fmt = ["fp32", "fp16", "bf16"][seed % 3]
     act = ["exact", "pwl16", "lut64", "pwl8", "lut1000"][seed % 5]
     lanes = [16, 4, 3, 1, 5, 8, 32][seed % 7]
+    compiled_equals_numpy(rng, net, t, fmt, act, lanes)
+
+
+def compiled_equals_numpy(
+    rng: np.random.Generator, net: Network, t: int, fmt: str, act: str, lanes: int
+) -> None:
+    """Random weights, batch, inputs and sequence lengths: the compiled recurrences give
+    the bits of ``run_network(..., compiled=False)`` in both dataflows."""
     batch = int(rng.integers(1, 4))
     weights = random_weights(net, rng)
     x = {"main": rng.standard_normal((t, batch, net.stacks[0].layers[0].input_size)) * 2}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_functional_recurrence import arch, random_network, same
+from test_functional_recurrence import arch, compiled_equals_numpy, random_network, same
 
 from epur.functional import _steps
 from epur.functional._recurrence_fixed import RNA, RNE, TRUNC, _powers, _rnd
@@ -28,16 +28,7 @@ def test_random_networks_give_the_bits_of_the_numpy_datapath(seed: int) -> None:
     fmt = FORMATS[seed % len(FORMATS)]
     act = ["exact", "pwl16", "lut64", "exact", "lut256", "pwl8"][seed % 6]
     lanes = [16, 4, 3, 1, 5, 8, 32][seed % 7]
-    batch = int(rng.integers(1, 4))
-    weights = random_weights(net, rng)
-    x = {"main": rng.standard_normal((t, batch, net.stacks[0].layers[0].input_size)) * 2}
-    lens = rng.integers(1, t + 1, size=batch) if rng.random() < 0.4 else None
-    for dataflow in ("mwl", "baseline"):
-        a = arch(fmt, act, lanes)
-        fast = run_network(net, weights, x, a, dataflow, seq_lens=lens, keep_layers=True)
-        slow = run_network(net, weights, x, a, dataflow, seq_lens=lens, keep_layers=True,
-                           compiled=False)  # fmt: skip
-        same(fast, slow)
+    compiled_equals_numpy(rng, net, t, fmt, act, lanes)
 
 
 @pytest.mark.parametrize(("fmt", "fallback"), [("q8.8", False), ("q6.10:trunc:wrap", True)])
