@@ -8,7 +8,9 @@ recurrent step of one or more directions (DPU, MFU, projection, residual).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -239,10 +241,31 @@ def lstm_recurrence(
         None if shortcut is None else np.ascontiguousarray(shortcut),
         np.ascontiguousarray(live, dtype=np.int64),
     )
+    # a step the kernel stops before (an activation next to an fp32 rounding boundary)
+    _resuming(
+        lambda s: rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r),
+        st, dp, d, order, mwl, lens, h, c,
+    )  # fmt: skip
+
+
+def _resuming(
+    kernel: Callable[[int], int],
+    st: LayerState,
+    dp: Datapath,
+    d: int,
+    order: NDArray[np.int64],
+    mwl: bool,
+    lens: NDArray[np.int64] | None,
+    h: NDArray[Any],
+    c: NDArray[Any],
+) -> None:
+    """Run ``kernel(start)``, which advances the state ``h``, ``c`` from step ``start`` of
+    ``order`` and returns the step it stopped before; each such step is computed by
+    ``lstm_steps`` (numpy) and the kernel resumes after it."""
     s = 0
     while s < len(order):
-        s = rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r)
-        if s < len(order):  # an activation next to an fp32 rounding boundary: numpy's
+        s = kernel(s)
+        if s < len(order):
             st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)
             lstm_steps(st, dp, [(d, int(order[s]))], mwl, lens)
             h[:], c[:] = st.h[d], st.c[d]
@@ -289,12 +312,8 @@ def _lstm_recurrence_fixed(
         shortcut,
         np.ascontiguousarray(live, dtype=np.int64),
     )
-    s = 0
-    while s < len(order):
-        s = rec.run_recurrence(w, matrix.peak, xs, init, order, s, h, c, *args, st.y, d * r)
-        if s < len(order):  # a step numpy computes (module docstring of _recurrence_fixed)
-            st.h[d], st.c[d] = h.copy(), c.copy()
-            lstm_steps(st, dp, [(d, int(order[s]))], mwl, lens)
-            h[:], c[:] = st.h[d], st.c[d]
-            s += 1
-    st.h[d], st.c[d] = h, c
+    peak = matrix.peak  # a step numpy computes: the module docstring of _recurrence_fixed
+    _resuming(
+        lambda s: rec.run_recurrence(w, peak, xs, init, order, s, h, c, *args, st.y, d * r),
+        st, dp, d, order, mwl, lens, h, c,
+    )  # fmt: skip
