@@ -59,10 +59,8 @@ class Evaluation:
 
     @property
     def sequence_duration_s(self) -> float | None:
-        """Time the input stands for (frames x frame period), if the network has a frame rate."""
-        if self.network.frame_period_s is None:
-            return None
-        return self.network.stacks[0].seq_len * self.network.frame_period_s
+        """Time the input stands for (``Network.sequence_duration_s``)."""
+        return self.network.sequence_duration_s
 
     @property
     def real_time_factor(self) -> float | None:

@@ -373,3 +373,11 @@ def test_an_fc_activation_may_be_given_by_name() -> None:
     assert FCLayer(8, 3, activation="tanh").activation is Activation.TANH  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"activation must be one of none, relu, sigmoid, tanh"):
         FCLayer(8, 3, activation="softmax")  # type: ignore[arg-type]
+
+
+def test_the_sequence_duration_is_the_first_stacks_steps_times_the_frame_period() -> None:
+    layer = LSTMLayer(8, 16)
+    framed = Network("n", (Stack("a", 250, (layer,)), Stack("b", 7, (layer,))),
+                     frame_period_s=0.01)  # fmt: skip
+    assert framed.sequence_duration_s == pytest.approx(2.5)
+    assert Network("n", (Stack("a", 250, (layer,)),)).sequence_duration_s is None

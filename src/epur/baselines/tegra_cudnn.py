@@ -347,8 +347,8 @@ def evaluate_tegra(network: Network, config: TegraConfig) -> TegraResult:
     latency = sum(c.latency_s for c in layers)
     nbytes = sum(c.dram_bytes for c in layers)
     flops = sum(c.flops for c in layers)
-    period = network.frame_period_s
-    rtf = None if period is None else latency / (network.stacks[0].seq_len * period)
+    duration = network.sequence_duration_s
+    rtf = None if duration is None else latency / duration
     return TegraResult(
         platform="tegra_x1", scenario=config.scenario, latency_s=latency,
         energy_j=config.power_w * latency, dram_bytes=nbytes, flops=flops,
@@ -366,10 +366,10 @@ def calibrate_step_fixed_s(base: TegraConfig, networks: Mapping[str, Network]) -
     zero = base.replace(step_fixed_s=0.0)
     needed = 0.0
     for key, net in networks.items():
-        if net.frame_period_s is None:
+        duration = net.sequence_duration_s
+        if duration is None:
             raise ConfigError(f"{key} has no frame rate: real time is undefined")
         r = evaluate_tegra(net, zero)
-        duration = net.stacks[0].seq_len * net.frame_period_s
         if r.fixed_steps:
             needed = max(needed, (duration - r.latency_s) / r.fixed_steps)
     # the closed form can land one rounding short of RTF 1: step up to the first float that holds

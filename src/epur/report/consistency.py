@@ -25,7 +25,6 @@ from epur.report.tegra import (
     TegraConfig,
     evaluate_tegra,
     real_time_step_cost,
-    sequence_duration_s,
 )
 from epur.workload.network import Network
 
@@ -140,7 +139,7 @@ def consistency(
     fits = tuple(_fit(c, how, networks, epur) for c, how in _candidates(config))
     least = {}
     for k in REAL_TIME_NETWORKS:
-        duration = sequence_duration_s(networks[k])
+        duration = networks[k].sequence_duration_s
         if duration is not None and k in epur:
             least[k] = duration / epur[k].latency_s
     holds = any(f.speed_fits and f.energy_fits for f in fits)
@@ -178,7 +177,7 @@ def _explain(
     if not best.speed_fits:
         needed = "; ".join(
             f"{names[k]} {v * 1e3:.4g} ms"
-            + (f" (RTF {v / d:.3g})" if (d := sequence_duration_s(networks[k])) else "")
+            + (f" (RTF {v / d:.3g})" if (d := networks[k].sequence_duration_s) else "")
             for k, v in required.items()
         )
         parts.append(

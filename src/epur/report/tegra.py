@@ -33,18 +33,10 @@ __all__ = [
     "TegraResult",
     "evaluate_tegra",
     "real_time_step_cost",
-    "sequence_duration_s",
     "tegra_scenarios",
 ]
 
 REAL_TIME_NETWORKS = PAPER_REAL_TIME_MISSES
-
-
-def sequence_duration_s(network: Network) -> float | None:
-    """Time one sequence's input stands for, if the network has a frame rate."""
-    if network.frame_period_s is None:
-        return None
-    return network.stacks[0].seq_len * network.frame_period_s
 
 
 def real_time_step_cost(config: TegraConfig, networks: Mapping[str, Network]) -> float:

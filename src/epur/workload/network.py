@@ -205,6 +205,14 @@ class Network:
         )
 
     @property
+    def sequence_duration_s(self) -> float | None:
+        """Time one input sequence stands for (the first stack's steps x the frame
+        period), if the network has a frame rate: what real time is measured against."""
+        if self.frame_period_s is None:
+            return None
+        return self.stacks[0].seq_len * self.frame_period_s
+
+    @property
     def is_autoregressive(self) -> bool:
         return any(s.autoregressive for s in self.stacks)
 
