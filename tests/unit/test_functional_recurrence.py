@@ -11,7 +11,7 @@ import pytest
 from epur.api import format_settings
 from epur.arch import apply_overrides, paper_preset
 from epur.functional import _steps
-from epur.functional._recurrence import _unsure
+from epur.functional._vmath import unsure as _unsure
 from epur.functional.model import run_network
 from epur.workload import LSTMLayer, Network, Stack
 from epur.workload.weights import random_weights

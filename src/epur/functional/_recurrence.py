@@ -18,36 +18,39 @@ rows]`` packing was measured 10x slower here: numba cannot keep a block's
 accumulators in registers.)
 
 **Exact activations.** The datapath's sigmoid and tanh are numpy's float64
-functions rounded to fp32 (``epur.numerics.activations``). Compiled code calls the C
-library's ``exp`` and ``tanh``, which can differ from numpy's (SIMD) ones in the last
-float64 bits, and that can flip the rounding to fp32 when the float64 value lies
-next to the midpoint of two fp32 values. The kernel therefore checks every
-activation: when the float64 value is within ``2**-44`` (relative, far beyond both
-libraries' errors of a few float64 units in the last place) of an fp32 rounding
-boundary, it stops before that step and returns its index; the caller computes
-that one step with ``_steps.lstm_steps`` (numpy: the definition) and resumes. That
-happens about once in 2**16 evaluations. Every other value rounds to the same fp32
-value whichever float64 evaluation is used. PWL and LUT activations are table
-look-ups and float arithmetic, evaluated here exactly as ``activations`` does.
+functions rounded to fp32 (``epur.numerics.activations``). The kernel evaluates them
+in float64 with a polynomial ``exp`` that vectorises (``_vmath``), whose value can
+differ from numpy's in the last float64 bits, and that can flip the rounding to fp32
+when the float64 value lies next to the midpoint of two fp32 values. The kernel
+therefore checks every activation: when the float64 value is within ``2**-44``
+(relative, far beyond both evaluations' errors of a few float64 units in the last
+place) of an fp32 rounding boundary, it stops before that step and returns its index;
+the caller computes that one step with ``_steps.lstm_steps`` (numpy: the definition)
+and resumes. That happens about once in 2**16 evaluations. Every other value rounds
+to the same fp32 value whichever float64 evaluation is used. PWL and LUT activations
+are table look-ups and float arithmetic, evaluated here exactly as ``activations``
+does.
+
+The MFU is a few loops across the neurons (arguments, activations, cell update,
+output, the storage rounding of ``round_float``), which LLVM vectorises.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
 from epur.functional.datapath import Datapath, tree_width
 from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
 from epur.numerics.quantize import float_limits
 
-__all__ = ["Packed", "RecurrenceConsts", "consts", "fits", "pack", "run_recurrence"]
+__all__ = ["Packed", "RecurrenceConsts", "consts", "fits", "pack", "run_recurrence", "segment"]
 
 F32 = NDArray[np.float32]
-_MARGIN = 2.0**-44  # relative distance to an fp32 rounding boundary that is "sure"
 EXACT, LUT, PWL = 0, 1, 2
 
 
@@ -117,22 +120,6 @@ def consts(dp: Datapath) -> RecurrenceConsts:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _unsure(v: float) -> bool:  # pragma: no cover - compiled
-    """Whether a float64 value within ``_MARGIN`` of ``v`` may round to another fp32."""
-    if v != v:
-        return False
-    a = abs(v) * _MARGIN
-    return bool(np.float32(v + a) != np.float32(v - a))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def sigmoid64(x: float) -> float:  # pragma: no cover - compiled
-    """The exact sigmoid in float64, as both compiled recurrences evaluate it."""
-    z = math.exp(-abs(x))
-    return 1.0 / (1.0 + z) if x >= 0 else z / (1.0 + z)
-
-
-@njit(cache=True, nogil=True, inline="always")
 def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - compiled
     """The PWL/LUT segment of ``x``: the number of interior breakpoints ``bp[1..n-1]``
     at most ``x`` (binary search; ``activations.activation``'s ``searchsorted``)."""
@@ -170,20 +157,7 @@ def _table(
     return np.float64(np.float32(val[k] + product))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _store(v: float, m: int, emin: int, vmax: float) -> float:  # pragma: no cover - compiled
-    """Round to a float format of ``m`` fraction bits (``quantize._round_float``)."""
-    if m >= 23 or not math.isfinite(v):
-        return v
-    e = math.frexp(v)[1]
-    shift = max(e - 1, emin) - m
-    r = math.ldexp(np.rint(math.ldexp(v, -shift)), shift)
-    if abs(r) > vmax:
-        return math.copysign(math.inf, v)
-    return r
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _dot(
     wt: F32, rows: int, chunks: int, width: int, x: F32, acc: F32, buf: F32
 ) -> None:  # pragma: no cover - compiled
@@ -225,7 +199,7 @@ def _dot(
             acc[r] += total[r]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _activate(
     x: F32,
     lo: int,
@@ -238,25 +212,39 @@ def _activate(
     e: NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """``e[j]`` = sigmoid (``fn`` 0) or tanh (1) of the fp32 value ``x[j]``, ``lo <= j
-    < hi``: exact in float64 (rounded by the caller), or the table's fp32 value."""
-    for j in range(lo, hi):
-        if kind != EXACT:
+    < hi``: exact in float64 (rounded by the caller), or the table's fp32 value. The
+    exact loops vectorise (``_vmath``)."""
+    if kind != EXACT:
+        for j in range(lo, hi):
             e[j] = _table(np.float64(x[j]), bp, val, slope, kind)
-        elif fn == 0:
-            e[j] = sigmoid64(np.float64(x[j]))
-        else:
-            e[j] = math.tanh(np.float64(x[j]))
+    elif fn == 0:
+        for j in range(hi - lo):
+            e[lo + j] = sigmoid64(np.float64(x[lo + j]))
+    else:
+        for j in range(hi - lo):
+            e[lo + j] = tanh64(np.float64(x[lo + j]))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _any_unsure(e: NDArray[np.float64]) -> bool:  # pragma: no cover - compiled
     bad = False
     for j in range(e.shape[0]):
-        bad |= _unsure(e[j])
+        bad |= unsure(e[j])
     return bad
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _store_all(v: F32, out: F32, m: int, emin: int, vmax: float) -> None:  # pragma: no cover
+    """``out[j]`` = ``v[j]`` rounded to the storage format (a copy for fp32)."""
+    if m >= 23:
+        for j in range(v.shape[0]):
+            out[j] = v[j]
+        return
+    for j in range(v.shape[0]):
+        out[j] = round_float(np.float64(v[j]), m, emin, vmax)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _kernel(
     w: F32,
     w_rows: int,
@@ -302,11 +290,12 @@ def _kernel(
     z = np.empty(w_rows, dtype=np.float32)
     buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
     cn = np.empty((batch, hsz), dtype=np.float32)
-    out = np.empty((batch, hsz), dtype=np.float32)
     hn = np.empty((batch, rsz), dtype=np.float32)
-    x = np.empty(5 * hsz, dtype=np.float32)
-    e = np.empty(5 * hsz, dtype=np.float64)
+    out = np.empty(hsz, dtype=np.float32)
+    x = np.empty(5 * hsz, dtype=np.float32)  # the activations' arguments: i, f, g, o, c
+    e = np.empty(5 * hsz, dtype=np.float64)  # their float64 values
     ph = np.empty(rsz, dtype=np.float32)
+    pi, pf, po = peep[0], peep[min(1, peep.shape[0] - 1)], peep[peep.shape[0] - 1]
     for s in range(start, order.shape[0]):
         t = order[s]
         ti = t if init.shape[0] > 1 else 0
@@ -319,64 +308,56 @@ def _kernel(
                     v[p] = xs[t, b, src]
                 else:
                     v[p] = h[b, src - kx]
-            for r in range(w_rows):
-                z[r] = init[ti, b, r]
+            z[:] = init[ti, b]
             _dot(w, w_rows, w_chunks, width, v, z, buf)
-            # the MFU, in fp32 operations, each stage vectorised across neurons: x holds
-            # the activations' arguments i, f, g, o, c and e their float64 values
-            for j in range(hsz):
-                cp = c[b, j]
-                zi, zf = z[j], z[hsz + j]
-                if has_peep:
-                    zi = zi + peep[0, j] * cp
-                    zf = zf + peep[1, j] * cp
-                x[j], x[hsz + j], x[2 * hsz + j] = zi, zf, z[2 * hsz + j]
+            # the MFU, in fp32 operations, each stage a loop across neurons (vectorised)
+            cb, cnb = c[b], cn[b]
+            if has_peep:
+                for j in range(hsz):
+                    x[j] = z[j] + pi[j] * cb[j]
+                    x[hsz + j] = z[hsz + j] + pf[j] * cb[j]
+            else:
+                x[: 2 * hsz] = z[: 2 * hsz]
+            x[2 * hsz : 3 * hsz] = z[2 * hsz : 3 * hsz]
             _activate(x, 0, 2 * hsz, 0, kind, sbp, sval, sslope, e)
             _activate(x, 2 * hsz, 3 * hsz, 1, kind, tbp, tval, tslope, e)
             for j in range(hsz):
-                i, f, g = np.float32(e[j]), np.float32(e[hsz + j]), np.float32(e[2 * hsz + j])
-                cj = f * c[b, j] + i * g
-                zo = z[3 * hsz + j]
-                if has_peep:
-                    zo = zo + peep[2, j] * cj
-                cn[b, j], x[3 * hsz + j], x[4 * hsz + j] = cj, zo, cj
+                i, f = np.float32(e[j]), np.float32(e[hsz + j])
+                cnb[j] = f * cb[j] + i * np.float32(e[2 * hsz + j])
+            if has_peep:
+                for j in range(hsz):
+                    x[3 * hsz + j] = z[3 * hsz + j] + po[j] * cnb[j]
+            else:
+                x[3 * hsz : 4 * hsz] = z[3 * hsz : 4 * hsz]
+            x[4 * hsz :] = cnb
             _activate(x, 3 * hsz, 4 * hsz, 0, kind, sbp, sval, sslope, e)
             _activate(x, 4 * hsz, 5 * hsz, 1, kind, tbp, tval, tslope, e)
             if kind == EXACT and _any_unsure(e):
                 return s
             for j in range(hsz):
-                out[b, j] = np.float32(e[3 * hsz + j]) * np.float32(e[4 * hsz + j])
+                out[j] = np.float32(e[3 * hsz + j]) * np.float32(e[4 * hsz + j])
             if has_proj:
+                _store_all(out, x, store_m, store_emin, store_max)  # x: free now
                 for p in range(pmap.shape[0]):
                     src = pmap[p]
-                    vp[p] = (
-                        0.0
-                        if src < 0
-                        else np.float32(
-                            _store(np.float64(out[b, src]), store_m, store_emin, store_max)
-                        )
-                    )
-                for r in range(rsz):
-                    ph[r] = 0.0
+                    vp[p] = 0.0 if src < 0 else x[src]
+                ph[:] = 0.0
                 _dot(pw, rsz, p_chunks, width, vp, ph, buf)
-                for r in range(rsz):
-                    hn[b, r] = _store(np.float64(ph[r]), store_m, store_emin, store_max)
+                _store_all(ph, hn[b], store_m, store_emin, store_max)
             else:
-                for r in range(rsz):
-                    hn[b, r] = _store(np.float64(out[b, r]), store_m, store_emin, store_max)
+                _store_all(out, hn[b], store_m, store_emin, store_max)
         for b in range(batch):
             live = t < lens[b]
             for r in range(rsz):
                 yv = float(hn[b, r])
                 if has_res:
-                    yv = _store(np.float64(hn[b, r] + shortcut[t, b, r]),
-                                store_m, store_emin, store_max)  # fmt: skip
+                    yv = round_float(np.float64(hn[b, r] + shortcut[t, b, r]),
+                                     store_m, store_emin, store_max)  # fmt: skip
                 if live:
                     h[b, r] = hn[b, r]
                 y[t, b, col0 + r] = yv if live else 0.0
             if live:
-                for j in range(hsz):
-                    c[b, j] = cn[b, j]
+                c[b] = cn[b]
     return int(order.shape[0])
 
 

@@ -19,14 +19,14 @@ exactly the float64 operations of ``_steps.lstm_steps`` with ``Datapath``:
   rounded, PWL and LUT as ``activations.activation`` evaluates them with ``fmt``;
   ``h`` rounded to the storage format; projection, residual and sequence lengths.
 
-**Exact activations.** As in ``_recurrence``, the C library's ``exp`` and ``tanh`` may
-differ from numpy's in the last float64 bits. Near zero, sigmoid and tanh of a code lie
-next to a rounding boundary (``1/2 + x/4`` and ``x`` are multiples of ``2**-(N+2)``):
-for the codes in ``[-4096, 4096]`` the kernel takes numpy's float64 values from a table
-(``consts``). Elsewhere, where the float64 value lies within ``2**-44`` (relative) of a
-rounding boundary of the accumulator format (a midpoint of two codes for
-``rne``/``rna``, a code for ``trunc``), the kernel stops before that step and the
-caller computes it with ``_steps.lstm_steps``.
+**Exact activations.** As in ``_recurrence``, the kernel's float64 sigmoid and tanh
+(``_vmath``) may differ from numpy's in the last float64 bits. Near zero, sigmoid and
+tanh of a code lie next to a rounding boundary (``1/2 + x/4`` and ``x`` are multiples of
+``2**-(N+2)``): for the codes in ``[-4096, 4096]`` the kernel takes numpy's float64
+values from a table (``consts``). Elsewhere, where the float64 value lies within
+``2**-44`` (relative) of a rounding boundary of the accumulator format (a midpoint of
+two codes for ``rne``/``rna``, a code for ``trunc``), the kernel stops before that step
+and the caller computes it with ``_steps.lstm_steps``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from epur.functional._recurrence import EXACT, LUT, PWL, segment, sigmoid64
+from epur.functional._recurrence import EXACT, LUT, PWL, segment
+from epur.functional._vmath import sigmoid64, tanh64
 from epur.functional.datapath import Datapath, Operand
 from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
 from epur.numerics import activations as act
@@ -174,7 +175,7 @@ def _activate(
         code = x * q[0]
         if abs(code) <= _SMALL:  # numpy's values (consts): next to a boundary more often
             return _rnd(bp[int(code) + _SMALL], q, rounding, wrap), False
-        e = sigmoid64(x) if fn == 0 else math.tanh(x)
+        e = sigmoid64(x) if fn == 0 else tanh64(x)
         return _rnd(e, q, rounding, wrap), _unsure(e, q, rounding)
     n = bp.shape[0] - 1
     k = segment(bp, x)

@@ -37,7 +37,8 @@ class LayerState:
     ops: list[dict[str, Operand | F64 | None]] = field(default_factory=list)  # per direction
     h: list[F64] = field(default_factory=list)
     c: list[F64] = field(default_factory=list)
-    psum: dict[int, F64] = field(default_factory=dict)  # MWL: per direction, [T, B, 4H]
+    # MWL: per direction, [T, B, 4H]; float32 when the datapath's partial sums fit it
+    psum: dict[int, NDArray[Any]] = field(default_factory=dict)
     tile_start: int = 0
 
 
@@ -104,6 +105,17 @@ def input_tile(st: LayerState, dp: Datapath, d: int, rows: int) -> None:
     ops = st.ops[d]
     w, b = ops["w"], ops["b"]
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
+    whole = rows == h  # one tile: every row, in order
+    if dp.psum_in_fp32():  # float32 throughout: the compiled DPU kernel, no float64 copies
+        z32 = dp.dot32(w if whole else w.rows(idx), _x(st, dp, slice(None)), b[idx])
+        if (dp.psum.exponent_bits, dp.psum.mantissa_bits) != (8, 23):  # a narrower format
+            z32 = dp.rnd_psum(z32.astype(np.float64)).astype(np.float32)
+        if whole:
+            st.psum[d] = z32
+            return
+        st.psum.setdefault(d, np.zeros((*st.y.shape[:2], 4 * h), dtype=np.float32))
+        st.psum[d][:, :, idx] = z32
+        return
     z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
                v_scale=st.act_scale)  # fmt: skip
     if d not in st.psum:  # allocated by the first tile: the baseline never needs them
@@ -167,7 +179,7 @@ def _dpu(st: LayerState, dp: Datapath, d: int, t: int, mwl: bool) -> F64:
     wu, u, b = ops["wu"], ops["u"], ops["b"]
     assert isinstance(wu, Operand) and isinstance(u, Operand)
     if mwl:
-        return dp.dot(u, st.h[d], psum=st.psum[d][t], v_scale=st.act_scale)
+        return dp.dot(u, st.h[d], psum=st.psum[d][t].astype(np.float64), v_scale=st.act_scale)
     assert b is not None and not isinstance(b, Operand)
     v = np.concatenate([_x(st, dp, t), st.h[d]], axis=-1)
     return dp.dot(wu, v, bias=b, v_scale=st.act_scale)
@@ -213,7 +225,9 @@ def lstm_recurrence(
     from epur.functional import _recurrence as rec
 
     if not rec.fits(dp):
-        _lstm_recurrence_fixed(st, dp, d, order, mwl, lens)
+        from epur.functional import _integer
+
+        _integer.recurrence(st, dp, d, order, mwl, lens)
         return
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
@@ -224,7 +238,7 @@ def lstm_recurrence(
     batch = st.y.shape[1]
     if mwl:
         xs = np.zeros((1, 1, 0), dtype=np.float32)
-        init = st.psum[d].astype(np.float32)
+        init = np.ascontiguousarray(st.psum[d], dtype=np.float32)  # float32 already: no copy
     else:
         xs = np.ascontiguousarray(_x(st, dp, slice(None)).astype(np.float32))
         init = np.ascontiguousarray(np.broadcast_to(b.astype(np.float32), (1, batch, b.size)))
@@ -271,49 +285,3 @@ def _resuming(
             h[:], c[:] = st.h[d], st.c[d]
             s += 1
     st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)
-
-
-def _lstm_recurrence_fixed(
-    st: LayerState,
-    dp: Datapath,
-    d: int,
-    order: NDArray[np.int64],
-    mwl: bool,
-    lens: NDArray[np.int64] | None,
-) -> None:
-    """``lstm_recurrence`` for fixed-point formats (``_recurrence_fixed``): a step the
-    kernel cannot compute exactly as numpy does is computed by ``lstm_steps``."""
-    from epur.functional import _recurrence_fixed as rec
-
-    layer = st.layer
-    assert isinstance(layer, LSTMLayer)
-    ops = st.ops[d]
-    matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
-    assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
-    w = rec.transposed(matrix, dp.storage)
-    batch = st.y.shape[1]
-    if mwl:
-        xs = np.zeros((1, 1, 0))
-        init = np.ascontiguousarray(st.psum[d], dtype=np.float64)
-    else:
-        xs = np.ascontiguousarray(_x(st, dp, slice(None)), dtype=np.float64)
-        init = np.ascontiguousarray(np.broadcast_to(b, (1, batch, b.size)), dtype=np.float64)
-    r = layer.recurrent_size
-    shortcut = None
-    if layer.residual:
-        shortcut = np.ascontiguousarray(dp.store(st.below[:, :, d * r : (d + 1) * r]))
-    h = np.array(st.h[d], dtype=np.float64, order="C")
-    c = np.array(st.c[d], dtype=np.float64, order="C")
-    live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
-    args = (
-        None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
-        None if not isinstance(proj, Operand) else (rec.transposed(proj, dp.storage), proj.peak),
-        rec.consts(dp),
-        shortcut,
-        np.ascontiguousarray(live, dtype=np.int64),
-    )
-    peak = matrix.peak  # a step numpy computes: the module docstring of _recurrence_fixed
-    _resuming(
-        lambda s: rec.run_recurrence(w, peak, xs, init, order, s, h, c, *args, st.y, d * r),
-        st, dp, d, order, mwl, lens, h, c,
-    )  # fmt: skip

@@ -195,15 +195,29 @@ class Datapath:
 
     def _dot_fp32(self, operand: Operand, v: F64, init: F64) -> F64:
         """``_dot_float`` compiled (``_kernels.dot_tree_f32``): same rounding, bit for bit."""
+        return self.dot32(operand, v, init).astype(np.float64)
+
+    def dot32(self, operand: Operand, v: NDArray[Any], init: NDArray[Any]) -> NDArray[np.float32]:
+        """The DPU with an fp32 accumulator (``_native_fp32``), in float32: ``v [..., K]``
+        and ``init`` (broadcast to ``[..., R]``) hold float32 values; ``[..., R]``."""
         rows = operand.values.shape[0]
         lead = v.shape[:-1]
         wt = operand.chunked32_t(self.lanes)
-        vc = chunked(v.astype(np.float32), self.lanes).reshape(-1, wt.shape[0])
+        vc = chunked(np.asarray(v, dtype=np.float32), self.lanes).reshape(-1, wt.shape[0])
         start = np.ascontiguousarray(
-            np.broadcast_to(init, (*lead, rows)).astype(np.float32).reshape(-1, rows)
-        )
+            np.broadcast_to(init, (*lead, rows)), dtype=np.float32
+        ).reshape(-1, rows)
         out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes))
-        return out.reshape((*lead, rows)).astype(np.float64)
+        return out.reshape((*lead, rows))
+
+    def psum_in_fp32(self) -> bool:
+        """MWL's partial sums come from ``dot32`` and float32 holds them: an fp32
+        accumulator and a float partial-sum format no wider than fp32."""
+        p = self.psum
+        native = self._native_fp32() and not self.is_int8
+        return (
+            native and p.kind == FormatKind.FLOAT and p.exponent_bits <= 8 and p.mantissa_bits <= 23
+        )
 
     def _dot_float(self, w: F64, v: F64, init: F64) -> F64:
         """Element by element: every product, tree adder and accumulator add rounded."""

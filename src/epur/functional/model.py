@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from epur.arch import ArchConfig
 from epur.errors import ConfigError
-from epur.functional import _recurrence, _recurrence_fixed
+from epur.functional import _integer, _recurrence
 from epur.functional._steps import (
     LayerState,
     fc_rows,
@@ -122,7 +122,7 @@ def run_network(
     network = sized_to_inputs(network, inputs)
     schedule = build_schedule(network, arch, dataflow, tile_rows)
     dp = _datapath(arch)
-    whole = compiled and (_recurrence.fits(dp) or _recurrence_fixed.fits(dp))
+    whole = compiled and (_recurrence.fits(dp) or _integer.fits(dp))
     scales = _int8_scales(network, weights, inputs) if dp.is_int8 else {}
     states = _states(network, weights, inputs, dp, scales, initial or {})
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
