@@ -1,9 +1,9 @@
-"""The compiled recurrences of the integer datapaths: fixed point (``qM.N`` storage and
-accumulator, ``_recurrence_fixed``) and int8 (integer codes, fp32 accumulator).
+"""The compiled fixed-point datapath (``qM.N`` storage and accumulator,
+``_recurrence_fixed``): a direction's whole recurrence, and MWL's input phase.
 
 ``_steps.lstm_recurrence`` sends a direction's recurrence here when the float kernel
 (``_recurrence``) does not apply and ``fits``; ``model.run_network`` asks ``fits`` whether
-a whole recurrence runs compiled at all.
+a whole recurrence runs compiled at all; ``_steps.input_tile`` asks ``input_tile`` first.
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ from epur.functional._steps import LayerState, _resuming, _x
 from epur.functional.datapath import Datapath, Operand
 from epur.workload.network import LSTMLayer
 
-__all__ = ["fits", "recurrence"]
+__all__ = ["fits", "input_tile", "recurrence"]
 
 
 def fits(dp: Datapath) -> bool:
     """Whether ``recurrence`` runs a whole recurrence of ``dp`` in compiled code."""
     return rec.fits(dp)
+
+
+def input_tile(st: LayerState, dp: Datapath, d: int, idx: NDArray[np.int64]) -> bool:
+    """MWL's input phase for the rows ``idx`` of direction ``d`` (``_steps.input_tile``),
+    compiled; ``False`` where it does not apply (numpy computes the tile)."""
+    return False
 
 
 def recurrence(

@@ -116,6 +116,10 @@ def input_tile(st: LayerState, dp: Datapath, d: int, rows: int) -> None:
         st.psum.setdefault(d, np.zeros((*st.y.shape[:2], 4 * h), dtype=np.float32))
         st.psum[d][:, :, idx] = z32
         return
+    from epur.functional import _integer
+
+    if _integer.input_tile(st, dp, d, idx):
+        return
     z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
                v_scale=st.act_scale)  # fmt: skip
     if d not in st.psum:  # allocated by the first tile: the baseline never needs them

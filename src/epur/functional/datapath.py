@@ -132,7 +132,7 @@ class Datapath:
         """
         if self.is_int8:
             wc: Any = w.codes_t
-            codes = np.asarray(np.rint(v / v_scale).astype(wc.dtype) @ wc, dtype=np.float64)
+            codes = np.asarray(_matmul(np.rint(v / v_scale).astype(wc.dtype), wc), dtype=np.float64)
             z = self._dequantise(codes, w.scale, v_scale, bias)
             return z if psum is None else self.add(psum, z)
         init = bias if bias is not None else psum if psum is not None else np.zeros(1)
@@ -176,7 +176,7 @@ class Datapath:
             bound = operand.peak * float(np.abs(v).max(initial=0)) * w.shape[1]
             bound += float(np.abs(init).max(initial=0))
             if bound * 2.0**self.acc.frac_bits < 2.0**52:
-                return self.rnd_acc(init + v @ w.T)
+                return self.rnd_acc(init + _matmul(v, w.T))
         total = np.empty((*v.shape[:-1], w.shape[0]))
         for block in _blocks(v.shape, w.shape[0]):
             prods = self.rnd_acc(v[block][..., None, :] * w)
@@ -287,6 +287,13 @@ def chunked(x: _A, lanes: int) -> _A:
     y = y.reshape((*y.shape[:-1], chunks, lanes))
     y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, tree_width(lanes) - lanes)])
     return cast(_A, y.reshape((*y.shape[:-2], chunks * tree_width(lanes))))
+
+
+def _matmul(v: NDArray[Any], w: NDArray[Any]) -> NDArray[Any]:
+    """``v @ w`` for ``v [..., K]``, ``w [K, R]`` as one 2-D product (BLAS reuses each
+    loaded block of ``w`` for every row of ``v``; a stacked ``v`` would be a matrix-vector
+    product per leading index)."""
+    return (v.reshape(-1, v.shape[-1]) @ w).reshape((*v.shape[:-1], w.shape[-1]))
 
 
 def _blocks(shape: tuple[int, ...], rows: int) -> list[tuple[slice, ...]]:
