@@ -293,7 +293,8 @@ def _matmul(v: NDArray[Any], w: NDArray[Any]) -> NDArray[Any]:
     """``v @ w`` for ``v [..., K]``, ``w [K, R]`` as one 2-D product (BLAS reuses each
     loaded block of ``w`` for every row of ``v``; a stacked ``v`` would be a matrix-vector
     product per leading index)."""
-    return (v.reshape(-1, v.shape[-1]) @ w).reshape((*v.shape[:-1], w.shape[-1]))
+    product: NDArray[Any] = v.reshape(-1, v.shape[-1]) @ w
+    return product.reshape((*v.shape[:-1], w.shape[-1]))
 
 
 def _blocks(shape: tuple[int, ...], rows: int) -> list[tuple[slice, ...]]:
