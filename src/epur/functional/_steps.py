@@ -238,14 +238,13 @@ def lstm_recurrence(
     ops = st.ops[d]
     matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
     assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
-    w = rec.pack(matrix.values, dp.lanes)
     batch = st.y.shape[1]
     if mwl:
         xs = np.zeros((1, 1, 0), dtype=np.float32)
         init = np.ascontiguousarray(st.psum[d], dtype=np.float32)  # float32 already: no copy
     else:
-        xs = np.ascontiguousarray(_x(st, dp, slice(None)).astype(np.float32))
-        init = np.ascontiguousarray(np.broadcast_to(b.astype(np.float32), (1, batch, b.size)))
+        matrix, xs, init = _baseline_x_chunks(st, dp, matrix, b)
+    w = rec.pack(matrix.values, dp.lanes)
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
@@ -264,6 +263,27 @@ def lstm_recurrence(
         lambda s: rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r),
         st, dp, d, order, mwl, lens, h, c,
     )  # fmt: skip
+
+
+def _baseline_x_chunks(
+    st: LayerState, dp: Datapath, wu: Operand, b: F64
+) -> tuple[Operand, NDArray[np.float32], NDArray[np.float32]]:
+    """The baseline's ``[W U] . [x h]`` split where its chunks allow: the leading chunks
+    that hold only ``x`` do not depend on the recurrence, so the accumulator after them
+    (bias, then those chunks in order) is computed for every step at once (``dot32``,
+    each loaded weight block serving several steps, as MWL's input phase); the kernel
+    starts from it and adds the remaining chunks (``x``'s tail and ``h``) in order.
+    Every accumulator sees the same operations in the same order: the same bits.
+    Returns the remaining matrix, its ``x`` columns ``[T, B, *]`` and the initial
+    accumulators (``[T, B, 4H]``, or the bias as ``[1, B, 4H]`` when no chunk is
+    ``x`` alone)."""
+    x = _x(st, dp, slice(None)).astype(np.float32)
+    k0 = (x.shape[-1] // dp.lanes) * dp.lanes  # whole chunks of x
+    if k0 == 0:
+        bias = np.broadcast_to(b.astype(np.float32), (1, x.shape[1], b.size))
+        return wu, np.ascontiguousarray(x), np.ascontiguousarray(bias)
+    init = dp.dot32(Operand(wu.values[:, :k0]), x[..., :k0], b)
+    return Operand(wu.values[:, k0:]), np.ascontiguousarray(x[..., k0:]), init
 
 
 def _resuming(
