@@ -24,6 +24,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from epur.functional._simd import tree16_steps1, tree16_steps8
+
 __all__ = ["dot_tree_f32"]
 
 _STEPS_PER_JOB = 16  # consecutive vectors (time steps) served per loaded block of weights
@@ -54,9 +56,19 @@ def _job(
     last = min(first + steps, n)
     r0 = (job % row_jobs) * _ROWS_PER_JOB
     r1 = min(r0 + _ROWS_PER_JOB, n_rows)
-    if width == 16:  # the paper's DPU: the same tree, unrolled into registers
+    if width == 16:  # the paper's DPU: 16 rows per vector, 8 steps per loaded block
+        whole = r0 + (r1 - r0) // 16 * 16
         for c in range(chunks):
-            _tree16(wt, v, out, r0, r1, c, first, last)
+            for r in range(r0, whole, 16):
+                i = first
+                while i + 8 <= last:
+                    tree16_steps8(wt, c * 16, r, v, i, out)
+                    i += 8
+                while i < last:
+                    tree16_steps1(wt, c * 16, r, v, i, out)
+                    i += 1
+            if whole < r1:  # the last rows, fewer than 16
+                _tree16(wt, v, out, whole, r1, c, first, last)
         return
     rows = r1 - r0
     buf = np.empty((width, rows), dtype=np.float32)

@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from epur.functional._simd import tree16_chunks
 from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
 from epur.functional.datapath import Datapath, tree_width
 from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
@@ -70,6 +71,14 @@ class Packed:
     chunks: int
     width: int
     vmap: NDArray[np.int64]  # [chunks * width]: index into the vector, or -1
+    # width 16: [row blocks, chunks * 16, 16], rows zero-padded to whole blocks of 16, so
+    # that a block streams contiguously (``_simd.tree16_chunks``); else empty
+    blocks: NDArray[np.float32]
+
+    @property
+    def padded_rows(self) -> int:
+        """Rows rounded up to whole blocks (the length of an accumulator array)."""
+        return max(self.rows, int(self.blocks.shape[0]) * 16)
 
 
 def pack(values: NDArray[np.float64], lanes: int) -> Packed:
@@ -84,7 +93,13 @@ def pack(values: NDArray[np.float64], lanes: int) -> Packed:
     vmap = vmap.reshape(-1)
     wt = np.zeros((chunks * width, rows), dtype=np.float32)
     wt[vmap >= 0] = values.T[vmap[vmap >= 0]].astype(np.float32)
-    return Packed(wt, rows, chunks, width, vmap)
+    blocks = np.zeros((0, 0, 16), dtype=np.float32)
+    if width == 16:
+        n = -(-rows // 16)
+        padded = np.zeros((chunks * 16, n * 16), dtype=np.float32)
+        padded[:, :rows] = wt
+        blocks = np.ascontiguousarray(padded.reshape(chunks * 16, n, 16).transpose(1, 0, 2))
+    return Packed(wt, rows, chunks, width, vmap, blocks)
 
 
 @dataclass(frozen=True)
@@ -159,11 +174,24 @@ def _table(
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _dot(
-    wt: F32, rows: int, chunks: int, width: int, x: F32, acc: F32, buf: F32
+    wt: F32,
+    blocks: NDArray[np.float32],
+    rows: int,
+    chunks: int,
+    width: int,
+    x: F32,
+    acc: F32,
+    buf: F32,
 ) -> None:  # pragma: no cover - compiled
     """``acc[r]`` (holding the initial value) plus the chunk sums of ``wt [Kp, rows]``
-    times ``x [Kp]``, chunk after chunk. The loops over rows (1-D views of the rows
-    of ``wt``) vectorise: one vector holds one lane of several rows."""
+    times ``x [Kp]``, chunk after chunk. Width 16: 16 rows per vector, the accumulator
+    in a register across the chunks (``_simd.tree16_chunks``; ``acc`` has
+    ``Packed.padded_rows`` entries). Else the loops over rows (1-D views of the rows of
+    ``wt``) vectorise: one vector holds one lane of several rows."""
+    if width == 16 and blocks.shape[0] > 0:
+        for k in range(blocks.shape[0]):
+            tree16_chunks(blocks, k, x, acc)
+        return
     for c in range(chunks):
         b = c * width
         if width == 16:  # the paper's DPU: the tree written out, in registers
@@ -247,6 +275,7 @@ def _store_all(v: F32, out: F32, m: int, emin: int, vmax: float) -> None:  # pra
 @njit(cache=True, nogil=True, error_model="numpy")
 def _kernel(
     w: F32,
+    w_blocks: NDArray[np.float32],
     w_rows: int,
     w_chunks: int,
     width: int,
@@ -260,6 +289,7 @@ def _kernel(
     peep: F32,
     has_peep: bool,
     pw: F32,
+    p_blocks: NDArray[np.float32],
     p_chunks: int,
     pmap: NDArray[np.int64],
     has_proj: bool,
@@ -287,14 +317,14 @@ def _kernel(
     kp = vmap.shape[0]
     v = np.zeros(kp, dtype=np.float32)
     vp = np.zeros(pmap.shape[0], dtype=np.float32)
-    z = np.empty(w_rows, dtype=np.float32)
+    z = np.zeros(max(w_rows, w_blocks.shape[0] * 16), dtype=np.float32)
     buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
     cn = np.empty((batch, hsz), dtype=np.float32)
     hn = np.empty((batch, rsz), dtype=np.float32)
     out = np.empty(hsz, dtype=np.float32)
     x = np.empty(5 * hsz, dtype=np.float32)  # the activations' arguments: i, f, g, o, c
     e = np.empty(5 * hsz, dtype=np.float64)  # their float64 values
-    ph = np.empty(rsz, dtype=np.float32)
+    ph = np.zeros(max(rsz, p_blocks.shape[0] * 16), dtype=np.float32)
     pi, pf, po = peep[0], peep[min(1, peep.shape[0] - 1)], peep[peep.shape[0] - 1]
     for s in range(start, order.shape[0]):
         t = order[s]
@@ -308,8 +338,8 @@ def _kernel(
                     v[p] = xs[t, b, src]
                 else:
                     v[p] = h[b, src - kx]
-            z[:] = init[ti, b]
-            _dot(w, w_rows, w_chunks, width, v, z, buf)
+            z[:w_rows] = init[ti, b]
+            _dot(w, w_blocks, w_rows, w_chunks, width, v, z, buf)
             # the MFU, in fp32 operations, each stage a loop across neurons (vectorised)
             cb, cnb = c[b], cn[b]
             if has_peep:
@@ -342,8 +372,8 @@ def _kernel(
                     src = pmap[p]
                     vp[p] = 0.0 if src < 0 else x[src]
                 ph[:] = 0.0
-                _dot(pw, rsz, p_chunks, width, vp, ph, buf)
-                _store_all(ph, hn[b], store_m, store_emin, store_max)
+                _dot(pw, p_blocks, rsz, p_chunks, width, vp, ph, buf)
+                _store_all(ph[:rsz], hn[b], store_m, store_emin, store_max)
             else:
                 _store_all(out, hn[b], store_m, store_emin, store_max)
         for b in range(batch):
@@ -379,10 +409,12 @@ def run_recurrence(
 ) -> int:
     """Run steps ``order[start:]`` (see ``_kernel``); ``h`` and ``c`` are updated in place."""
     p = proj if proj is not None else Packed(np.zeros((1, 1), np.float32), 0, 0, w.width,
-                                             np.zeros(0, np.int64))  # fmt: skip
+                                             np.zeros(0, np.int64),
+                                             np.zeros((0, 0, 16), np.float32))  # fmt: skip
     return int(
         _kernel(
             w.w,
+            w.blocks,
             w.rows,
             w.chunks,
             w.width,
@@ -396,6 +428,7 @@ def run_recurrence(
             np.zeros((3, 1), np.float32) if peep is None else peep,
             peep is not None,
             p.w,
+            p.blocks,
             p.chunks,
             p.vmap,
             proj is not None,

@@ -1,0 +1,127 @@
+"""The paper's 16-lane DPU on 16 rows at once, as explicit LLVM vector operations.
+
+LLVM's loop vectoriser keeps to 256-bit vectors on most x86 processors and cannot be
+told to keep several accumulators in registers across a loop; these two numba
+intrinsics emit the vector code directly (``<16 x float>``: one AVX-512 register, or
+two AVX ones where AVX-512 is absent; any LLVM target legalises it). Each computes,
+for 16 consecutive rows at once, exactly the DPU's float32 operations for one chunk of
+16 lanes: the 16 products ``w[lane] * x[lane]``, the pairwise adder tree (lane ``2k`` +
+lane ``2k+1``, then pairs of those sums, ...), and the accumulator add. IEEE float32
+multiplies and adds, no fused multiply-add, no reassociation: the bits of
+``Datapath._dot_float``.
+
+* ``tree16_steps8(wt, lane0, r, v, i0, out)``: one chunk, 16 rows, 8 consecutive
+  vectors: the 16 weight vectors are loaded once into registers and serve the 8 vectors
+  ``v[i0 .. i0+7]`` (MWL's input phase: each loaded weight serves several ``x_t``);
+  ``out[i, r:r+16] += tree(wt[lane0:lane0+16, r:r+16] * v[i, lane0:lane0+16])``.
+  ``tree16_steps1`` is the same for one vector.
+* ``tree16_chunks(wp, block, x, acc)``: the recurrent step, 16 rows (``block``) and
+  every chunk: the accumulator stays in a register while the chunks stream in order
+  from the packed weights ``wp[block, chunk * 16 + lane, row]``; ``acc[16 * block : +16]``
+  holds the initial value and receives the result.
+
+They do no bounds checks: callers pass indices inside the arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+__all__ = ["tree16_chunks", "tree16_steps1", "tree16_steps8"]
+
+LANES = 16  # the tree's width, and the rows per vector
+_F32 = ir.FloatType()
+_V16 = ir.VectorType(_F32, LANES)
+_I64 = ir.IntType(64)
+_I32 = ir.IntType(32)
+
+
+def _const(n: int) -> Any:
+    return ir.Constant(_I64, n)
+
+
+def _splat(builder: Any, value: Any) -> Any:
+    undef = ir.Constant(_V16, ir.Undefined)
+    one = builder.insert_element(undef, value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(one, undef, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+
+
+def _vector_at(builder: Any, data: Any, offset: Any) -> Any:
+    """A pointer to 16 floats at ``data + offset``."""
+    return builder.bitcast(builder.gep(data, [offset]), _V16.as_pointer())
+
+
+def _tree(builder: Any, weights: list[Any], xs: list[Any]) -> Any:
+    """The products and the pairwise adder tree: ((0+1)+(2+3))+((4+5)+(6+7)) ..."""
+    level = [builder.fmul(w, _splat(builder, x)) for w, x in zip(weights, xs, strict=True)]
+    while len(level) > 1:
+        level = [builder.fadd(level[2 * k], level[2 * k + 1]) for k in range(len(level) // 2)]
+    return level[0]
+
+
+def _steps_intrinsic(steps: int) -> Any:
+    def typer(typingctx: Any, wt: Any, lane0: Any, r: Any, v: Any, i0: Any, out: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            wt_a, v_a, out_a = (
+                context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 3, 5)
+            )
+            _, lane0, r, _, i0, _ = args
+            wcols, vcols, ocols = (builder.extract_value(a.shape, 1) for a in (wt_a, v_a, out_a))
+            weights = []
+            for lane in range(LANES):
+                row = builder.add(lane0, _const(lane))
+                at = builder.add(builder.mul(row, wcols), r)
+                weights.append(builder.load(_vector_at(builder, wt_a.data, at), align=4))
+            for s in range(steps):
+                i = builder.add(i0, _const(s))
+                base = builder.add(builder.mul(i, vcols), lane0)
+                xs = [
+                    builder.load(builder.gep(v_a.data, [builder.add(base, _const(lane))]))
+                    for lane in range(LANES)
+                ]
+                total = _tree(builder, weights, xs)
+                acc = _vector_at(builder, out_a.data, builder.add(builder.mul(i, ocols), r))
+                builder.store(builder.fadd(builder.load(acc, align=4), total), acc, align=4)
+            return context.get_dummy_value()
+
+        return types.void(wt, lane0, r, v, i0, out), codegen
+
+    return intrinsic(typer)
+
+
+tree16_steps8: Any = _steps_intrinsic(8)
+tree16_steps1: Any = _steps_intrinsic(1)
+
+
+def _chunks_typer(typingctx: Any, wp: Any, block: Any, x: Any, acc: Any) -> Any:
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        wp_a, x_a, acc_a = (
+            context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 2, 3)
+        )
+        block = args[1]
+        per_block = builder.extract_value(wp_a.shape, 1)  # chunks * 16 lane rows of 16
+        chunks = builder.udiv(per_block, _const(LANES))
+        first = builder.mul(block, builder.mul(per_block, _const(LANES)))
+        out = _vector_at(builder, acc_a.data, builder.mul(block, _const(LANES)))
+        total = cgutils.alloca_once_value(builder, builder.load(out, align=4))  # type: ignore[no-untyped-call]
+        with cgutils.for_range(builder, chunks) as loop:
+            lane0 = builder.mul(loop.index, _const(LANES))
+            weights, xs = [], []
+            for lane in range(LANES):
+                k = builder.add(lane0, _const(lane))
+                at = builder.add(first, builder.mul(k, _const(LANES)))
+                weights.append(builder.load(_vector_at(builder, wp_a.data, at), align=4))
+                xs.append(builder.load(builder.gep(x_a.data, [k])))
+            builder.store(builder.fadd(builder.load(total), _tree(builder, weights, xs)), total)
+        builder.store(builder.load(total), out, align=4)
+        return context.get_dummy_value()
+
+    return types.void(wp, block, x, acc), codegen
+
+
+tree16_chunks: Any = intrinsic(_chunks_typer)
