@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from epur.functional import _fixed_input as fin
 from epur.functional import _recurrence_fixed as rec
+from epur.functional._fixed_math import fmt_tuple
 from epur.functional._steps import LayerState, _resuming, _x
 from epur.functional.datapath import Datapath, Operand
 from epur.workload.network import LSTMLayer
@@ -26,8 +28,48 @@ def fits(dp: Datapath) -> bool:
 
 def input_tile(st: LayerState, dp: Datapath, d: int, idx: NDArray[np.int64]) -> bool:
     """MWL's input phase for the rows ``idx`` of direction ``d`` (``_steps.input_tile``),
-    compiled; ``False`` where it does not apply (numpy computes the tile)."""
-    return False
+    compiled (``_fixed_input``): ``psum[d][:, :, idx] = rnd_psum(rnd_acc(b[idx] + x .
+    w[idx]))``, the bits of the numpy path. ``False`` where it does not apply (numpy
+    computes the tile): not ``fits`` or a partial-sum format over 53 bits, an input that
+    is not finite, or sums beyond ``Datapath._dot_fixed``'s exact bound."""
+    if not rec.fits(dp) or dp.psum.bits > 53:
+        return False
+    layer = st.layer
+    assert isinstance(layer, LSTMLayer)
+    ops = st.ops[d]
+    w, b = ops["w"], ops["b"]
+    assert isinstance(w, Operand) and isinstance(b, np.ndarray)
+    steps, batch = st.y.shape[:2]
+    k = w.values.shape[1]
+    x = np.empty((steps * batch, k))
+    ext = st.external
+    has_ext = ext is not None
+    below = np.asarray(st.below, dtype=np.float64)
+    store = fmt_tuple(dp.storage)
+    vmax = fin.stored(below, ext if ext is not None else np.zeros((1, 1, 0)), has_ext, store, x)
+    if vmax < 0.0:  # not finite: numpy's round_to_format defines what happens
+        return False
+    whole = idx.size == w.values.shape[0] and bool((idx == np.arange(idx.size)).all())
+    rows = w.values if whole else w.values[idx]
+    peak = w.peak if whole else float(np.abs(rows).max(initial=0.0))
+    init = np.ascontiguousarray(b[idx], dtype=np.float64)
+    sums = peak * vmax * k  # Datapath._dot_fixed's bound, in the same float64 operations
+    bound = sums + float(np.abs(init).max(initial=0))
+    if not bound * 2.0**dp.acc.frac_bits < 2.0**52:
+        return False
+    narrow = dp.storage.bits <= 24 and sums * 2.0 ** (2 * dp.storage.frac_bits) < 2.0**24
+    dtype = np.float32 if narrow else np.float64
+    wt = np.ascontiguousarray(rows.T, dtype=dtype)
+    out = np.empty((steps * batch, idx.size), dtype=dtype)
+    fin.products(x.astype(dtype) if narrow else x, wt, out)
+    h4 = 4 * layer.hidden_size
+    if d not in st.psum:  # allocated by the first tile, as the numpy path does
+        st.psum[d] = np.zeros((steps, batch, h4))
+    psum = st.psum[d]
+    assert psum.dtype == np.float64 and psum.flags.c_contiguous
+    fin.finish(out, init, idx.astype(np.int64), psum.reshape(-1, h4), fmt_tuple(dp.acc),
+               fmt_tuple(dp.psum))  # fmt: skip
+    return True
 
 
 def recurrence(
