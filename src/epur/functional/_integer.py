@@ -8,6 +8,8 @@ a whole recurrence runs compiled at all; ``_steps.input_tile`` asks ``input_tile
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -58,10 +60,10 @@ def input_tile(st: LayerState, dp: Datapath, d: int, idx: NDArray[np.int64]) -> 
     if not bound * 2.0**dp.acc.frac_bits < 2.0**52:
         return False
     narrow = dp.storage.bits <= 24 and sums * 2.0 ** (2 * dp.storage.frac_bits) < 2.0**24
-    dtype = np.float32 if narrow else np.float64
-    wt = np.ascontiguousarray(rows.T, dtype=dtype)
-    out = np.empty((steps * batch, idx.size), dtype=dtype)
-    fin.products(x.astype(dtype) if narrow else x, wt, out)
+    dtype = np.float32 if narrow else np.float64  # the operands of the exact sums
+    wt: Any = np.ascontiguousarray(rows.T, dtype=dtype)
+    out: Any = np.empty((steps * batch, idx.size), dtype=dtype)
+    fin.products(x.astype(np.float32) if narrow else x, wt, out)
     h4 = 4 * layer.hidden_size
     if d not in st.psum:  # allocated by the first tile, as the numpy path does
         st.psum[d] = np.zeros((steps, batch, h4))
