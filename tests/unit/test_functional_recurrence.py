@@ -59,7 +59,7 @@ def random_network(rng: np.random.Generator) -> tuple[Network, int]:
 def test_random_networks_give_the_bits_of_the_numpy_datapath(seed: int) -> None:
     rng = np.random.default_rng(seed)
     net, t = random_network(rng)
-    fmt = ["fp32", "fp16", "bf16"][seed % 3]
+    fmt = ["fp32", "fp16", "bf16", "int8"][seed % 4]
     act = ["exact", "pwl16", "lut64", "pwl8", "lut1000"][seed % 5]
     lanes = [16, 4, 3, 1, 5, 8, 32][seed % 7]
     compiled_equals_numpy(rng, net, t, fmt, act, lanes)

@@ -56,9 +56,51 @@ EXACT, LUT, PWL = 0, 1, 2
 
 
 def fits(dp: Datapath) -> bool:
-    """The kernel applies: fp32 accumulator, float storage (fp32, fp16, bf16), whose
-    values and products float32 holds (the products of fp16/bf16 exactly)."""
+    """The kernel applies: fp32 accumulator, and float storage (fp32, fp16, bf16) whose
+    values and products float32 holds (the products of fp16/bf16 exactly), or int8
+    codes with partial sums float32 holds (``Int8`` says which layers)."""
+    if dp.is_int8:
+        a, p = dp.acc, dp.psum
+        fp32 = (a.kind, a.exponent_bits, a.mantissa_bits) == (FormatKind.FLOAT, 8, 23)
+        return (
+            fp32 and p.kind == FormatKind.FLOAT and p.exponent_bits <= 8 and p.mantissa_bits <= 23
+        )
     return dp._native_fp32() and dp.storage.kind == FormatKind.FLOAT
+
+
+_INT8_EXACT_K = (2**24 - 1) // (127 * 127)  # code sums of this many products are float32
+
+
+@dataclass(frozen=True)
+class Int8:
+    """An int8 recurrence's dequantisation, as the kernel takes it (``_kernel``)."""
+
+    params: NDArray[np.float64]  # [act_scale, dq, p_dq, mwl]
+    grid: NDArray[np.float64]  # [rows]: the bias on the integer grid (baseline), or zeros
+
+    @staticmethod
+    def of(
+        matrix_scale: float,
+        width: int,
+        act_scale: float,
+        bias: NDArray[np.float64] | None,
+        proj: tuple[float, int] | None,
+    ) -> Int8 | None:
+        """``matrix_scale`` and ``width`` (columns) of the recurrence's matrix, the bias
+        (baseline) or ``None`` (MWL), the projection's scale and width. ``None`` where the
+        kernel would not compute ``Datapath``'s bits: a code sum float32 cannot hold, or
+        a dequantisation ``Datapath._dequantise`` computes another way."""
+        dq = matrix_scale * act_scale
+        p_dq = 1.0 if proj is None else proj[0] * act_scale
+        widths = [width] + ([] if proj is None else [proj[1]])
+        if max(widths) > _INT8_EXACT_K or not (0 < dq < np.inf and 0 < p_dq < np.inf):
+            return None
+        with np.errstate(over="ignore"):
+            grid = np.zeros(1) if bias is None else np.rint(bias / dq)
+        if not np.isfinite(grid).all():
+            return None
+        params = np.array([act_scale, dq, p_dq, float(bias is None)])
+        return Int8(params, np.ascontiguousarray(grid, dtype=np.float64))
 
 
 @dataclass(frozen=True)
@@ -126,9 +168,12 @@ def consts(dp: Datapath) -> RecurrenceConsts:
             tables.append((np.array(t.breakpoints), np.array(t.values),
                            np.array(t.slopes) if t.slopes.size else empty))  # fmt: skip
     code = {ActivationKind.EXACT: EXACT, ActivationKind.LUT: LUT, ActivationKind.PWL: PWL}[kind]
-    lim = float_limits(dp.storage)
-    return RecurrenceConsts(code, tables[0], tables[1], dp.storage.mantissa_bits,
-                            lim.emin, lim.max_finite)  # fmt: skip
+    if dp.is_int8:  # codes: the storage rounding is the kernel's int8 branch
+        store_m, emin, vmax = 23, -126, float(np.finfo(np.float32).max)
+    else:
+        lim = float_limits(dp.storage)
+        store_m, emin, vmax = dp.storage.mantissa_bits, lim.emin, lim.max_finite
+    return RecurrenceConsts(code, tables[0], tables[1], store_m, emin, vmax)
 
 
 # ---- compiled ------------------------------------------------------------------------------
@@ -262,8 +307,15 @@ def _any_unsure(e: NDArray[np.float64]) -> bool:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _store_all(v: F32, out: F32, m: int, emin: int, vmax: float) -> None:  # pragma: no cover
-    """``out[j]`` = ``v[j]`` rounded to the storage format (a copy for fp32)."""
+def _store_all(
+    v: F32, out: F32, m: int, emin: int, vmax: float, scale: float, int8: bool
+) -> None:  # pragma: no cover - compiled
+    """``out[j]`` = ``v[j]`` rounded to the storage format (a copy for fp32); int8: the
+    code ``clip(rint(v / scale), -127, 127)`` (``Datapath.store``)."""
+    if int8:
+        for j in range(v.shape[0]):
+            out[j] = min(max(np.rint(np.float64(v[j]) / scale), -127.0), 127.0)
+        return
     if m >= 23:
         for j in range(v.shape[0]):
             out[j] = v[j]
@@ -286,7 +338,7 @@ def _kernel(
     start: int,
     h: F32,
     c: F32,
-    peep: F32,
+    peep: NDArray[np.float64],
     has_peep: bool,
     pw: F32,
     p_blocks: NDArray[np.float32],
@@ -303,21 +355,33 @@ def _kernel(
     store_m: int,
     store_emin: int,
     store_max: float,
-    shortcut: F32,
+    int8: NDArray[np.float64],
+    grid: NDArray[np.float64],
+    shortcut: NDArray[np.float64],
     has_res: bool,
     lens: NDArray[np.int64],
     y: NDArray[np.float64],
     col0: int,
 ) -> int:  # pragma: no cover - compiled
     """Steps ``order[start:]``; returns the index of the step it stopped before (an
-    exact activation it cannot be sure of), or ``len(order)``."""
+    exact activation it cannot be sure of), or ``len(order)``.
+
+    ``int8`` is empty for float storage; for int8 it holds ``[act_scale, dq, p_dq,
+    mwl]``: ``h``, ``xs`` and the weights hold integer codes (float32, every sum exact),
+    the DPU's sum is dequantised as ``_dequantise`` does (``rnd((sum + grid) * dq)``,
+    or under MWL ``rnd(psum + rnd(sum * dq))`` with the accumulator from 0), and ``h``
+    is stored as the codes ``clip(rint(h / act_scale), -127, 127)``."""
     batch, hsz = c.shape
     rsz = h.shape[1]
     kx = xs.shape[2]
     kp = vmap.shape[0]
+    quantised = int8.shape[0] > 0
+    scale, dq, p_dq = (int8[0], int8[1], int8[2]) if quantised else (1.0, 1.0, 1.0)
+    psum_after = quantised and int8[3] > 0
     v = np.zeros(kp, dtype=np.float32)
     vp = np.zeros(pmap.shape[0], dtype=np.float32)
-    z = np.zeros(max(w_rows, w_blocks.shape[0] * 16), dtype=np.float32)
+    acc = np.zeros(max(w_rows, w_blocks.shape[0] * 16), dtype=np.float32)
+    z = np.empty(w_rows, dtype=np.float32)
     buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
     cn = np.empty((batch, hsz), dtype=np.float32)
     hn = np.empty((batch, rsz), dtype=np.float32)
@@ -338,14 +402,26 @@ def _kernel(
                     v[p] = xs[t, b, src]
                 else:
                     v[p] = h[b, src - kx]
-            z[:w_rows] = init[ti, b]
-            _dot(w, w_blocks, w_rows, w_chunks, width, v, z, buf)
-            # the MFU, in fp32 operations, each stage a loop across neurons (vectorised)
+            if psum_after:
+                acc[:w_rows] = 0.0
+            else:
+                acc[:w_rows] = init[ti, b]
+            _dot(w, w_blocks, w_rows, w_chunks, width, v, acc, buf)
+            if not quantised:
+                z[:] = acc[:w_rows]
+            elif psum_after:
+                for r in range(w_rows):
+                    z[r] = init[ti, b, r] + np.float32(np.float64(acc[r]) * dq)
+            else:
+                for r in range(w_rows):
+                    z[r] = (np.float64(acc[r]) + grid[r]) * dq
+            # the MFU, in fp32 operations (a peephole product rounded from float64, exact
+            # for fp32 operands), each stage a loop across neurons (vectorised)
             cb, cnb = c[b], cn[b]
             if has_peep:
                 for j in range(hsz):
-                    x[j] = z[j] + pi[j] * cb[j]
-                    x[hsz + j] = z[hsz + j] + pf[j] * cb[j]
+                    x[j] = z[j] + np.float32(pi[j] * cb[j])
+                    x[hsz + j] = z[hsz + j] + np.float32(pf[j] * cb[j])
             else:
                 x[: 2 * hsz] = z[: 2 * hsz]
             x[2 * hsz : 3 * hsz] = z[2 * hsz : 3 * hsz]
@@ -356,7 +432,7 @@ def _kernel(
                 cnb[j] = f * cb[j] + i * np.float32(e[2 * hsz + j])
             if has_peep:
                 for j in range(hsz):
-                    x[3 * hsz + j] = z[3 * hsz + j] + po[j] * cnb[j]
+                    x[3 * hsz + j] = z[3 * hsz + j] + np.float32(po[j] * cnb[j])
             else:
                 x[3 * hsz : 4 * hsz] = z[3 * hsz : 4 * hsz]
             x[4 * hsz :] = cnb
@@ -367,22 +443,28 @@ def _kernel(
             for j in range(hsz):
                 out[j] = np.float32(e[3 * hsz + j]) * np.float32(e[4 * hsz + j])
             if has_proj:
-                _store_all(out, x, store_m, store_emin, store_max)  # x: free now
+                _store_all(out, x, store_m, store_emin, store_max, scale, quantised)
                 for p in range(pmap.shape[0]):
                     src = pmap[p]
                     vp[p] = 0.0 if src < 0 else x[src]
                 ph[:] = 0.0
                 _dot(pw, p_blocks, rsz, p_chunks, width, vp, ph, buf)
-                _store_all(ph[:rsz], hn[b], store_m, store_emin, store_max)
+                if quantised:
+                    for r in range(rsz):
+                        ph[r] = np.float64(ph[r]) * p_dq
+                _store_all(ph[:rsz], hn[b], store_m, store_emin, store_max, scale, quantised)
             else:
-                _store_all(out, hn[b], store_m, store_emin, store_max)
+                _store_all(out, hn[b], store_m, store_emin, store_max, scale, quantised)
         for b in range(batch):
             live = t < lens[b]
             for r in range(rsz):
-                yv = float(hn[b, r])
+                yv = hn[b, r] * scale if quantised else float(hn[b, r])
                 if has_res:
-                    yv = round_float(np.float64(hn[b, r] + shortcut[t, b, r]),
-                                     store_m, store_emin, store_max)  # fmt: skip
+                    total = np.float64(np.float32(yv + shortcut[t, b, r]))
+                    if quantised:
+                        yv = min(max(np.rint(total / scale), -127.0), 127.0) * scale
+                    else:
+                        yv = round_float(total, store_m, store_emin, store_max)
                 if live:
                     h[b, r] = hn[b, r]
                 y[t, b, col0 + r] = yv if live else 0.0
@@ -399,18 +481,20 @@ def run_recurrence(
     start: int,
     h: F32,
     c: F32,
-    peep: F32 | None,
+    peep: NDArray[np.float64] | None,
     proj: Packed | None,
     k: RecurrenceConsts,
-    shortcut: F32 | None,
+    shortcut: NDArray[np.float64] | None,
     lens: NDArray[np.int64],
     y: NDArray[np.float64],
     col0: int,
+    int8: Int8 | None = None,
 ) -> int:
     """Run steps ``order[start:]`` (see ``_kernel``); ``h`` and ``c`` are updated in place."""
     p = proj if proj is not None else Packed(np.zeros((1, 1), np.float32), 0, 0, w.width,
                                              np.zeros(0, np.int64),
                                              np.zeros((0, 0, 16), np.float32))  # fmt: skip
+    q = (np.zeros(0), np.zeros(1)) if int8 is None else (int8.params, int8.grid)
     return int(
         _kernel(
             w.w,
@@ -425,7 +509,7 @@ def run_recurrence(
             start,
             h,
             c,
-            np.zeros((3, 1), np.float32) if peep is None else peep,
+            np.zeros((3, 1)) if peep is None else peep,
             peep is not None,
             p.w,
             p.blocks,
@@ -438,7 +522,8 @@ def run_recurrence(
             k.store_m,
             k.store_emin,
             k.store_max,
-            np.zeros((1, 1, 1), np.float32) if shortcut is None else shortcut,
+            *q,
+            np.zeros((1, 1, 1)) if shortcut is None else shortcut,
             shortcut is not None,
             lens,
             y,

@@ -238,35 +238,58 @@ def lstm_recurrence(
     ops = st.ops[d]
     matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
     assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
+    projection = proj if isinstance(proj, Operand) else None
+    int8 = None
+    if dp.is_int8:  # integer codes: every sum exact in float32, dequantised as Datapath does
+        int8 = rec.Int8.of(matrix.scale, matrix.values.shape[1], st.act_scale,
+                           None if mwl else b,
+                           None if projection is None else
+                           (projection.scale, projection.values.shape[1]))  # fmt: skip
+        if int8 is None:  # sums float32 cannot hold, or another dequantisation: numpy
+            for t in order:
+                lstm_steps(st, dp, [(d, int(t))], mwl, lens)
+            return
     batch = st.y.shape[1]
     if mwl:
         xs = np.zeros((1, 1, 0), dtype=np.float32)
         init = np.ascontiguousarray(st.psum[d], dtype=np.float32)  # float32 already: no copy
     else:
-        matrix, xs, init = _baseline_x_chunks(st, dp, matrix, b)
-    w = rec.pack(matrix.values, dp.lanes)
+        matrix, xs, init = _baseline_x_chunks(st, dp, _codes(matrix, int8), b, int8 is not None)
+    w = rec.pack(_codes(matrix, int8).values, dp.lanes)
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
-        shortcut = dp.store(st.below[:, :, d * r : (d + 1) * r]).astype(np.float32)
-    h, c = st.h[d].astype(np.float32), st.c[d].astype(np.float32)
+        shortcut = np.ascontiguousarray(dp.store(st.below[:, :, d * r : (d + 1) * r], st.act_scale))
+    h_scale = st.act_scale if int8 is not None else 0.0
+    h = _kernel_h(st.h[d], h_scale)
+    c = st.c[d].astype(np.float32)
     live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
     args = (
-        None if not isinstance(p, np.ndarray) else p.astype(np.float32),
-        None if not isinstance(proj, Operand) else rec.pack(proj.values, dp.lanes),
+        None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
+        None if projection is None else rec.pack(_codes(projection, int8).values, dp.lanes),
         rec.consts(dp),
-        None if shortcut is None else np.ascontiguousarray(shortcut),
+        shortcut,
         np.ascontiguousarray(live, dtype=np.int64),
     )
     # a step the kernel stops before (an activation next to an fp32 rounding boundary)
     _resuming(
-        lambda s: rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r),
-        st, dp, d, order, mwl, lens, h, c,
+        lambda s: rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r, int8),
+        st, dp, d, order, mwl, lens, h, c, h_scale,
     )  # fmt: skip
 
 
+def _codes(op: Operand, int8: object) -> Operand:
+    """int8 (``int8`` not ``None``): the operand's integer codes; else the operand."""
+    return op if int8 is None else Operand(np.rint(op.values / op.scale))
+
+
+def _kernel_h(h: F64, scale: float) -> NDArray[np.float32]:
+    """``h`` as a compiled recurrence holds it: float32 values, or int8 codes (``scale``)."""
+    return (h if scale == 0.0 else np.rint(h / scale)).astype(np.float32)
+
+
 def _baseline_x_chunks(
-    st: LayerState, dp: Datapath, wu: Operand, b: F64
+    st: LayerState, dp: Datapath, wu: Operand, b: F64, int8: bool
 ) -> tuple[Operand, NDArray[np.float32], NDArray[np.float32]]:
     """The baseline's ``[W U] . [x h]`` split where its chunks allow: the leading chunks
     that hold only ``x`` do not depend on the recurrence, so the accumulator after them
@@ -274,15 +297,18 @@ def _baseline_x_chunks(
     each loaded weight block serving several steps, as MWL's input phase); the kernel
     starts from it and adds the remaining chunks (``x``'s tail and ``h``) in order.
     Every accumulator sees the same operations in the same order: the same bits.
+    ``int8``: ``wu`` holds codes, ``x`` becomes codes and the accumulators start from 0
+    (exact integer sums; the kernel adds the bias on the integer grid).
     Returns the remaining matrix, its ``x`` columns ``[T, B, *]`` and the initial
-    accumulators (``[T, B, 4H]``, or the bias as ``[1, B, 4H]`` when no chunk is
-    ``x`` alone)."""
-    x = _x(st, dp, slice(None)).astype(np.float32)
+    accumulators (``[T, B, 4H]``, or ``[1, B, 4H]`` when no chunk is ``x`` alone)."""
+    x = _x(st, dp, slice(None))
+    x = (np.rint(x / st.act_scale) if int8 else x).astype(np.float32)
+    start = np.zeros_like(b) if int8 else b
     k0 = (x.shape[-1] // dp.lanes) * dp.lanes  # whole chunks of x
     if k0 == 0:
-        bias = np.broadcast_to(b.astype(np.float32), (1, x.shape[1], b.size))
-        return wu, np.ascontiguousarray(x), np.ascontiguousarray(bias)
-    init = dp.dot32(Operand(wu.values[:, :k0]), x[..., :k0], b)
+        first = np.broadcast_to(start.astype(np.float32), (1, x.shape[1], b.size))
+        return wu, np.ascontiguousarray(x), np.ascontiguousarray(first)
+    init = dp.dot32(Operand(wu.values[:, :k0]), x[..., :k0], start)
     return Operand(wu.values[:, k0:]), np.ascontiguousarray(x[..., k0:]), init
 
 
@@ -296,16 +322,22 @@ def _resuming(
     lens: NDArray[np.int64] | None,
     h: NDArray[Any],
     c: NDArray[Any],
+    h_scale: float = 0.0,
 ) -> None:
     """Run ``kernel(start)``, which advances the state ``h``, ``c`` from step ``start`` of
     ``order`` and returns the step it stopped before; each such step is computed by
-    ``lstm_steps`` (numpy) and the kernel resumes after it."""
+    ``lstm_steps`` (numpy) and the kernel resumes after it. ``h_scale``: the kernel's
+    ``h`` holds int8 codes of that scale (0: values)."""
+
+    def values() -> F64:
+        return h.astype(np.float64) * h_scale if h_scale else h.astype(np.float64)
+
     s = 0
     while s < len(order):
         s = kernel(s)
         if s < len(order):
-            st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)
+            st.h[d], st.c[d] = values(), c.astype(np.float64)
             lstm_steps(st, dp, [(d, int(order[s]))], mwl, lens)
-            h[:], c[:] = st.h[d], st.c[d]
+            h[:], c[:] = _kernel_h(st.h[d], h_scale), st.c[d]
             s += 1
-    st.h[d], st.c[d] = h.astype(np.float64), c.astype(np.float64)
+    st.h[d], st.c[d] = values(), c.astype(np.float64)

@@ -21,7 +21,7 @@ on the float64 reference run of the same input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -40,7 +40,7 @@ from epur.functional._steps import (
     lstm_steps,
 )
 from epur.functional.datapath import Datapath
-from epur.functional.reference import layer_name, reference_run
+from epur.functional.reference import LayerResult, layer_name, reference_run
 from epur.numerics import (
     ActivationFunction,
     ActivationKind,
@@ -102,6 +102,7 @@ def run_network(
     progress: Callable[[str], None] | None = None,
     compiled: bool = True,
     threads: int | None = None,
+    reference: Sequence[LayerResult] | None = None,
 ) -> RunResult:
     """Run ``network`` on ``inputs`` in ``arch``'s number formats, in ``dataflow`` order.
 
@@ -115,7 +116,8 @@ def run_network(
     a whole recurrence would run in one compiled call (``_recurrence``): the same bits,
     which the tests check. ``threads``: at most this many threads run the two directions
     of a bidirectional layer at once (1: one after the other; default 2); the bits do
-    not depend on it.
+    not depend on it. ``reference``: ``reference_run(network, weights, inputs)`` when the
+    caller has it (int8 calibrates its activation scales on it; else it is computed).
     """
     weights.check(network)
     _check_finite(network, weights)
@@ -123,7 +125,7 @@ def run_network(
     schedule = build_schedule(network, arch, dataflow, tile_rows)
     dp = _datapath(arch)
     whole = compiled and (_recurrence.fits(dp) or _integer.fits(dp))
-    scales = _int8_scales(network, weights, inputs) if dp.is_int8 else {}
+    scales = _int8_scales(network, weights, inputs, reference) if dp.is_int8 else {}
     states = _states(network, weights, inputs, dp, scales, initial or {})
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
     layers = [layer for _, layer in network.layers()]
@@ -204,12 +206,15 @@ def sized_to_inputs(network: Network, inputs: Mapping[str, F64]) -> Network:
 
 
 def _int8_scales(
-    network: Network, weights: NetworkWeights, inputs: Mapping[str, F64]
+    network: Network,
+    weights: NetworkWeights,
+    inputs: Mapping[str, F64],
+    reference: Sequence[LayerResult] | None,
 ) -> dict[int, float]:
     """Per layer: ``max|v| / 127`` over its input and recurrent values (float64 reference),
     over their finite values (a reference that overflowed calibrates on the rest); 1.0
     where that is zero (all-zero values, or a quotient that underflows)."""
-    ref = reference_run(network, weights, inputs)
+    ref = reference_run(network, weights, inputs) if reference is None else reference
     scales: dict[int, float] = {}
     k = 0
     for stack in network.stacks:
