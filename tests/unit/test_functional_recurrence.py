@@ -114,3 +114,11 @@ def test_the_boundary_check() -> None:
     assert _unsure(mid) and _unsure(float(np.nextafter(mid, 0.0)))
     assert not _unsure(one) and not _unsure(above) and not _unsure(float("nan"))
     assert not _unsure(one + (above - one) / 4)
+
+
+def test_int8_sums_beyond_float32_integers_run_in_numpy() -> None:
+    """int8 with more than 1040 products per sum: float32 cannot hold every code sum, so
+    those layers run step by step in numpy, with the same bits."""
+    rng = np.random.default_rng(7)
+    net = Network("n", (Stack("main", 3, (LSTMLayer(1100, 4, peepholes=True),)),))
+    compiled_equals_numpy(rng, net, 3, "int8", "exact", 16)

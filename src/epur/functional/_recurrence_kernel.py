@@ -1,0 +1,322 @@
+"""The compiled half of ``_recurrence``: one call runs every step of a recurrence.
+
+``_kernel`` performs, step after step, exactly the operations of
+``_steps.lstm_steps`` (and so of ``Datapath``): the DPU (products, the pairwise adder
+tree ``lane 2k + lane 2k+1``, then pairs of those sums, the accumulator initialised
+with the MWL partial sum or the bias and adding the chunk sums in order, the last chunk
+zero-padded), the MFU (peepholes, sigmoid and tanh, ``c = rnd(rnd(f*c) + rnd(i*g))``,
+``h = rnd(o * tanh(c))``), the projection, the storage rounding of ``h``, sequence
+lengths and the residual. IEEE float32 arithmetic without fast-math is exactly the
+datapath's rounded fp32 arithmetic. The 16-lane DPU is ``_simd.tree16_chunks``; other
+widths use the transposed ``[chunk][lane][row]`` weights, whose loops over rows
+vectorise. The MFU is a few loops across the neurons (arguments, activations, cell
+update, output, the storage rounding of ``round_float``), which LLVM vectorises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from epur.functional._simd import tree16_chunks
+from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
+
+__all__ = ["EXACT", "LUT", "PWL", "kernel", "segment"]
+
+F32 = NDArray[np.float32]
+EXACT, LUT, PWL = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - compiled
+    """The PWL/LUT segment of ``x``: the number of interior breakpoints ``bp[1..n-1]``
+    at most ``x`` (binary search; ``activations.activation``'s ``searchsorted``)."""
+    lo, hi = 1, bp.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bp[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _table(
+    x: float,
+    bp: NDArray[np.float64],
+    val: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    kind: int,
+) -> float:  # pragma: no cover - compiled
+    """LUT or PWL of an fp32 value ``x`` in fp32 (``activations.activation``)."""
+    if x != x:
+        return x
+    n = bp.shape[0] - 1
+    k = segment(bp, x)
+    if kind == LUT:
+        return float(val[k])
+    if x < bp[0]:
+        return float(val[0])
+    if x >= bp[n]:
+        return float(val[n])
+    offset = np.float64(np.float32(x - bp[k]))
+    product = np.float64(np.float32(slope[k] * offset))
+    return np.float64(np.float32(val[k] + product))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dot(
+    wt: F32,
+    blocks: NDArray[np.float32],
+    rows: int,
+    chunks: int,
+    width: int,
+    x: F32,
+    acc: F32,
+    buf: F32,
+) -> None:  # pragma: no cover - compiled
+    """``acc[r]`` (holding the initial value) plus the chunk sums of ``wt [Kp, rows]``
+    times ``x [Kp]``, chunk after chunk. Width 16: 16 rows per vector, the accumulator
+    in a register across the chunks (``_simd.tree16_chunks``; ``acc`` has
+    ``Packed.padded_rows`` entries). Else the loops over rows (1-D views of the rows of
+    ``wt``) vectorise: one vector holds one lane of several rows."""
+    if width == 16 and blocks.shape[0] > 0:
+        for k in range(blocks.shape[0]):
+            tree16_chunks(blocks, k, x, acc)
+        return
+    for c in range(chunks):
+        b = c * width
+        if width == 16:  # the paper's DPU: the tree written out, in registers
+            x0, x1, x2, x3 = x[b], x[b + 1], x[b + 2], x[b + 3]
+            x4, x5, x6, x7 = x[b + 4], x[b + 5], x[b + 6], x[b + 7]
+            x8, x9, x10, x11 = x[b + 8], x[b + 9], x[b + 10], x[b + 11]
+            x12, x13, x14, x15 = x[b + 12], x[b + 13], x[b + 14], x[b + 15]
+            w0, w1, w2, w3 = wt[b], wt[b + 1], wt[b + 2], wt[b + 3]
+            w4, w5, w6, w7 = wt[b + 4], wt[b + 5], wt[b + 6], wt[b + 7]
+            w8, w9, w10, w11 = wt[b + 8], wt[b + 9], wt[b + 10], wt[b + 11]
+            w12, w13, w14, w15 = wt[b + 12], wt[b + 13], wt[b + 14], wt[b + 15]
+            for r in range(rows):
+                q0 = (w0[r] * x0 + w1[r] * x1) + (w2[r] * x2 + w3[r] * x3)
+                q1 = (w4[r] * x4 + w5[r] * x5) + (w6[r] * x6 + w7[r] * x7)
+                q2 = (w8[r] * x8 + w9[r] * x9) + (w10[r] * x10 + w11[r] * x11)
+                q3 = (w12[r] * x12 + w13[r] * x13) + (w14[r] * x14 + w15[r] * x15)
+                acc[r] += (q0 + q1) + (q2 + q3)
+            continue
+        for lane in range(width):  # the lane products
+            xl = x[b + lane]
+            src, dst = wt[b + lane], buf[lane]
+            for r in range(rows):
+                dst[r] = src[r] * xl
+        level = width
+        while level > 1:  # the pairwise adder tree
+            level //= 2
+            for lane in range(level):
+                lo, hi, d = buf[2 * lane], buf[2 * lane + 1], buf[lane]
+                for r in range(rows):
+                    d[r] = lo[r] + hi[r]
+        total = buf[0]
+        for r in range(rows):  # the accumulator
+            acc[r] += total[r]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _activate(
+    x: F32,
+    lo: int,
+    hi: int,
+    fn: int,
+    kind: int,
+    bp: NDArray[np.float64],
+    val: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    e: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``e[j]`` = sigmoid (``fn`` 0) or tanh (1) of the fp32 value ``x[j]``, ``lo <= j
+    < hi``: exact in float64 (rounded by the caller), or the table's fp32 value. The
+    exact loops vectorise (``_vmath``)."""
+    if kind != EXACT:
+        for j in range(lo, hi):
+            e[j] = _table(np.float64(x[j]), bp, val, slope, kind)
+    elif fn == 0:
+        for j in range(hi - lo):
+            e[lo + j] = sigmoid64(np.float64(x[lo + j]))
+    else:
+        for j in range(hi - lo):
+            e[lo + j] = tanh64(np.float64(x[lo + j]))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _any_unsure(e: NDArray[np.float64]) -> bool:  # pragma: no cover - compiled
+    bad = False
+    for j in range(e.shape[0]):
+        bad |= unsure(e[j])
+    return bad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _store_all(
+    v: F32, out: F32, m: int, emin: int, vmax: float, scale: float, int8: bool
+) -> None:  # pragma: no cover - compiled
+    """``out[j]`` = ``v[j]`` rounded to the storage format (a copy for fp32); int8: the
+    code ``clip(rint(v / scale), -127, 127)`` (``Datapath.store``)."""
+    if int8:
+        for j in range(v.shape[0]):
+            out[j] = min(max(np.rint(np.float64(v[j]) / scale), -127.0), 127.0)
+        return
+    if m >= 23:
+        for j in range(v.shape[0]):
+            out[j] = v[j]
+        return
+    for j in range(v.shape[0]):
+        out[j] = round_float(np.float64(v[j]), m, emin, vmax)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def kernel(
+    w: F32,
+    w_blocks: NDArray[np.float32],
+    w_rows: int,
+    w_chunks: int,
+    width: int,
+    vmap: NDArray[np.int64],
+    xs: F32,
+    init: F32,
+    order: NDArray[np.int64],
+    start: int,
+    h: F32,
+    c: F32,
+    peep: NDArray[np.float64],
+    has_peep: bool,
+    pw: F32,
+    p_blocks: NDArray[np.float32],
+    p_chunks: int,
+    pmap: NDArray[np.int64],
+    has_proj: bool,
+    kind: int,
+    sbp: NDArray[np.float64],
+    sval: NDArray[np.float64],
+    sslope: NDArray[np.float64],
+    tbp: NDArray[np.float64],
+    tval: NDArray[np.float64],
+    tslope: NDArray[np.float64],
+    store_m: int,
+    store_emin: int,
+    store_max: float,
+    int8: NDArray[np.float64],
+    grid: NDArray[np.float64],
+    shortcut: NDArray[np.float64],
+    has_res: bool,
+    lens: NDArray[np.int64],
+    y: NDArray[np.float64],
+    col0: int,
+) -> int:  # pragma: no cover - compiled
+    """Steps ``order[start:]``; returns the index of the step it stopped before (an
+    exact activation it cannot be sure of), or ``len(order)``.
+
+    ``int8`` is empty for float storage; for int8 it holds ``[act_scale, dq, p_dq,
+    mwl]``: ``h``, ``xs`` and the weights hold integer codes (float32, every sum exact),
+    the DPU's sum is dequantised as ``_dequantise`` does (``rnd((sum + grid) * dq)``,
+    or under MWL ``rnd(psum + rnd(sum * dq))`` with the accumulator from 0), and ``h``
+    is stored as the codes ``clip(rint(h / act_scale), -127, 127)``."""
+    batch, hsz = c.shape
+    rsz = h.shape[1]
+    kx = xs.shape[2]
+    kp = vmap.shape[0]
+    quantised = int8.shape[0] > 0
+    scale, dq, p_dq = (int8[0], int8[1], int8[2]) if quantised else (1.0, 1.0, 1.0)
+    psum_after = quantised and int8[3] > 0
+    v = np.zeros(kp, dtype=np.float32)
+    vp = np.zeros(pmap.shape[0], dtype=np.float32)
+    acc = np.zeros(max(w_rows, w_blocks.shape[0] * 16), dtype=np.float32)
+    z = np.empty(w_rows, dtype=np.float32)
+    buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
+    cn = np.empty((batch, hsz), dtype=np.float32)
+    hn = np.empty((batch, rsz), dtype=np.float32)
+    out = np.empty(hsz, dtype=np.float32)
+    x = np.empty(5 * hsz, dtype=np.float32)  # the activations' arguments: i, f, g, o, c
+    e = np.empty(5 * hsz, dtype=np.float64)  # their float64 values
+    ph = np.zeros(max(rsz, p_blocks.shape[0] * 16), dtype=np.float32)
+    pi, pf, po = peep[0], peep[min(1, peep.shape[0] - 1)], peep[peep.shape[0] - 1]
+    for s in range(start, order.shape[0]):
+        t = order[s]
+        ti = t if init.shape[0] > 1 else 0
+        for b in range(batch):
+            for p in range(kp):
+                src = vmap[p]
+                if src < 0:
+                    v[p] = 0.0
+                elif src < kx:
+                    v[p] = xs[t, b, src]
+                else:
+                    v[p] = h[b, src - kx]
+            if psum_after:
+                acc[:w_rows] = 0.0
+            else:
+                acc[:w_rows] = init[ti, b]
+            _dot(w, w_blocks, w_rows, w_chunks, width, v, acc, buf)
+            if not quantised:
+                z[:] = acc[:w_rows]
+            elif psum_after:
+                for r in range(w_rows):
+                    z[r] = init[ti, b, r] + np.float32(np.float64(acc[r]) * dq)
+            else:
+                for r in range(w_rows):
+                    z[r] = (np.float64(acc[r]) + grid[r]) * dq
+            # the MFU, in fp32 operations (a peephole product rounded from float64, exact
+            # for fp32 operands), each stage a loop across neurons (vectorised)
+            cb, cnb = c[b], cn[b]
+            if has_peep:
+                for j in range(hsz):
+                    x[j] = z[j] + np.float32(pi[j] * cb[j])
+                    x[hsz + j] = z[hsz + j] + np.float32(pf[j] * cb[j])
+            else:
+                x[: 2 * hsz] = z[: 2 * hsz]
+            x[2 * hsz : 3 * hsz] = z[2 * hsz : 3 * hsz]
+            _activate(x, 0, 2 * hsz, 0, kind, sbp, sval, sslope, e)
+            _activate(x, 2 * hsz, 3 * hsz, 1, kind, tbp, tval, tslope, e)
+            for j in range(hsz):
+                i, f = np.float32(e[j]), np.float32(e[hsz + j])
+                cnb[j] = f * cb[j] + i * np.float32(e[2 * hsz + j])
+            if has_peep:
+                for j in range(hsz):
+                    x[3 * hsz + j] = z[3 * hsz + j] + np.float32(po[j] * cnb[j])
+            else:
+                x[3 * hsz : 4 * hsz] = z[3 * hsz : 4 * hsz]
+            x[4 * hsz :] = cnb
+            _activate(x, 3 * hsz, 4 * hsz, 0, kind, sbp, sval, sslope, e)
+            _activate(x, 4 * hsz, 5 * hsz, 1, kind, tbp, tval, tslope, e)
+            if kind == EXACT and _any_unsure(e):
+                return s
+            for j in range(hsz):
+                out[j] = np.float32(e[3 * hsz + j]) * np.float32(e[4 * hsz + j])
+            if has_proj:
+                _store_all(out, x, store_m, store_emin, store_max, scale, quantised)
+                for p in range(pmap.shape[0]):
+                    src = pmap[p]
+                    vp[p] = 0.0 if src < 0 else x[src]
+                ph[:] = 0.0
+                _dot(pw, p_blocks, rsz, p_chunks, width, vp, ph, buf)
+                if quantised:
+                    for r in range(rsz):
+                        ph[r] = np.float64(ph[r]) * p_dq
+                _store_all(ph[:rsz], hn[b], store_m, store_emin, store_max, scale, quantised)
+            else:
+                _store_all(out, hn[b], store_m, store_emin, store_max, scale, quantised)
+        for b in range(batch):
+            live = t < lens[b]
+            for r in range(rsz):
+                yv = hn[b, r] * scale if quantised else float(hn[b, r])
+                if has_res:
+                    total = np.float64(np.float32(yv + shortcut[t, b, r]))
+                    if quantised:
+                        yv = min(max(np.rint(total / scale), -127.0), 127.0) * scale
+                    else:
+                        yv = round_float(total, store_m, store_emin, store_max)
+                if live:
+                    h[b, r] = hn[b, r]
+                y[t, b, col0 + r] = yv if live else 0.0
+            if live:
+                c[b] = cn[b]
+    return int(order.shape[0])
