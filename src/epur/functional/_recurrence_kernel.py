@@ -42,30 +42,6 @@ def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - com
     return lo - 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _table(
-    x: float,
-    bp: NDArray[np.float64],
-    val: NDArray[np.float64],
-    slope: NDArray[np.float64],
-    kind: int,
-) -> float:  # pragma: no cover - compiled
-    """LUT or PWL of an fp32 value ``x`` in fp32 (``activations.activation``)."""
-    if x != x:
-        return x
-    n = bp.shape[0] - 1
-    k = segment(bp, x)
-    if kind == LUT:
-        return float(val[k])
-    if x < bp[0]:
-        return float(val[0])
-    if x >= bp[n]:
-        return float(val[n])
-    offset = np.float64(np.float32(x - bp[k]))
-    product = np.float64(np.float32(slope[k] * offset))
-    return np.float64(np.float32(val[k] + product))
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _dot(
     wt: F32,
@@ -122,6 +98,40 @@ def _dot(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _tables(
+    x: F32,
+    lo: int,
+    hi: int,
+    lut: bool,
+    bp: NDArray[np.float64],
+    val: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    e: NDArray[np.float64],
+) -> None:  # pragma: no cover - compiled
+    """``e[j]`` = the LUT or PWL value of ``x[j]`` in fp32 (``activations.activation``),
+    for ``lo <= j < hi``, in a loop that vectorises: the segment is guessed from the breakpoint
+    spacing and moved by one breakpoint where the guess is off (a float64 quotient
+    within a few units in the last place of the true one), so it is ``segment``'s."""
+    n = bp.shape[0] - 1
+    per_step = n / (bp[n] - bp[0])
+    for j in range(hi - lo):
+        v = np.float64(x[lo + j])
+        g = (v - bp[0]) * per_step
+        g = min(max(g, 0.0), n - 1.0) if g == g else 0.0
+        k = int(g)
+        up = min(k + 1, n - 1)
+        k = up if bp[up] <= v else k
+        k = k - 1 if k >= 1 and bp[k] > v else k
+        if lut:
+            out = val[k]
+        else:
+            offset = np.float64(np.float32(v - bp[k]))
+            inside = np.float64(np.float32(val[k] + np.float64(np.float32(slope[k] * offset))))
+            out = val[0] if v < bp[0] else (val[n] if v >= bp[n] else inside)
+        e[lo + j] = out if v == v else v
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _activate(
     x: F32,
     lo: int,
@@ -137,8 +147,7 @@ def _activate(
     < hi``: exact in float64 (rounded by the caller), or the table's fp32 value. The
     exact loops vectorise (``_vmath``)."""
     if kind != EXACT:
-        for j in range(lo, hi):
-            e[j] = _table(np.float64(x[j]), bp, val, slope, kind)
+        _tables(x, lo, hi, kind == LUT, bp, val, slope, e)
     elif fn == 0:
         for j in range(hi - lo):
             e[lo + j] = sigmoid64(np.float64(x[lo + j]))
