@@ -11,8 +11,11 @@ import pytest
 from epur.api import format_settings
 from epur.arch import apply_overrides, paper_preset
 from epur.functional import _steps
+from epur.functional._recurrence_kernel import _tables
 from epur.functional._vmath import unsure as _unsure
 from epur.functional.model import run_network
+from epur.numerics import ActivationFunction, ActivationKind, parse_activation, parse_format
+from epur.numerics.activations import activation, activation_table
 from epur.workload import LSTMLayer, Network, Stack
 from epur.workload.weights import random_weights
 
@@ -122,3 +125,25 @@ def test_int8_sums_beyond_float32_integers_run_in_numpy() -> None:
     rng = np.random.default_rng(7)
     net = Network("n", (Stack("main", 3, (LSTMLayer(1100, 4, peepholes=True),)),))
     compiled_equals_numpy(rng, net, 3, "int8", "exact", 16)
+
+
+@pytest.mark.parametrize("spec", ["lut1000", "lut98", "lut256", "lut3", "pwl16", "pwl64"])
+@pytest.mark.parametrize("function", [ActivationFunction.SIGMOID, ActivationFunction.TANH])
+def test_table_segments_at_every_breakpoint(spec: str, function: ActivationFunction) -> None:
+    """The compiled LUT/PWL guesses a segment from the spacing and corrects it by one
+    breakpoint: at each breakpoint (rounded to fp32) and one fp32 step either side,
+    where the guess is off when the spacing is no power of two, its values are
+    ``activations.activation``'s."""
+    act = parse_activation(spec)
+    fp32 = parse_format("fp32")
+    table = activation_table(function, act, fp32)
+    points = table.breakpoints.astype(np.float32)
+    x = np.concatenate([points, np.nextafter(points, np.float32(-np.inf)),
+                        np.nextafter(points, np.float32(np.inf)),
+                        np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], np.float32)])  # fmt: skip
+    slopes = table.slopes if table.slopes.size else np.zeros(1)
+    got = np.empty(x.size)
+    _tables(x, 0, x.size, act.kind == ActivationKind.LUT, table.breakpoints, table.values,
+            slopes, got)  # fmt: skip
+    want = activation(function, x.astype(np.float64), act, fp32)
+    assert np.array_equal(got, want, equal_nan=True)
