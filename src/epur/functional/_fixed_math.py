@@ -76,9 +76,14 @@ def rnd(x: float, f: Fmt) -> float:  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def unsure(v: float, f: Fmt) -> bool:  # pragma: no cover - compiled
     """Whether a float64 value within ``MARGIN`` (relative) of ``v`` may round to another
-    integer multiple of ``2**-N`` (before overflow, which is monotone)."""
-    a = abs(v) * MARGIN
-    return integral((v + a) * f[0], f[7]) != integral((v - a) * f[0], f[7])
+    integer multiple of ``2**-N`` (overflow, after, is monotone): ``y = v * 2**N`` lies
+    within ``2 * MARGIN * |y|`` (twice the margin: the test's own roundings) of a rounding
+    boundary, a midpoint of two integers (``rne``, ``rna``) or an integer (``trunc``).
+    ``y - floor(y)`` is exact (``|y| < 2**53``)."""
+    y = v * f[0]
+    q = abs((y - np.floor(y)) - 0.5)
+    dist = 0.5 - q if f[7] == TRUNC else q
+    return dist <= abs(y) * (2.0 * MARGIN)  # type: ignore[no-any-return]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})

@@ -54,20 +54,26 @@ def _activate(
         return False
     s = a[0]
     bad = False
+    near = False  # an unsure value at a small code: numpy's values from the table
     if fn == 0:
         for j in range(n):
             f = sigmoid64(x[j])
             e[j] = rnd(f, a)
-            bad |= unsure(f, a) & (abs(x[j] * s) > SMALL)
+            u = unsure(f, a)
+            bad |= u & (abs(x[j] * s) > SMALL)
+            near |= u & (abs(x[j] * s) <= SMALL)
     else:
         for j in range(n):
             f = tanh64(x[j])
             e[j] = rnd(f, a)
-            bad |= unsure(f, a) & (abs(x[j] * s) > SMALL)
-    for j in range(n):  # numpy's values next to zero (rarely taken: a scalar loop)
-        code = x[j] * s
-        if abs(code) <= SMALL:
-            e[j] = rnd(bp[int(code) + SMALL], a)
+            u = unsure(f, a)
+            bad |= u & (abs(x[j] * s) > SMALL)
+            near |= u & (abs(x[j] * s) <= SMALL)
+    if near:  # rarely: a scalar loop
+        for j in range(n):
+            code = x[j] * s
+            if abs(code) <= SMALL:
+                e[j] = rnd(bp[int(code) + SMALL], a)
     return bad
 
 
