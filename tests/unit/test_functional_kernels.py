@@ -89,3 +89,17 @@ def test_steps_must_be_positive() -> None:
     z = np.zeros((16, 4), np.float32)
     with pytest.raises(ValueError, match="steps"):
         dot_tree_f32(z, np.zeros((2, 16), np.float32), np.zeros((2, 4), np.float32), 16, 0)
+
+
+def test_every_thread_count_gives_the_same_bits() -> None:
+    """Threads split the jobs in contiguous ranges; each value is one job's."""
+    rng = np.random.default_rng(11)
+    rows, k, n = 2 * _ROWS_PER_JOB + 90, 160, 37  # above the threading threshold
+    w, v, b = operands(rng, rows, k, n)
+    wt = np.ascontiguousarray(chunked(w.astype(np.float32), 16).T)
+    vc = np.ascontiguousarray(chunked(v.astype(np.float32), 16))
+    init = np.ascontiguousarray(np.broadcast_to(b.astype(np.float32), (n, rows)))
+    one = bits(dot_tree_f32(wt, vc, init, 16, threads=1))
+    for threads in (2, 3, 7, 64):
+        got = bits(dot_tree_f32(wt, vc, init, 16, threads=threads))
+        np.testing.assert_array_equal(got, one, err_msg=f"threads={threads}")

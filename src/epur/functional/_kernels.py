@@ -20,8 +20,10 @@ never vectorised together, so the pairing stays the documented one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numpy.typing import NDArray
 
 from epur.functional._simd import tree16_steps1, tree16_steps8
@@ -133,33 +135,22 @@ def _jobs(n_rows: int, n: int, steps: int) -> int:
     return -(-n_rows // _ROWS_PER_JOB) * -(-n // steps)
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def _parallel(
-    wt: NDArray[np.float32],
-    v: NDArray[np.float32],
-    out: NDArray[np.float32],
-    width: int,
-    jobs: int,
-    steps: int,
-) -> None:  # pragma: no cover - compiled
-    for job in prange(jobs):
-        _job(wt, v, out, width, job, steps)
-
-
 @njit(cache=True, nogil=True)
 def _serial(
     wt: NDArray[np.float32],
     v: NDArray[np.float32],
     out: NDArray[np.float32],
     width: int,
-    jobs: int,
+    first: int,
+    last: int,
     steps: int,
 ) -> None:  # pragma: no cover - compiled
-    for job in range(jobs):
+    """Jobs ``first .. last - 1`` (disjoint blocks of ``out``: any split gives the same bits)."""
+    for job in range(first, last):
         _job(wt, v, out, width, job, steps)
 
 
-_PARALLEL_MACS = 1 << 16  # below this, starting threads costs more than it saves
+_PARALLEL_MACS = 1 << 20  # below this, starting threads costs more than it saves
 
 
 def dot_tree_f32(
@@ -168,15 +159,28 @@ def dot_tree_f32(
     init: NDArray[np.float32],
     width: int,
     steps: int = _STEPS_PER_JOB,
+    threads: int = 1,
 ) -> NDArray[np.float32]:
     """``init + w @ v`` per DPU rules: ``wt [Kp, R]`` (transposed weights), ``v [N, Kp]``,
     ``init [N, R]``; ``Kp`` is a whole number of chunks of ``width`` (a power of two)
     lanes, zero-padded. ``steps`` (>= 1) vectors share each loaded block of weights;
-    it changes the speed only, never a bit of the result."""
+    it changes the speed only, never a bit of the result. ``threads``: at most this
+    many threads (Python threads running the compiled, GIL-free jobs: on a loaded
+    machine they slow down with it, where numba's parallel loops were measured 4x
+    slower than one thread); the jobs are split in contiguous ranges, and each output
+    value is computed by one job, so the bits do not depend on it."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, not {steps}")
     out = init.copy()
     jobs = _jobs(wt.shape[1], v.shape[0], steps)
-    run = _parallel if wt.size * v.shape[0] >= _PARALLEL_MACS else _serial
-    run(wt, v, out, width, jobs, steps)
+    n = max(1, min(threads, jobs)) if wt.size * v.shape[0] >= _PARALLEL_MACS else 1
+    if n == 1:
+        _serial(wt, v, out, width, 0, jobs, steps)
+        return out
+    bounds = [jobs * k // n for k in range(n + 1)]
+    with ThreadPoolExecutor(n, thread_name_prefix="epur-dpu") as pool:
+        done = [pool.submit(_serial, wt, v, out, width, bounds[k], bounds[k + 1], steps)
+                for k in range(n)]  # fmt: skip
+        for future in done:
+            future.result()
     return out

@@ -166,19 +166,19 @@ def _any_unsure(e: NDArray[np.float64]) -> bool:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _store_all(
-    v: F32, out: F32, m: int, emin: int, vmax: float, scale: float, int8: bool
+    v: F32, out: F32, n: int, m: int, emin: int, vmax: float, scale: float, int8: bool
 ) -> None:  # pragma: no cover - compiled
-    """``out[j]`` = ``v[j]`` rounded to the storage format (a copy for fp32); int8: the
-    code ``clip(rint(v / scale), -127, 127)`` (``Datapath.store``)."""
+    """``out[j]`` = ``v[j]`` rounded to the storage format (a copy for fp32), ``j < n``;
+    int8: the code ``clip(rint(v / scale), -127, 127)`` (``Datapath.store``)."""
     if int8:
-        for j in range(v.shape[0]):
+        for j in range(n):
             out[j] = min(max(np.rint(np.float64(v[j]) / scale), -127.0), 127.0)
         return
     if m >= 23:
-        for j in range(v.shape[0]):
+        for j in range(n):
             out[j] = v[j]
         return
-    for j in range(v.shape[0]):
+    for j in range(n):
         out[j] = round_float(np.float64(v[j]), m, emin, vmax)
 
 
@@ -243,11 +243,15 @@ def kernel(
     buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
     cn = np.empty((batch, hsz), dtype=np.float32)
     hn = np.empty((batch, rsz), dtype=np.float32)
+    cp = np.empty(hsz, dtype=np.float32)  # c of the step before, and after
+    cq = np.empty(hsz, dtype=np.float32)
     out = np.empty(hsz, dtype=np.float32)
+    hr = np.empty(rsz, dtype=np.float32)
     x = np.empty(5 * hsz, dtype=np.float32)  # the activations' arguments: i, f, g, o, c
     e = np.empty(5 * hsz, dtype=np.float64)  # their float64 values
     ph = np.zeros(max(rsz, p_blocks.shape[0] * 16), dtype=np.float32)
     pi, pf, po = peep[0], peep[min(1, peep.shape[0] - 1)], peep[peep.shape[0] - 1]
+    # explicit loops, no slices: a slice in the loop is a reference-counted view
     for s in range(start, order.shape[0]):
         t = order[s]
         ti = t if init.shape[0] > 1 else 0
@@ -260,13 +264,12 @@ def kernel(
                     v[p] = xs[t, b, src]
                 else:
                     v[p] = h[b, src - kx]
-            if psum_after:
-                acc[:w_rows] = 0.0
-            else:
-                acc[:w_rows] = init[ti, b]
+            for r in range(w_rows):
+                acc[r] = 0.0 if psum_after else init[ti, b, r]
             _dot(w, w_blocks, w_rows, w_chunks, width, v, acc, buf)
             if not quantised:
-                z[:] = acc[:w_rows]
+                for r in range(w_rows):
+                    z[r] = acc[r]
             elif psum_after:
                 for r in range(w_rows):
                     z[r] = init[ti, b, r] + np.float32(np.float64(acc[r]) * dq)
@@ -275,44 +278,53 @@ def kernel(
                     z[r] = (np.float64(acc[r]) + grid[r]) * dq
             # the MFU, in fp32 operations (a peephole product rounded from float64, exact
             # for fp32 operands), each stage a loop across neurons (vectorised)
-            cb, cnb = c[b], cn[b]
+            for j in range(hsz):
+                cp[j] = c[b, j]
             if has_peep:
                 for j in range(hsz):
-                    x[j] = z[j] + np.float32(pi[j] * cb[j])
-                    x[hsz + j] = z[hsz + j] + np.float32(pf[j] * cb[j])
+                    x[j] = z[j] + np.float32(pi[j] * cp[j])
+                    x[hsz + j] = z[hsz + j] + np.float32(pf[j] * cp[j])
             else:
-                x[: 2 * hsz] = z[: 2 * hsz]
-            x[2 * hsz : 3 * hsz] = z[2 * hsz : 3 * hsz]
+                for j in range(2 * hsz):
+                    x[j] = z[j]
+            for j in range(hsz):
+                x[2 * hsz + j] = z[2 * hsz + j]
             _activate(x, 0, 2 * hsz, 0, kind, sbp, sval, sslope, e)
             _activate(x, 2 * hsz, 3 * hsz, 1, kind, tbp, tval, tslope, e)
             for j in range(hsz):
                 i, f = np.float32(e[j]), np.float32(e[hsz + j])
-                cnb[j] = f * cb[j] + i * np.float32(e[2 * hsz + j])
+                cq[j] = f * cp[j] + i * np.float32(e[2 * hsz + j])
             if has_peep:
                 for j in range(hsz):
-                    x[3 * hsz + j] = z[3 * hsz + j] + np.float32(po[j] * cnb[j])
+                    x[3 * hsz + j] = z[3 * hsz + j] + np.float32(po[j] * cq[j])
             else:
-                x[3 * hsz : 4 * hsz] = z[3 * hsz : 4 * hsz]
-            x[4 * hsz :] = cnb
+                for j in range(hsz):
+                    x[3 * hsz + j] = z[3 * hsz + j]
+            for j in range(hsz):
+                x[4 * hsz + j] = cq[j]
             _activate(x, 3 * hsz, 4 * hsz, 0, kind, sbp, sval, sslope, e)
             _activate(x, 4 * hsz, 5 * hsz, 1, kind, tbp, tval, tslope, e)
             if kind == EXACT and _any_unsure(e):
                 return s
             for j in range(hsz):
                 out[j] = np.float32(e[3 * hsz + j]) * np.float32(e[4 * hsz + j])
+                cn[b, j] = cq[j]
             if has_proj:
-                _store_all(out, x, store_m, store_emin, store_max, scale, quantised)
+                _store_all(out, x, hsz, store_m, store_emin, store_max, scale, quantised)
                 for p in range(pmap.shape[0]):
                     src = pmap[p]
                     vp[p] = 0.0 if src < 0 else x[src]
-                ph[:] = 0.0
+                for r in range(ph.shape[0]):
+                    ph[r] = 0.0
                 _dot(pw, p_blocks, rsz, p_chunks, width, vp, ph, buf)
                 if quantised:
                     for r in range(rsz):
                         ph[r] = np.float64(ph[r]) * p_dq
-                _store_all(ph[:rsz], hn[b], store_m, store_emin, store_max, scale, quantised)
+                _store_all(ph, hr, rsz, store_m, store_emin, store_max, scale, quantised)
             else:
-                _store_all(out, hn[b], store_m, store_emin, store_max, scale, quantised)
+                _store_all(out, hr, rsz, store_m, store_emin, store_max, scale, quantised)
+            for r in range(rsz):
+                hn[b, r] = hr[r]
         for b in range(batch):
             live = t < lens[b]
             for r in range(rsz):
@@ -327,5 +339,6 @@ def kernel(
                     h[b, r] = hn[b, r]
                 y[t, b, col0 + r] = yv if live else 0.0
             if live:
-                c[b] = cn[b]
+                for j in range(hsz):
+                    c[b, j] = cn[b, j]
     return int(order.shape[0])

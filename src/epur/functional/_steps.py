@@ -39,7 +39,6 @@ class LayerState:
     c: list[F64] = field(default_factory=list)
     # MWL: per direction, [T, B, 4H]; float32 when the datapath's partial sums fit it
     psum: dict[int, NDArray[Any]] = field(default_factory=dict)
-    tile_start: int = 0
 
 
 def _operand(dp: Datapath, w: F64) -> Operand:
@@ -86,7 +85,6 @@ def load(
         r, h = layer.recurrent_size, layer.hidden_size
         st.h.append(dp.store(np.zeros((batch, r)) if h0 is None else h0[d], st.act_scale))
         st.c.append(dp.rnd_acc(np.zeros((batch, h)) if c0 is None else c0[d]))
-    st.tile_start = 0
 
 
 def _x(st: LayerState, dp: Datapath, steps: slice | int) -> F64:
@@ -97,17 +95,21 @@ def _x(st: LayerState, dp: Datapath, steps: slice | int) -> F64:
     return dp.store(x, st.act_scale)
 
 
-def input_tile(st: LayerState, dp: Datapath, d: int, rows: int) -> None:
-    """MWL phase A for one tile: W x_t + b for every step, into the partial sums."""
+def input_tile(
+    st: LayerState, dp: Datapath, d: int, rows: int, threads: int = 1, start: int = 0
+) -> None:
+    """MWL phase A for one tile, rows ``start .. start + rows - 1`` of each gate: ``W x_t +
+    b`` for every step, into direction ``d``'s partial sums (``threads``: at most this
+    many; a bidirectional layer's two directions may run at once: they write apart)."""
     assert isinstance(st.layer, LSTMLayer)
     h = st.layer.hidden_size
-    idx = np.concatenate([g * h + st.tile_start + np.arange(rows) for g in range(4)])
+    idx = np.concatenate([g * h + start + np.arange(rows) for g in range(4)])
     ops = st.ops[d]
     w, b = ops["w"], ops["b"]
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
     whole = rows == h  # one tile: every row, in order
     if dp.psum_in_fp32():  # float32 throughout: the compiled DPU kernel, no float64 copies
-        z32 = dp.dot32(w if whole else w.rows(idx), _x(st, dp, slice(None)), b[idx])
+        z32 = dp.dot32(w if whole else w.rows(idx), _x(st, dp, slice(None)), b[idx], threads)
         if (dp.psum.exponent_bits, dp.psum.mantissa_bits) != (8, 23):  # a narrower format
             z32 = dp.rnd_psum(z32.astype(np.float64)).astype(np.float32)
         if whole:

@@ -197,9 +197,12 @@ class Datapath:
         """``_dot_float`` compiled (``_kernels.dot_tree_f32``): same rounding, bit for bit."""
         return self.dot32(operand, v, init).astype(np.float64)
 
-    def dot32(self, operand: Operand, v: NDArray[Any], init: NDArray[Any]) -> NDArray[np.float32]:
+    def dot32(
+        self, operand: Operand, v: NDArray[Any], init: NDArray[Any], threads: int = 1
+    ) -> NDArray[np.float32]:
         """The DPU with an fp32 accumulator (``_native_fp32``), in float32: ``v [..., K]``
-        and ``init`` (broadcast to ``[..., R]``) hold float32 values; ``[..., R]``."""
+        and ``init`` (broadcast to ``[..., R]``) hold float32 values; ``[..., R]``.
+        ``threads``: at most this many (the bits do not depend on it)."""
         rows = operand.values.shape[0]
         lead = v.shape[:-1]
         wt = operand.chunked32_t(self.lanes)
@@ -207,7 +210,8 @@ class Datapath:
         start = np.ascontiguousarray(
             np.broadcast_to(init, (*lead, rows)), dtype=np.float32
         ).reshape(-1, rows)
-        out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes))
+        out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes),
+                           threads=threads)  # fmt: skip
         return out.reshape((*lead, rows))
 
     def psum_in_fp32(self) -> bool:

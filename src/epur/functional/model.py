@@ -130,19 +130,21 @@ def run_network(
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
     layers = [layer for _, layer in network.layers()]
     started: set[int] = set()
-    workers = 2 if threads is None else min(threads, 2)  # two directions at most
-    with ThreadPoolExecutor(workers, thread_name_prefix="epur-recurrence") as pool:
+    workers = 2 if threads is None else threads
+    with ThreadPoolExecutor(min(workers, 2), thread_name_prefix="epur-recurrence") as pool:
         for group in _co_executed(schedule.phases):
             if progress is not None:
                 for k in sorted({w.layer for phase in group for w in phase.works} - started):
                     started.add(k)
                     progress(progress_line(k, len(layers), layers[k]))
-            if len(group) == 2:
+            if len(group) == 2 and group[0].kind == PhaseKind.INPUT:
+                _run_inputs(group, states, dp, lens, pool, workers)
+            elif len(group) == 2:
                 _run_both_directions(group, states, dp, lens, pool if whole else None)
             elif whole and _is_recurrence(group[0]) and _lstm_work(group[0], states):
                 _run_recurrences(group, states, dp, lens, pool)
             else:
-                _run_phase(group[0], states, dp, lens)
+                _run_phase(group[0], states, dp, lens, workers)
     lstm = [s for s in states if isinstance(s.layer, LSTMLayer)]
     return RunResult(
         y=states[-1].y,
@@ -274,7 +276,11 @@ def _direction(layer: LSTMLayer, work: Work) -> int:
 
 
 def _run_phase(
-    phase: Phase, states: list[LayerState], dp: Datapath, lens: NDArray[np.int64] | None
+    phase: Phase,
+    states: list[LayerState],
+    dp: Datapath,
+    lens: NDArray[np.int64] | None,
+    threads: int = 1,
 ) -> None:
     if phase.kind == PhaseKind.RECURRENT:
         for t in phase.step_order():
@@ -286,19 +292,20 @@ def _run_phase(
                     mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in work.reads)
                     lstm_steps(st, dp, [(_direction(st.layer, work), t)], mwl, lens)
         return
-    for st in {id(states[w.layer]): states[w.layer] for w in phase.works}.values():
-        st.tile_start = 0
+    starts: dict[int, int] = {}  # per layer: the first row of its next tile
     for work in phase.works:
         st = states[work.layer]
+        start = starts.get(work.layer, 0)
         if isinstance(st.layer, FCLayer):
             rows = work.groups[0].rows
             local = np.arange(max(rows))
-            idx = np.sort(np.concatenate([4 * (st.tile_start + local[: n]) + c
+            idx = np.sort(np.concatenate([4 * (start + local[: n]) + c
                                           for c, n in enumerate(rows)]))  # fmt: skip
             fc_rows(st, dp, idx.astype(np.int64), slice(None))
         else:
-            input_tile(st, dp, _direction(st.layer, work), work.groups[0].rows[0])
-        st.tile_start += max(work.groups[0].rows)
+            d = _direction(st.layer, work)
+            input_tile(st, dp, d, work.groups[0].rows[0], threads, start)
+        starts[work.layer] = start + max(work.groups[0].rows)
 
 
 def _is_recurrence(phase: Phase) -> bool:
@@ -309,7 +316,8 @@ def _co_executed(phases: tuple[Phase, ...]) -> list[tuple[Phase, ...]]:
     """The phases in execution groups: a bidirectional layer's two recurrences are
     independent, so they run together (one Python step for both directions; the
     values are those of the schedule's order). Under MWL, the backward input phase
-    moves before the forward recurrence, which does not read it."""
+    moves before the forward recurrence, which does not read it, and the two input
+    phases run together."""
     out: list[tuple[Phase, ...]] = []
     k = 0
     while k < len(phases):
@@ -327,12 +335,27 @@ def _co_executed(phases: tuple[Phase, ...]) -> list[tuple[Phase, ...]]:
         elif same and len(a) == 4 and [p.kind for p in a] == [
             PhaseKind.INPUT, PhaseKind.RECURRENT, PhaseKind.INPUT, PhaseKind.RECURRENT
         ] and a[1].works[0].direction != a[3].works[0].direction:  # fmt: skip
-            out += [(a[0],), (a[2],), (a[1], a[3])]
+            out += [(a[0], a[2]), (a[1], a[3])]
             k += 4
         else:
             out.append((a[0],))
             k += 1
     return out
+
+
+def _run_inputs(
+    pair: tuple[Phase, ...],
+    states: list[LayerState],
+    dp: Datapath,
+    lens: NDArray[np.int64] | None,
+    pool: ThreadPoolExecutor,
+    threads: int,
+) -> None:
+    """A bidirectional layer's two MWL input phases (independent: each writes its own
+    direction's partial sums) on ``pool``'s threads, ``threads`` shared between them."""
+    each = max(1, threads // 2)
+    for future in [pool.submit(_run_phase, p, states, dp, lens, each) for p in pair]:
+        future.result()
 
 
 def _lstm_work(phase: Phase, states: list[LayerState]) -> bool:

@@ -16,8 +16,10 @@ sequence's end), and the final ``h [B, R]`` and ``c [B, H]`` of each sequence.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -131,7 +133,7 @@ def _lstm_directions(
     projs = [w.projection.T for w in weights if w.projection is not None]  # all or none
     proj_t = np.stack(projs) if projs else np.zeros((n, 0, 0))
     lens = np.full(batch, t_len, dtype=np.int64) if seq_lens is None else seq_lens
-    lstm_recurrence(
+    args = (
         zx.reshape(n, t_len, batch, 4 * h_size),
         u_t,
         np.ascontiguousarray(p, dtype=np.float64),
@@ -142,6 +144,14 @@ def _lstm_directions(
         c,
         y,
     )
+    workers = min(n, numba.get_num_threads())  # the bound epur.api.bounded_threads sets
+    if workers == 1:
+        for d in range(n):
+            lstm_recurrence(d, *args)
+    else:  # the directions on threads: the compiled recurrence releases the GIL
+        with ThreadPoolExecutor(workers, thread_name_prefix="epur-reference") as pool:
+            for future in [pool.submit(lstm_recurrence, d, *args) for d in range(n)]:
+                future.result()
     return tuple(DirectionResult(y[d], h[d], c[d]) for d in range(n))
 
 
