@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import inspect
 import os
 import re
 import sys
@@ -153,14 +152,6 @@ def bounded_threads(threads: int) -> Iterator[int]:
         numba.set_num_threads(previous)
         if blas is not None and 0 < threads < blas_previous:
             blas[0](blas_previous)
-
-
-def _network_options(**wanted: Any) -> dict[str, Any]:
-    """The keyword arguments ``run_network`` takes among ``wanted`` (``threads``, the
-    per-step hook ``on_steps``), so that this module works before and after the compiled
-    recurrence adds them."""
-    params = inspect.signature(run_network).parameters
-    return {key: value for key, value in wanted.items() if key in params and value is not None}
 
 
 class _StepCounter:
@@ -327,7 +318,6 @@ def run(
             progress(line)
 
     reports = progress is not None or step_progress is not None
-    options = _network_options(threads=threads, on_steps=counter.add if step_progress else None)
     with bounded_threads(threads):
         start = time.perf_counter()
         ref = reference_run(sized, weights, feeds)  # int8 also calibrates on it
@@ -335,7 +325,8 @@ def run(
         start = time.perf_counter()
         result = run_network(network, weights, feeds, arch, dataflow, keep_layers=True,
                              progress=on_layer if reports else None, reference=ref,
-                             **options)  # fmt: skip
+                             threads=threads,
+                             on_steps=counter.add if step_progress else None)  # fmt: skip
         datapath_s = time.perf_counter() - start
     counter.finish()
     errors = [
@@ -395,7 +386,6 @@ def _node_runner(
     """The ``lstm`` and ``fc`` callables of ``OnnxModel.run``: E-PUR's datapath, or
     float64 if no ``arch``."""
     layers = [layer for _, layer in model.network.layers()]
-    options = _network_options(threads=threads)
 
     def report(k: int) -> None:
         if progress is not None:
@@ -419,7 +409,8 @@ def _node_runner(
             report(k)
             net = Network("node", (Stack("main", t, (layer,)),), batch=b)
             out = run_network(net, NetworkWeights((w,)), {"main": x}, arch, dataflow,
-                              seq_lens=seq_lens, initial={0: (h0, c0)}, **options)  # fmt: skip
+                              seq_lens=seq_lens, initial={0: (h0, c0)},
+                              threads=threads)  # fmt: skip
             y, h, c = out.y, out.h_n[0], out.c_n[0]
         return y.reshape(t, b, layer.directions, -1).transpose(0, 2, 1, 3), h, c
 
@@ -431,7 +422,8 @@ def _node_runner(
         report(k)
         rows = x.reshape(-1, 1, x.shape[-1])  # each vector is one step of one sequence
         net = Network("node", (Stack("main", max(len(rows), 1), (layer,)),))
-        out = run_network(net, NetworkWeights((w,)), {"main": rows}, arch, dataflow, **options)
+        out = run_network(net, NetworkWeights((w,)), {"main": rows}, arch, dataflow,
+                          threads=threads)  # fmt: skip
         return out.y.reshape(*x.shape[:-1], layer.output_size)
 
     return lstm, fc

@@ -147,3 +147,22 @@ def test_table_segments_at_every_breakpoint(spec: str, function: ActivationFunct
             slopes, got)  # fmt: skip
     want = activation(function, x.astype(np.float64), act, fp32)
     assert np.array_equal(got, want, equal_nan=True)
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "q8.8", "int8"])
+def test_steps_are_reported_within_a_long_recurrence_with_the_same_bits(fmt: str) -> None:
+    """``on_steps`` hears of every recurrent step, a few hundred at a time within one
+    compiled recurrence (the kernel is called in pieces), and the bits do not change."""
+    t = 600
+    net = Network("n", (Stack("main", t, (LSTMLayer(5, 6, bidirectional=True,
+                                                    peepholes=True),)),))  # fmt: skip
+    rng = np.random.default_rng(5)
+    weights = random_weights(net, rng)
+    x = {"main": rng.standard_normal((t, 1, 5))}
+    a = arch(fmt, "exact", 16)
+    for dataflow in ("mwl", "baseline"):
+        seen: list[int] = []
+        reported = run_network(net, weights, x, a, dataflow, keep_layers=True,
+                               on_steps=seen.append)  # fmt: skip
+        assert sum(seen) == 2 * t and max(seen) <= 256 and len(seen) >= 6
+        same(reported, run_network(net, weights, x, a, dataflow, keep_layers=True))

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from epur.functional import _fixed_input as fin
 from epur.functional import _recurrence_fixed as rec
 from epur.functional._fixed_math import fmt_tuple
-from epur.functional._steps import LayerState, _resuming, _x
+from epur.functional._steps import LayerState, StepHook, _resuming, _x
 from epur.functional.datapath import Datapath, Operand
 from epur.workload.network import LSTMLayer
 
@@ -81,9 +81,11 @@ def recurrence(
     order: NDArray[np.int64],
     mwl: bool,
     lens: NDArray[np.int64] | None,
+    on_steps: StepHook | None = None,
 ) -> None:
     """``_steps.lstm_recurrence`` for fixed-point formats (``_recurrence_fixed``): a step
-    the kernel cannot compute exactly as numpy does is computed by ``lstm_steps``."""
+    the kernel cannot compute exactly as numpy does is computed by ``lstm_steps``;
+    ``on_steps`` hears of the steps done."""
 
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
@@ -114,6 +116,6 @@ def recurrence(
     )
     peak = matrix.peak  # a step numpy computes: the module docstring of _recurrence_fixed
     _resuming(
-        lambda s: rec.run_recurrence(w, peak, xs, init, order, s, h, c, *args, st.y, d * r),
-        st, dp, d, order, mwl, lens, h, c,
+        lambda o, s: rec.run_recurrence(w, peak, xs, init, o, s, h, c, *args, st.y, d * r),
+        st, dp, d, order, mwl, lens, h, c, 0.0, on_steps,
     )  # fmt: skip

@@ -224,6 +224,7 @@ def lstm_recurrence(
     order: NDArray[np.int64],
     mwl: bool,
     lens: NDArray[np.int64] | None,
+    on_steps: StepHook | None = None,
 ) -> None:
     """Every step of direction ``d`` in ``order``, in one compiled call
     (``_recurrence``): the same bits as ``lstm_steps`` step by step. A step whose exact
@@ -233,7 +234,7 @@ def lstm_recurrence(
     if not rec.fits(dp):
         from epur.functional import _integer
 
-        _integer.recurrence(st, dp, d, order, mwl, lens)
+        _integer.recurrence(st, dp, d, order, mwl, lens, on_steps)
         return
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
@@ -250,6 +251,8 @@ def lstm_recurrence(
         if int8 is None:  # sums float32 cannot hold, or another dequantisation: numpy
             for t in order:
                 lstm_steps(st, dp, [(d, int(t))], mwl, lens)
+                if on_steps is not None:
+                    on_steps(1)
             return
     batch = st.y.shape[1]
     if mwl:
@@ -275,8 +278,8 @@ def lstm_recurrence(
     )
     # a step the kernel stops before (an activation next to an fp32 rounding boundary)
     _resuming(
-        lambda s: rec.run_recurrence(w, xs, init, order, s, h, c, *args, st.y, d * r, int8),
-        st, dp, d, order, mwl, lens, h, c, h_scale,
+        lambda o, s: rec.run_recurrence(w, xs, init, o, s, h, c, *args, st.y, d * r, int8),
+        st, dp, d, order, mwl, lens, h, c, h_scale, on_steps,
     )  # fmt: skip
 
 
@@ -314,8 +317,13 @@ def _baseline_x_chunks(
     return Operand(wu.values[:, k0:]), np.ascontiguousarray(x[..., k0:]), init
 
 
+StepHook = Callable[[int], None]
+"""Told how many recurrent steps (one time step of one direction) were just done."""
+_STEPS_PER_CALL = 256  # a compiled call's steps between two progress reports
+
+
 def _resuming(
-    kernel: Callable[[int], int],
+    kernel: Callable[[NDArray[np.int64], int], int],
     st: LayerState,
     dp: Datapath,
     d: int,
@@ -325,21 +333,27 @@ def _resuming(
     h: NDArray[Any],
     c: NDArray[Any],
     h_scale: float = 0.0,
+    on_steps: StepHook | None = None,
 ) -> None:
-    """Run ``kernel(start)``, which advances the state ``h``, ``c`` from step ``start`` of
-    ``order`` and returns the step it stopped before; each such step is computed by
-    ``lstm_steps`` (numpy) and the kernel resumes after it. ``h_scale``: the kernel's
-    ``h`` holds int8 codes of that scale (0: values)."""
+    """Run ``kernel(order[:stop], start)``, which advances the state ``h``, ``c`` from step
+    ``start`` and returns the step it stopped before (``stop`` when done); each such step
+    is computed by ``lstm_steps`` (numpy) and the kernel resumes after it. ``h_scale``:
+    the kernel's ``h`` holds int8 codes of that scale (0: values). ``on_steps`` hears of
+    the steps done every ``_STEPS_PER_CALL`` steps (the kernel is called in pieces)."""
 
     def values() -> F64:
         return h.astype(np.float64) * h_scale if h_scale else h.astype(np.float64)
 
     s = 0
     while s < len(order):
-        s = kernel(s)
-        if s < len(order):
+        stop = min(s + _STEPS_PER_CALL, len(order)) if on_steps is not None else len(order)
+        done = kernel(order[:stop], s)
+        if done < stop:
             st.h[d], st.c[d] = values(), c.astype(np.float64)
-            lstm_steps(st, dp, [(d, int(order[s]))], mwl, lens)
+            lstm_steps(st, dp, [(d, int(order[done]))], mwl, lens)
             h[:], c[:] = _kernel_h(st.h[d], h_scale), st.c[d]
-            s += 1
+            done += 1
+        if on_steps is not None:
+            on_steps(done - s)
+        s = done
     st.h[d], st.c[d] = values(), c.astype(np.float64)

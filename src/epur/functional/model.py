@@ -31,14 +31,8 @@ from numpy.typing import NDArray
 from epur.arch import ArchConfig
 from epur.errors import ConfigError
 from epur.functional import _integer, _recurrence
-from epur.functional._steps import (
-    LayerState,
-    fc_rows,
-    input_tile,
-    load,
-    lstm_recurrence,
-    lstm_steps,
-)
+from epur.functional._phases import Executor, co_executed
+from epur.functional._steps import LayerState, StepHook, load
 from epur.functional.datapath import Datapath
 from epur.functional.reference import LayerResult, layer_name, reference_run
 from epur.numerics import (
@@ -47,7 +41,7 @@ from epur.numerics import (
     activation_table,
     parse_activation,
 )
-from epur.schedule import ArrayKind, Dataflow, Direction, Phase, PhaseKind, Work, build_schedule
+from epur.schedule import Dataflow, build_schedule
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
 from epur.workload.weights import FCWeights, NetworkWeights
 
@@ -103,6 +97,7 @@ def run_network(
     compiled: bool = True,
     threads: int | None = None,
     reference: Sequence[LayerResult] | None = None,
+    on_steps: StepHook | None = None,
 ) -> RunResult:
     """Run ``network`` on ``inputs`` in ``arch``'s number formats, in ``dataflow`` order.
 
@@ -118,6 +113,8 @@ def run_network(
     of a bidirectional layer at once (1: one after the other; default 2); the bits do
     not depend on it. ``reference``: ``reference_run(network, weights, inputs)`` when the
     caller has it (int8 calibrates its activation scales on it; else it is computed).
+    ``on_steps`` is told, from any thread, how many recurrent steps (one time step of
+    one direction) were just done, every few hundred steps.
     """
     weights.check(network)
     _check_finite(network, weights)
@@ -132,19 +129,13 @@ def run_network(
     started: set[int] = set()
     workers = 2 if threads is None else threads
     with ThreadPoolExecutor(min(workers, 2), thread_name_prefix="epur-recurrence") as pool:
-        for group in _co_executed(schedule.phases):
+        run = Executor(states, dp, lens, workers, pool, whole, on_steps)
+        for group in co_executed(schedule.phases):
             if progress is not None:
                 for k in sorted({w.layer for phase in group for w in phase.works} - started):
                     started.add(k)
                     progress(progress_line(k, len(layers), layers[k]))
-            if len(group) == 2 and group[0].kind == PhaseKind.INPUT:
-                _run_inputs(group, states, dp, lens, pool, workers)
-            elif len(group) == 2:
-                _run_both_directions(group, states, dp, lens, pool if whole else None)
-            elif whole and _is_recurrence(group[0]) and _lstm_work(group[0], states):
-                _run_recurrences(group, states, dp, lens, pool)
-            else:
-                _run_phase(group[0], states, dp, lens, workers)
+            run.group(group)
     lstm = [s for s in states if isinstance(s.layer, LSTMLayer)]
     return RunResult(
         y=states[-1].y,
@@ -269,140 +260,3 @@ def _states(
             below_y = st.y
             k += 1
     return states
-
-
-def _direction(layer: LSTMLayer, work: Work) -> int:
-    return 1 if layer.bidirectional and work.direction == Direction.BACKWARD else 0
-
-
-def _run_phase(
-    phase: Phase,
-    states: list[LayerState],
-    dp: Datapath,
-    lens: NDArray[np.int64] | None,
-    threads: int = 1,
-) -> None:
-    if phase.kind == PhaseKind.RECURRENT:
-        for t in phase.step_order():
-            for work in phase.works:
-                st = states[work.layer]
-                if isinstance(st.layer, FCLayer):
-                    fc_rows(st, dp, np.arange(st.layer.output_size), slice(t, t + 1))
-                else:
-                    mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in work.reads)
-                    lstm_steps(st, dp, [(_direction(st.layer, work), t)], mwl, lens)
-        return
-    starts: dict[int, int] = {}  # per layer: the first row of its next tile
-    for work in phase.works:
-        st = states[work.layer]
-        start = starts.get(work.layer, 0)
-        if isinstance(st.layer, FCLayer):
-            rows = work.groups[0].rows
-            local = np.arange(max(rows))
-            idx = np.sort(np.concatenate([4 * (start + local[: n]) + c
-                                          for c, n in enumerate(rows)]))  # fmt: skip
-            fc_rows(st, dp, idx.astype(np.int64), slice(None))
-        else:
-            d = _direction(st.layer, work)
-            input_tile(st, dp, d, work.groups[0].rows[0], threads, start)
-        starts[work.layer] = start + max(work.groups[0].rows)
-
-
-def _is_recurrence(phase: Phase) -> bool:
-    return phase.kind == PhaseKind.RECURRENT and len(phase.works) == 1
-
-
-def _co_executed(phases: tuple[Phase, ...]) -> list[tuple[Phase, ...]]:
-    """The phases in execution groups: a bidirectional layer's two recurrences are
-    independent, so they run together (one Python step for both directions; the
-    values are those of the schedule's order). Under MWL, the backward input phase
-    moves before the forward recurrence, which does not read it, and the two input
-    phases run together."""
-    out: list[tuple[Phase, ...]] = []
-    k = 0
-    while k < len(phases):
-        a = phases[k : k + 4]
-        layer = a[0].works[0].layer
-        same = all(len(p.works) == 1 and p.works[0].layer == layer for p in a)
-        if (
-            same
-            and len(a) >= 2
-            and all(_is_recurrence(p) for p in a[:2])
-            and (a[0].works[0].direction != a[1].works[0].direction)
-        ):
-            out.append((a[0], a[1]))
-            k += 2
-        elif same and len(a) == 4 and [p.kind for p in a] == [
-            PhaseKind.INPUT, PhaseKind.RECURRENT, PhaseKind.INPUT, PhaseKind.RECURRENT
-        ] and a[1].works[0].direction != a[3].works[0].direction:  # fmt: skip
-            out += [(a[0], a[2]), (a[1], a[3])]
-            k += 4
-        else:
-            out.append((a[0],))
-            k += 1
-    return out
-
-
-def _run_inputs(
-    pair: tuple[Phase, ...],
-    states: list[LayerState],
-    dp: Datapath,
-    lens: NDArray[np.int64] | None,
-    pool: ThreadPoolExecutor,
-    threads: int,
-) -> None:
-    """A bidirectional layer's two MWL input phases (independent: each writes its own
-    direction's partial sums) on ``pool``'s threads, ``threads`` shared between them."""
-    each = max(1, threads // 2)
-    for future in [pool.submit(_run_phase, p, states, dp, lens, each) for p in pair]:
-        future.result()
-
-
-def _lstm_work(phase: Phase, states: list[LayerState]) -> bool:
-    return isinstance(states[phase.works[0].layer].layer, LSTMLayer)
-
-
-def _run_recurrences(
-    phases: tuple[Phase, ...],
-    states: list[LayerState],
-    dp: Datapath,
-    lens: NDArray[np.int64] | None,
-    pool: ThreadPoolExecutor,
-) -> None:
-    """Each phase (one direction's recurrence) in one compiled call; two of them (a
-    bidirectional layer) on ``pool``'s threads: the kernel releases the GIL."""
-    st = states[phases[0].works[0].layer]
-    assert isinstance(st.layer, LSTMLayer)
-
-    def one(phase: Phase) -> None:
-        work = phase.works[0]
-        mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in work.reads)
-        order = np.asarray(phase.step_order(), dtype=np.int64)
-        lstm_recurrence(st, dp, _direction(st.layer, work), order, mwl, lens)  # type: ignore[arg-type]
-
-    if len(phases) == 1:
-        one(phases[0])
-        return
-    for future in [pool.submit(one, phase) for phase in phases]:
-        future.result()
-
-
-def _run_both_directions(
-    pair: tuple[Phase, ...],
-    states: list[LayerState],
-    dp: Datapath,
-    lens: NDArray[np.int64] | None,
-    pool: ThreadPoolExecutor | None = None,
-) -> None:
-    """A bidirectional layer's two recurrences: compiled on ``pool`` if given, else step
-    by step with numpy, both directions together."""
-    if pool is not None:
-        _run_recurrences(pair, states, dp, lens, pool)
-        return
-    first, second = pair
-    st = states[first.works[0].layer]
-    assert isinstance(st.layer, LSTMLayer)
-    mwl = any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in first.works[0].reads)
-    d0, d1 = (_direction(st.layer, p.works[0]) for p in pair)
-    for t0, t1 in zip(first.step_order(), second.step_order(), strict=True):
-        lstm_steps(st, dp, [(d0, t0), (d1, t1)], mwl, lens)
