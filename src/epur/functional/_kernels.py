@@ -160,6 +160,7 @@ def dot_tree_f32(
     width: int,
     steps: int = _STEPS_PER_JOB,
     threads: int = 1,
+    in_place: bool = False,
 ) -> NDArray[np.float32]:
     """``init + w @ v`` per DPU rules: ``wt [Kp, R]`` (transposed weights), ``v [N, Kp]``,
     ``init [N, R]``; ``Kp`` is a whole number of chunks of ``width`` (a power of two)
@@ -168,10 +169,11 @@ def dot_tree_f32(
     many threads (Python threads running the compiled, GIL-free jobs: on a loaded
     machine they slow down with it, where numba's parallel loops were measured 4x
     slower than one thread); the jobs are split in contiguous ranges, and each output
-    value is computed by one job, so the bits do not depend on it."""
+    value is computed by one job, so the bits do not depend on it. ``in_place``: the
+    result is accumulated into ``init`` (C-contiguous) itself, not a copy."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, not {steps}")
-    out = init.copy()
+    out = init if in_place else init.copy()
     jobs = _jobs(wt.shape[1], v.shape[0], steps)
     n = max(1, min(threads, jobs)) if wt.size * v.shape[0] >= _PARALLEL_MACS else 1
     if n == 1:

@@ -100,7 +100,8 @@ class Packed:
     """A weight matrix ``[rows, K]`` packed for the kernel, and where each packed
     lane position of the vector comes from (``-1``: a zero pad)."""
 
-    w: F32  # [chunks * width, rows]: the transposed weights, chunks zero-padded
+    w: F32  # [chunks * width, rows]: the transposed weights, chunks zero-padded (unused
+    # and empty where ``blocks`` holds the weights: 16 lanes)
     rows: int
     chunks: int
     width: int
@@ -125,6 +126,12 @@ def pack(values: NDArray[np.float64], lanes: int) -> Packed:
         n = min(lanes, k - c * lanes)
         vmap[c, :n] = np.arange(c * lanes, c * lanes + n)
     vmap = vmap.reshape(-1)
+    if width == 16 and lanes == 16:  # [row block][chunk * 16 + lane][16 rows], directly
+        n = -(-rows // 16)
+        padded = np.zeros((n * 16, chunks * 16), dtype=np.float32)
+        padded[:rows, :k] = values
+        blocks = np.ascontiguousarray(padded.reshape(n, 16, chunks * 16).transpose(0, 2, 1))
+        return Packed(np.zeros((1, 1), np.float32), rows, chunks, width, vmap, blocks)
     wt = np.zeros((chunks * width, rows), dtype=np.float32)
     wt[vmap >= 0] = values.T[vmap[vmap >= 0]].astype(np.float32)
     blocks = np.zeros((0, 0, 16), dtype=np.float32)

@@ -207,11 +207,10 @@ class Datapath:
         lead = v.shape[:-1]
         wt = operand.chunked32_t(self.lanes)
         vc = chunked(np.asarray(v, dtype=np.float32), self.lanes).reshape(-1, wt.shape[0])
-        start = np.ascontiguousarray(
-            np.broadcast_to(init, (*lead, rows)), dtype=np.float32
-        ).reshape(-1, rows)
+        start = np.empty((int(np.prod(lead)), rows), dtype=np.float32)
+        start[...] = np.broadcast_to(init, (*lead, rows)).reshape(-1, rows)
         out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes),
-                           threads=threads)  # fmt: skip
+                           threads=threads, in_place=True)  # fmt: skip
         return out.reshape((*lead, rows))
 
     def psum_in_fp32(self) -> bool:
