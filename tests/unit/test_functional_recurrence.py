@@ -64,7 +64,7 @@ def test_random_networks_give_the_bits_of_the_numpy_datapath(seed: int) -> None:
     net, t = random_network(rng)
     fmt = ["fp32", "fp16", "bf16", "int8"][seed % 4]
     act = ["exact", "pwl16", "lut64", "pwl8", "lut1000"][seed % 5]
-    lanes = [16, 4, 3, 1, 5, 8, 32, 12][seed % 8]
+    lanes = [16, 4, 3, 1, 5, 8, 32, 12, 16][seed % 9]  # 9: every format meets 16 lanes
     compiled_equals_numpy(rng, net, t, fmt, act, lanes)
 
 

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from numba import njit
 
-from epur.functional._vmath import pow2, round_float, sigmoid64, tanh64, unsure
+from epur.functional._vmath import (
+    pow2,
+    round_float,
+    round_float_array,
+    sigmoid64,
+    tanh64,
+    unsure,
+)
 from epur.numerics import FormatKind, NumberFormat
 from epur.numerics.activations import ActivationFunction as Fn
 from epur.numerics.activations import _f64
@@ -81,10 +88,15 @@ def test_round_float_is_round_to_format(e: int, m: int) -> None:
     lim = float_limits(fmt)
     top = lim.max_finite * (1 + 2.0 ** -(fmt.mantissa_bits + 1))  # the midpoint above max
     edges = [lim.max_finite, top, np.nextafter(top, 0.0), np.nextafter(top, np.inf)]
+    doubles = np.random.default_rng(2).integers(0, 2**63, 200_000, dtype=np.uint64).view(np.float64)
     with np.errstate(invalid="ignore"):  # signalling NaN patterns among the random bits
-        x = np.concatenate([_inputs(1).astype(np.float64), edges, np.negative(edges)])
+        x = np.concatenate([_inputs(1).astype(np.float64), edges, np.negative(edges),
+                            doubles, -doubles, doubles * 2.0**-1000])  # fmt: skip
     got = _round_all(x, fmt.mantissa_bits, lim.emin, lim.max_finite)
     with np.errstate(all="ignore"):
         want = round_to_format(x, fmt)
     same = (got.view(np.uint64) == want.view(np.uint64)) | (np.isnan(got) & np.isnan(want))
     assert np.all(same), (x[~same][:5], got[~same][:5], want[~same][:5])
+    n = len(x) // 7 * 7  # the array version, on a 2-D array
+    whole = round_float_array(x[:n].reshape(-1, 7), fmt.mantissa_bits, lim.emin, lim.max_finite)
+    assert np.array_equal(whole.ravel(), got[:n], equal_nan=True)

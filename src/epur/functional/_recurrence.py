@@ -29,7 +29,7 @@ does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,8 +40,8 @@ from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activa
 from epur.numerics.quantize import float_limits
 
 __all__ = [
-    "EXACT", "LUT", "PWL", "Int8", "Packed", "RecurrenceConsts", "consts", "fits", "pack",
-    "run_recurrence", "segment",
+    "EXACT", "LUT", "PWL", "WORDS_BF16", "WORDS_F16", "Int8", "Packed", "RecurrenceConsts",
+    "consts", "fits", "pack", "run_recurrence", "segment", "word_kind",
 ]  # fmt: skip
 
 F32 = NDArray[np.float32]
@@ -109,15 +109,33 @@ class Packed:
     # width 16: [row blocks, chunks * 16, 16], rows zero-padded to whole blocks of 16, so
     # that a block streams contiguously (``_simd.tree16_chunks``); else empty
     blocks: NDArray[np.float32]
+    # the same as 16-bit words where every value is one (``WORDS_F16``, ``WORDS_BF16``)
+    words: NDArray[np.uint16] = field(default_factory=lambda: np.zeros((0, 0, 16), np.uint16))
+    word_kind: int = 0
 
     @property
     def padded_rows(self) -> int:
         """Rows rounded up to whole blocks (the length of an accumulator array)."""
-        return max(self.rows, int(self.blocks.shape[0]) * 16)
+        return max(self.rows, int(max(self.blocks.shape[0], self.words.shape[0])) * 16)
 
 
-def pack(values: NDArray[np.float64], lanes: int) -> Packed:
-    """Pack storage values ``[rows, K]`` (exact in float32) for ``lanes`` lanes."""
+WORDS_F16, WORDS_BF16 = 1, 2  # 16-bit weight words: IEEE binary16, bfloat16
+
+
+def word_kind(dp: Datapath) -> int:
+    """Which 16-bit words hold every weight value exactly: fp16 storage and int8 codes
+    (integers up to 127) in binary16, bf16 storage in bfloat16; else 0 (float32)."""
+    s = dp.storage
+    if dp.is_int8 or (s.kind == FormatKind.FLOAT and (s.exponent_bits, s.mantissa_bits) == (5, 10)):
+        return WORDS_F16
+    if s.kind == FormatKind.FLOAT and (s.exponent_bits, s.mantissa_bits) == (8, 7):
+        return WORDS_BF16
+    return 0
+
+
+def pack(values: NDArray[np.float64], lanes: int, words: int = 0) -> Packed:
+    """Pack storage values ``[rows, K]`` (exact in float32) for ``lanes`` lanes; ``words``
+    (``word_kind``): also as 16-bit words, which the 16-lane kernel then streams."""
     rows, k = values.shape
     width = tree_width(lanes)
     chunks = max(1, -(-k // lanes))
@@ -131,11 +149,18 @@ def pack(values: NDArray[np.float64], lanes: int) -> Packed:
         padded = np.zeros((n * 16, chunks * 16), dtype=np.float32)
         padded[:rows, :k] = values
         blocks = np.ascontiguousarray(padded.reshape(n, 16, chunks * 16).transpose(0, 2, 1))
-        return Packed(np.zeros((1, 1), np.float32), rows, chunks, width, vmap, blocks)
+        none = np.zeros((1, 1), np.float32)
+        if words == WORDS_F16:
+            half = blocks.astype(np.float16).view(np.uint16)
+            return Packed(none, rows, chunks, width, vmap, _EMPTY, half, words)
+        if words == WORDS_BF16:
+            top = (blocks.view(np.uint32) >> 16).astype(np.uint16)
+            return Packed(none, rows, chunks, width, vmap, _EMPTY, top, words)
+        return Packed(none, rows, chunks, width, vmap, blocks)
     wt = np.zeros((chunks * width, rows), dtype=np.float32)
     wt[vmap >= 0] = values.T[vmap[vmap >= 0]].astype(np.float32)
-    blocks = np.zeros((0, 0, 16), dtype=np.float32)
-    if width == 16:
+    blocks = _EMPTY
+    if width == 16:  # fewer than 16 lanes on a 16-wide tree: the zero lanes packed too
         n = -(-rows // 16)
         padded = np.zeros((chunks * 16, n * 16), dtype=np.float32)
         padded[:, :rows] = wt
@@ -153,6 +178,9 @@ class RecurrenceConsts:
     store_m: int  # storage mantissa bits (23: fp32, nothing to round)
     store_emin: int
     store_max: float
+
+
+_EMPTY = np.zeros((0, 0, 16), dtype=np.float32)
 
 
 def consts(dp: Datapath) -> RecurrenceConsts:
@@ -205,6 +233,8 @@ def run_recurrence(
         kernel(
             w.w,
             w.blocks,
+            w.words,
+            w.word_kind,
             w.rows,
             w.chunks,
             w.width,
@@ -219,6 +249,8 @@ def run_recurrence(
             peep is not None,
             p.w,
             p.blocks,
+            p.words,
+            p.word_kind,
             p.chunks,
             p.vmap,
             proj is not None,

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from epur.functional._simd import tree16_chunks
+from epur.functional._simd import tree16_chunks, tree16_chunks_bf16, tree16_chunks_f16
 from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
 
 __all__ = ["EXACT", "LUT", "PWL", "kernel", "segment"]
@@ -46,6 +46,8 @@ def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - com
 def _dot(
     wt: F32,
     blocks: NDArray[np.float32],
+    words: NDArray[np.uint16],
+    word_kind: int,
     rows: int,
     chunks: int,
     width: int,
@@ -56,8 +58,17 @@ def _dot(
     """``acc[r]`` (holding the initial value) plus the chunk sums of ``wt [Kp, rows]``
     times ``x [Kp]``, chunk after chunk. Width 16: 16 rows per vector, the accumulator
     in a register across the chunks (``_simd.tree16_chunks``; ``acc`` has
-    ``Packed.padded_rows`` entries). Else the loops over rows (1-D views of the rows of
+    ``Packed.padded_rows`` entries), from float32 ``blocks`` or 16-bit ``words``
+    (``word_kind`` 1: binary16, 2: bfloat16). Else the loops over rows (1-D views of the rows of
     ``wt``) vectorise: one vector holds one lane of several rows."""
+    if width == 16 and word_kind == 1 and words.shape[0] > 0:
+        for k in range(words.shape[0]):
+            tree16_chunks_f16(words, k, x, acc)
+        return
+    if width == 16 and word_kind == 2 and words.shape[0] > 0:
+        for k in range(words.shape[0]):
+            tree16_chunks_bf16(words, k, x, acc)
+        return
     if width == 16 and blocks.shape[0] > 0:
         for k in range(blocks.shape[0]):
             tree16_chunks(blocks, k, x, acc)
@@ -186,6 +197,8 @@ def _store_all(
 def kernel(
     w: F32,
     w_blocks: NDArray[np.float32],
+    w_words: NDArray[np.uint16],
+    w_kind: int,
     w_rows: int,
     w_chunks: int,
     width: int,
@@ -200,6 +213,8 @@ def kernel(
     has_peep: bool,
     pw: F32,
     p_blocks: NDArray[np.float32],
+    p_words: NDArray[np.uint16],
+    p_kind: int,
     p_chunks: int,
     pmap: NDArray[np.int64],
     has_proj: bool,
@@ -238,7 +253,7 @@ def kernel(
     psum_after = quantised and int8[3] > 0
     v = np.zeros(kp, dtype=np.float32)
     vp = np.zeros(pmap.shape[0], dtype=np.float32)
-    acc = np.zeros(max(w_rows, w_blocks.shape[0] * 16), dtype=np.float32)
+    acc = np.zeros(max(w_rows, w_blocks.shape[0] * 16, w_words.shape[0] * 16), dtype=np.float32)
     z = np.empty(w_rows, dtype=np.float32)
     buf = np.empty((width, max(w_rows, rsz)), dtype=np.float32)
     cn = np.empty((batch, hsz), dtype=np.float32)
@@ -249,7 +264,7 @@ def kernel(
     hr = np.empty(rsz, dtype=np.float32)
     x = np.empty(5 * hsz, dtype=np.float32)  # the activations' arguments: i, f, g, o, c
     e = np.empty(5 * hsz, dtype=np.float64)  # their float64 values
-    ph = np.zeros(max(rsz, p_blocks.shape[0] * 16), dtype=np.float32)
+    ph = np.zeros(max(rsz, p_blocks.shape[0] * 16, p_words.shape[0] * 16), dtype=np.float32)
     pi, pf, po = peep[0], peep[min(1, peep.shape[0] - 1)], peep[peep.shape[0] - 1]
     # explicit loops, no slices: a slice in the loop is a reference-counted view
     for s in range(start, order.shape[0]):
@@ -266,7 +281,7 @@ def kernel(
                     v[p] = h[b, src - kx]
             for r in range(w_rows):
                 acc[r] = 0.0 if psum_after else init[ti, b, r]
-            _dot(w, w_blocks, w_rows, w_chunks, width, v, acc, buf)
+            _dot(w, w_blocks, w_words, w_kind, w_rows, w_chunks, width, v, acc, buf)
             if not quantised:
                 for r in range(w_rows):
                     z[r] = acc[r]
@@ -316,7 +331,7 @@ def kernel(
                     vp[p] = 0.0 if src < 0 else x[src]
                 for r in range(ph.shape[0]):
                     ph[r] = 0.0
-                _dot(pw, p_blocks, rsz, p_chunks, width, vp, ph, buf)
+                _dot(pw, p_blocks, p_words, p_kind, rsz, p_chunks, width, vp, ph, buf)
                 if quantised:
                     for r in range(rsz):
                         ph[r] = np.float64(ph[r]) * p_dq

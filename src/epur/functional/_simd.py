@@ -18,7 +18,10 @@ multiplies and adds, no fused multiply-add, no reassociation: the bits of
 * ``tree16_chunks(wp, block, x, acc)``: the recurrent step, 16 rows (``block``) and
   every chunk: the accumulator stays in a register while the chunks stream in order
   from the packed weights ``wp[block, chunk * 16 + lane, row]``; ``acc[16 * block : +16]``
-  holds the initial value and receives the result.
+  holds the initial value and receives the result. ``tree16_chunks_f16`` and
+  ``tree16_chunks_bf16`` take the weights as 16-bit words (``uint16``: fp16 or bf16
+  storage, whose values these are exactly), widened to float32 in registers: half the
+  bytes to stream from the cache each step.
 
 They do no bounds checks: callers pass indices inside the arrays.
 """
@@ -32,7 +35,9 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["tree16_chunks", "tree16_steps1", "tree16_steps8"]
+__all__ = [
+    "tree16_chunks", "tree16_chunks_bf16", "tree16_chunks_f16", "tree16_steps1", "tree16_steps8",
+]  # fmt: skip
 
 LANES = 16  # the tree's width, and the rows per vector
 _F32 = ir.FloatType()
@@ -98,30 +103,55 @@ tree16_steps8: Any = _steps_intrinsic(8)
 tree16_steps1: Any = _steps_intrinsic(1)
 
 
-def _chunks_typer(typingctx: Any, wp: Any, block: Any, x: Any, acc: Any) -> Any:
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        wp_a, x_a, acc_a = (
-            context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 2, 3)
-        )
-        block = args[1]
-        per_block = builder.extract_value(wp_a.shape, 1)  # chunks * 16 lane rows of 16
-        chunks = builder.udiv(per_block, _const(LANES))
-        first = builder.mul(block, builder.mul(per_block, _const(LANES)))
-        out = _vector_at(builder, acc_a.data, builder.mul(block, _const(LANES)))
-        total = cgutils.alloca_once_value(builder, builder.load(out, align=4))  # type: ignore[no-untyped-call]
-        with cgutils.for_range(builder, chunks) as loop:
-            lane0 = builder.mul(loop.index, _const(LANES))
-            weights, xs = [], []
-            for lane in range(LANES):
-                k = builder.add(lane0, _const(lane))
-                at = builder.add(first, builder.mul(k, _const(LANES)))
-                weights.append(builder.load(_vector_at(builder, wp_a.data, at), align=4))
-                xs.append(builder.load(builder.gep(x_a.data, [k])))
-            builder.store(builder.fadd(builder.load(total), _tree(builder, weights, xs)), total)
-        builder.store(builder.load(total), out, align=4)
-        return context.get_dummy_value()
-
-    return types.void(wp, block, x, acc), codegen
+_F16, _BF16 = 1, 2  # 16-bit weights: IEEE binary16, or bfloat16 (the top half of an fp32)
 
 
-tree16_chunks: Any = intrinsic(_chunks_typer)
+def _widen(builder: Any, raw: Any, storage: int) -> Any:
+    """16 weights as stored (``<16 x i16>``) to ``<16 x float>``: exact for both kinds."""
+    if storage == _F16:
+        return builder.fpext(builder.bitcast(raw, ir.VectorType(ir.HalfType(), LANES)), _V16)
+    wide = builder.shl(builder.zext(raw, ir.VectorType(_I32, LANES)),
+                       ir.Constant(ir.VectorType(_I32, LANES), [16] * LANES))  # fmt: skip
+    return builder.bitcast(wide, _V16)
+
+
+def _chunks_intrinsic(storage: int) -> Any:
+    """``tree16_chunks`` on weights held as float32 (``storage`` 0) or as 16-bit words
+    (``_F16``, ``_BF16``): half the bytes streamed per step, the same float32 values."""
+    element = ir.IntType(16) if storage else _F32
+
+    def typer(typingctx: Any, wp: Any, block: Any, x: Any, acc: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            wp_a, x_a, acc_a = (
+                context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 2, 3)
+            )
+            block = args[1]
+            per_block = builder.extract_value(wp_a.shape, 1)  # chunks * 16 lane rows of 16
+            chunks = builder.udiv(per_block, _const(LANES))
+            first = builder.mul(block, builder.mul(per_block, _const(LANES)))
+            out = _vector_at(builder, acc_a.data, builder.mul(block, _const(LANES)))
+            total = cgutils.alloca_once_value(builder, builder.load(out, align=4))  # type: ignore[no-untyped-call]
+            vector = ir.VectorType(element, LANES).as_pointer()
+            with cgutils.for_range(builder, chunks) as loop:
+                lane0 = builder.mul(loop.index, _const(LANES))
+                weights, xs = [], []
+                for lane in range(LANES):
+                    k = builder.add(lane0, _const(lane))
+                    at = builder.add(first, builder.mul(k, _const(LANES)))
+                    where = builder.bitcast(builder.gep(wp_a.data, [at]), vector)
+                    raw = builder.load(where, align=2 if storage else 4)
+                    weights.append(_widen(builder, raw, storage) if storage else raw)
+                    xs.append(builder.load(builder.gep(x_a.data, [k])))
+                total_now = builder.fadd(builder.load(total), _tree(builder, weights, xs))
+                builder.store(total_now, total)
+            builder.store(builder.load(total), out, align=4)
+            return context.get_dummy_value()
+
+        return types.void(wp, block, x, acc), codegen
+
+    return intrinsic(typer)
+
+
+tree16_chunks: Any = _chunks_intrinsic(0)
+tree16_chunks_f16: Any = _chunks_intrinsic(_F16)
+tree16_chunks_bf16: Any = _chunks_intrinsic(_BF16)

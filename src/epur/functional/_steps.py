@@ -260,7 +260,8 @@ def lstm_recurrence(
         init = np.ascontiguousarray(st.psum[d], dtype=np.float32)  # float32 already: no copy
     else:
         matrix, xs, init = _baseline_x_chunks(st, dp, _codes(matrix, int8), b, int8 is not None)
-    w = rec.pack(_codes(matrix, int8).values, dp.lanes)
+    words = rec.word_kind(dp)
+    w = rec.pack(_codes(matrix, int8).values, dp.lanes, words)
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
@@ -271,7 +272,7 @@ def lstm_recurrence(
     live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
     args = (
         None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
-        None if projection is None else rec.pack(_codes(projection, int8).values, dp.lanes),
+        None if projection is None else rec.pack(_codes(projection, int8).values, dp.lanes, words),
         rec.consts(dp),
         shortcut,
         np.ascontiguousarray(live, dtype=np.int64),

@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from epur.functional._kernels import dot_tree_f32
+from epur.functional._vmath import round_float_array
 from epur.numerics import (
     ActivationKind,
     ActivationSpec,
@@ -49,6 +50,7 @@ from epur.numerics import (
     round_to_format,
 )
 from epur.numerics import activations as act
+from epur.numerics.quantize import float_limits
 
 __all__ = ["Datapath", "Operand"]
 
@@ -99,17 +101,17 @@ class Datapath:
 
     # ---- rounding ------------------------------------------------------------------------
     def rnd_acc(self, x: F64) -> F64:
-        return round_to_format(x, self.acc)
+        return _round(x, self.acc)
 
     def rnd_psum(self, x: F64) -> F64:
-        return round_to_format(x, self.psum)
+        return _round(x, self.psum)
 
     def store(self, x: F64, scale: float = 1.0) -> F64:
         """Round to the storage format (int8: to codes of ``scale``, as values)."""
         if self.storage.kind == FormatKind.INT:
             with np.errstate(over="ignore"):  # a quotient beyond float64 is inf: it saturates
                 return np.clip(np.rint(x / scale), -127, 127) * scale
-        return round_to_format(x, self.storage)
+        return _round(x, self.storage)
 
     @property
     def is_int8(self) -> bool:
@@ -271,6 +273,18 @@ class Datapath:
         """``rnd_acc(a + b)`` (IEEE 754 for float formats: ``inf - inf`` is NaN)."""
         with np.errstate(over="ignore", invalid="ignore"):
             return self.rnd_acc(a + b)
+
+
+def _round(x: F64, fmt: NumberFormat) -> F64:
+    """``round_to_format``; a float format numpy has no type for (bf16, ...) in one
+    compiled pass (``_vmath.round_float_array``: the same values, tested), not numpy's
+    several passes over ``frexp`` and ``ldexp``."""
+    native = (fmt.exponent_bits, fmt.mantissa_bits) in ((8, 23), (5, 10), (11, 52))
+    if fmt.kind != FormatKind.FLOAT or native or fmt.mantissa_bits >= 52:
+        return round_to_format(x, fmt)
+    limits = float_limits(fmt)
+    values = np.asarray(x, dtype=np.float64)
+    return round_float_array(values, fmt.mantissa_bits, limits.emin, limits.max_finite)
 
 
 def tree_width(lanes: int) -> int:

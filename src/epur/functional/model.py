@@ -123,11 +123,11 @@ def run_network(
     dp = _datapath(arch)
     whole = compiled and (_recurrence.fits(dp) or _integer.fits(dp))
     scales = _int8_scales(network, weights, inputs, reference) if dp.is_int8 else {}
-    states = _states(network, weights, inputs, dp, scales, initial or {})
+    workers = 2 if threads is None else threads
+    states = _states(network, weights, inputs, dp, scales, initial or {}, workers)
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
     layers = [layer for _, layer in network.layers()]
     started: set[int] = set()
-    workers = 2 if threads is None else threads
     with ThreadPoolExecutor(min(workers, 2), thread_name_prefix="epur-recurrence") as pool:
         run = Executor(states, dp, lens, workers, pool, whole, on_steps)
         for group in co_executed(schedule.phases):
@@ -240,6 +240,7 @@ def _states(
     dp: Datapath,
     scales: Mapping[int, float],
     initial: Mapping[int, tuple[F64 | None, F64 | None]],
+    threads: int,
 ) -> list[LayerState]:
     states: list[LayerState] = []
     k = 0
@@ -255,8 +256,17 @@ def _states(
                 external = np.asarray(inputs[f"{name}.external_in"], dtype=np.float64)
             y = np.zeros((t, b, layer.output_size))
             st = LayerState(layer, name, below_y, external, y, scales.get(k, 1.0))
-            load(st, weights.layers[k], dp, b, initial.get(k, (None, None)))
             states.append(st)
             below_y = st.y
             k += 1
+    # quantising the weights: layer by layer on ``threads`` threads (numpy releases the GIL)
+    jobs = [(st, weights.layers[k], dp, st.y.shape[1], initial.get(k, (None, None)))
+            for k, st in enumerate(states)]  # fmt: skip
+    if threads == 1 or len(jobs) == 1:
+        for job in jobs:
+            load(*job)
+        return states
+    with ThreadPoolExecutor(min(threads, len(jobs)), thread_name_prefix="epur-load") as pool:
+        for future in [pool.submit(load, *job) for job in jobs]:
+            future.result()
     return states
