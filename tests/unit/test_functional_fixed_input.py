@@ -1,7 +1,7 @@
 """The compiled fixed-point paths give the numpy datapath's bits: MWL's input phase
 (``_integer.input_tile``, ``_fixed_input``) with one or several tiles, partial sums
-narrower than the accumulator, 32-bit storage (float64 weights), and the float32 sums of
-``_fixed_math.dot32`` only where they are exact."""
+narrower than the accumulator, 32-bit storage (float64 weights), storage of at most 16 bits
+(``_fixed_simd``'s int16 codes), and the int32 sums only where they are exact."""
 
 from __future__ import annotations
 
@@ -142,3 +142,29 @@ def test_the_float32_sums_are_exact_where_they_are_used() -> None:
         dot64(w, v[n].astype(np.float64), acc64)
         assert np.array_equal(acc32.astype(np.int64), exact[n])
         assert np.array_equal(acc64, exact[n] + 0.5)
+
+
+@pytest.mark.parametrize("inputs", [1, 3])
+@pytest.mark.parametrize("activation", ["exact", "lut64"])
+def test_int16_codes_at_both_ends(
+    inputs: int, activation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """q1.15 storage, weights and inputs saturated at -1 and 1 - 2**-15 (the codes -2**15
+    and 2**15 - 1): with one input, the first layer's sums are single products up to
+    ``2**30`` units, which int32 holds; with three, ``3 * 2**30`` of the same sign, which
+    it cannot (past the int16 path's bound: summed in float64). Odd row and column
+    counts (the int16 packing's padding), several tiles."""
+    layers = (LSTMLayer(inputs, 9, peepholes=True, bidirectional=True), LSTMLayer(18, 5))
+    net = Network("n", (Stack("main", 7, layers),))
+    rng = np.random.default_rng(5)
+    weights = random_weights(net, rng)
+    for w in weights.layers:
+        for wd in w:  # type: ignore[union-attr]
+            wd.w[...] = np.where(rng.random(wd.w.shape) < 0.5, -3.0, 3.0)
+    x = {"main": np.where(rng.random((7, 2, inputs)) < 0.5, -5.0, 5.0)}
+    x["main"][:3] = -5.0  # every product of the codes -2**15: 2**30
+    weights.layers[0][0].w[:3] = -3.0  # type: ignore[index]
+    sets = ["formats.storage=q1.15:rna", "formats.accumulator=q2.30",
+            "formats.partial_sums=q8.24"]  # fmt: skip
+    answers = _compare(monkeypatch, net, weights, x, _arch(sets, activation), tile_rows=4)
+    assert answers[0]

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from epur.functional import _fixed_input as fin
+from epur.functional import _fixed_simd as simd
 from epur.functional import _recurrence_fixed as rec
 from epur.functional._fixed_math import fmt_tuple
 from epur.functional._steps import LayerState, StepHook, _resuming, _x
@@ -59,17 +60,29 @@ def input_tile(st: LayerState, dp: Datapath, d: int, idx: NDArray[np.int64]) -> 
     bound = sums + float(np.abs(init).max(initial=0))
     if not bound * 2.0**dp.acc.frac_bits < 2.0**52:
         return False
-    narrow = dp.storage.bits <= 24 and sums * 2.0 ** (2 * dp.storage.frac_bits) < 2.0**24
-    dtype = np.float32 if narrow else np.float64  # the operands of the exact sums
-    wt: Any = np.ascontiguousarray(rows.T, dtype=dtype)
-    out: Any = np.empty((steps * batch, idx.size), dtype=dtype)
-    fin.products(x.astype(np.float32) if narrow else x, wt, out)
     h4 = 4 * layer.hidden_size
     if d not in st.psum:  # allocated by the first tile, as the numpy path does
         st.psum[d] = np.zeros((steps, batch, h4))
     psum = st.psum[d]
     assert psum.dtype == np.float64 and psum.flags.c_contiguous
-    fin.finish(out, init, idx.astype(np.int64), psum.reshape(-1, h4), fmt_tuple(dp.acc),
+    out: Any
+    unit = 1.0
+    if dp.storage.bits <= 16 and sums * 2.0 ** (2 * dp.storage.frac_bits) < 2.0**31:
+        # int16 codes, int32 sums (_fixed_simd): every partial sum below 2**31 units
+        ns = 2.0**dp.storage.frac_bits
+        wp = simd.pack_codes(*rows.shape)
+        fin.pack16(rows, ns, wp)
+        n = -(-(steps * batch) // fin.VECTORS) * fin.VECTORS
+        xv = simd.pack_vectors(n, k)
+        fin.codes16(x, ns, xv)
+        out = np.empty((n, wp.shape[0] * simd.ROWS), dtype=np.int32)
+        fin.products16(wp, xv.view(np.int32), out)
+        unit = 1.0 / (ns * ns)
+    else:  # float64 sums (32-bit storage, or past int32's bound)
+        wt = np.ascontiguousarray(rows.T, dtype=np.float64)
+        out = np.empty((steps * batch, idx.size))
+        fin.products(x, wt, out)
+    fin.finish(out, unit, init, idx.astype(np.int64), psum.reshape(-1, h4), fmt_tuple(dp.acc),
                fmt_tuple(dp.psum))  # fmt: skip
     return True
 
