@@ -120,9 +120,15 @@ def recurrence(
     h = np.array(st.h[d], dtype=np.float64, order="C")
     c = np.array(st.c[d], dtype=np.float64, order="C")
     live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
+    codes: tuple[Any, Any] | None = None
+    if dp.storage.bits <= 16:  # int16 codes (_fixed_simd)
+        none = np.zeros((1, 1, 32), dtype=np.int16)
+        pwp = rec.packed(proj, dp.storage) if isinstance(proj, Operand) else none
+        codes = (rec.packed(matrix, dp.storage), pwp)
     args = (
         None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
         None if not isinstance(proj, Operand) else (rec.transposed(proj, dp.storage), proj.peak),
+        codes,
         rec.consts(dp),
         shortcut,
         np.ascontiguousarray(live, dtype=np.int64),

@@ -13,7 +13,10 @@ exactly the float64 operations of ``_steps.lstm_steps`` with ``Datapath``:
   values is a multiple of ``2**-2Ns``: where the storage format fits float32 (at most 24
   bits, ``transposed``) and ``peak(w) * max|v| * K * 2**2Ns < 2**24``, the products are
   summed in float32 (``_fixed_math.dot32``: exact, half the memory traffic), then
-  ``init`` added in float64; otherwise in float64 (``dot64``);
+  ``init`` added in float64; otherwise in float64 (``dot64``). Where the storage format
+  has at most 16 bits and the same sum stays below ``2**31`` units, the int16 codes'
+  products are summed in int32 instead (``_dpu16``, ``_fixed_simd``; ``packed``), which
+  comes first;
 * the conversions to a fixed-point format: ``_fixed_math.rnd``, ``round_to_format``'s
   arithmetic for every rounding (``rne``, ``rna``, ``trunc``) and overflow (``sat``,
   ``wrap``) mode, on values the bounds keep finite;
@@ -41,8 +44,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from epur.functional._fixed_input import pack16
 from epur.functional._fixed_math import Fmt, dot32, dot64, fmt_tuple, rnd
 from epur.functional._fixed_mfu import SMALL, cell
+from epur.functional._fixed_simd import BLOCKS, pack_codes, tile4x1
 from epur.functional._recurrence import EXACT, LUT, PWL
 from epur.functional.datapath import Datapath, Operand
 from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
@@ -50,7 +55,7 @@ from epur.numerics import activations as act
 from epur.numerics.formats import NumberFormat
 from epur.numerics.quantize import fixed_code_range
 
-__all__ = ["FixedConsts", "consts", "fits", "run_recurrence", "transposed"]
+__all__ = ["FixedConsts", "consts", "fits", "packed", "run_recurrence", "transposed"]
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -100,6 +105,14 @@ def consts(dp: Datapath) -> FixedConsts:
     return FixedConsts(fmt_tuple(dp.acc), fmt_tuple(dp.storage), code, tables[0], tables[1])
 
 
+def packed(op: Operand, storage: NumberFormat) -> NDArray[np.int16]:
+    """The int16 codes of a matrix of at most 16-bit storage values, packed for
+    ``_fixed_simd`` (``wp``)."""
+    wp = pack_codes(*op.values.shape)
+    pack16(op.values, 2.0**storage.frac_bits, wp)
+    return wp
+
+
 def transposed(op: Operand, storage: NumberFormat) -> F32 | F64:
     """``[K, rows]``: float32 where it holds the storage values exactly, else float64."""
     dtype = np.float32 if storage.bits <= 24 else np.float64
@@ -138,6 +151,29 @@ def _dpu(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _dpu16(
+    wp: NDArray[np.int16],
+    v: F64,
+    init: F64,
+    z: F64,
+    xv: NDArray[np.int16],
+    zi: NDArray[np.int32],
+    scale: float,
+    a: Fmt,
+) -> None:  # pragma: no cover - compiled
+    """``z = rnd_acc(init + w . v)`` from the int16 codes (``_fixed_simd``; the caller
+    checked that every partial sum stays below ``2**31`` units of ``2**-2Ns``)."""
+    for j in range(v.shape[0]):
+        xv[0, j] = np.int16(v[j] * scale)
+    xp = xv.view(np.int32)
+    for b0 in range(0, wp.shape[0], BLOCKS):
+        tile4x1(wp, xp, zi, b0, 0)
+    unit = 1.0 / (scale * scale)
+    for r in range(z.shape[0]):
+        z[r] = rnd(init[r] + np.float64(zi[0, r]) * unit, a)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _kernel(
     w: F32 | F64,
     w_peak: float,
@@ -153,6 +189,9 @@ def _kernel(
     p_peak: float,
     has_proj: bool,
     is32: bool,
+    wp: NDArray[np.int16],
+    pwp: NDArray[np.int16],
+    has16: bool,
     a: Fmt,
     st: Fmt,
     kind: int,
@@ -187,6 +226,9 @@ def _kernel(
     zero = np.zeros(rsz)
     x = np.empty(5 * hsz)
     e = np.empty(5 * hsz)
+    xv = np.zeros((1, 2 * max(wp.shape[1], pwp.shape[1])), dtype=np.int16)
+    zi = np.empty((1, 16 * max(wp.shape[0], pwp.shape[0])), dtype=np.int32)
+    ns = st[0]
     for s in range(start, order.shape[0]):
         t = order[s]
         ti = t if init.shape[0] > 1 else 0
@@ -205,14 +247,18 @@ def _kernel(
         if not bound * scale < limit:
             return s
         narrow = is32 and sums * square < 2.0**24
+        codes = has16 and sums * square < 2.0**31
         for b in range(batch):
             for j in range(kx):
                 v[j] = xs[t, b, j]
             for j in range(rsz):
                 v[kx + j] = h[b, j]
-            for j in range(k):
-                v32[j] = v[j]
-            _dpu(w, narrow, v, v32, init[ti, b], z, z32, a)
+            if codes:
+                _dpu16(wp, v, init[ti, b], z, xv, zi, ns, a)
+            else:
+                for j in range(k):
+                    v32[j] = v[j]
+                _dpu(w, narrow, v, v32, init[ti, b], z, z32, a)
             if cell(z, c[b], cn[b], out[b], x, e, peep, has_peep, kind, sig, tnh, a, st):
                 return s
         if has_proj:
@@ -225,7 +271,13 @@ def _kernel(
             if not bound * scale < limit:
                 return s
             narrow = is32 and sums * square < 2.0**24
+            codes = has16 and sums * square < 2.0**31
             for b in range(batch):
+                if codes:
+                    _dpu16(pwp, out[b], zero, ph, xv, zi, ns, a)
+                    for r in range(rsz):
+                        hn[b, r] = rnd(ph[r], st)
+                    continue
                 for j in range(hsz):
                     o32[j] = out[b, j]
                 _dpu(pw, narrow, out[b], o32, zero, ph, z32[:rsz], a)
@@ -261,14 +313,19 @@ def run_recurrence(
     c: F64,
     peep: F64 | None,
     proj: tuple[F32 | F64, float] | None,
+    codes: tuple[NDArray[np.int16], NDArray[np.int16]] | None,
     k: FixedConsts,
     shortcut: F64 | None,
     lens: NDArray[np.int64],
     y: F64,
     col0: int,
 ) -> int:
-    """Run steps ``order[start:]`` (see ``_kernel``); ``h`` and ``c`` are updated in place."""
+    """Run steps ``order[start:]`` (see ``_kernel``); ``h`` and ``c`` are updated in place.
+    ``codes``: the int16 packings (``packed``) of the matrix and the projection, where the
+    storage format has at most 16 bits."""
     pw, p_peak = proj if proj is not None else (np.zeros((1, 1), w.dtype), 0.0)
+    none = np.zeros((1, 1, 32), dtype=np.int16)
+    wp, pwp = codes if codes is not None else (none, none)
     return int(
         _kernel(
             w,
@@ -285,6 +342,9 @@ def run_recurrence(
             p_peak,
             proj is not None,
             w.dtype == np.float32,
+            wp,
+            pwp,
+            codes is not None,
             k.acc,
             k.store,
             k.act,
