@@ -40,17 +40,14 @@ def co_executed(phases: tuple[Phase, ...]) -> list[tuple[Phase, ...]]:
     k = 0
     while k < len(phases):
         a = phases[k : k + 4]
-        layer = a[0].works[0].layer
-        same = all(len(p.works) == 1 and p.works[0].layer == layer for p in a)
         if (
-            same
-            and len(a) >= 2
+            _one_layer(a, 2)
             and all(_is_recurrence(p) for p in a[:2])
             and (a[0].works[0].direction != a[1].works[0].direction)
         ):
             out.append((a[0], a[1]))
             k += 2
-        elif same and len(a) == 4 and [p.kind for p in a] == [
+        elif _one_layer(a, 4) and [p.kind for p in a] == [
             PhaseKind.INPUT, PhaseKind.RECURRENT, PhaseKind.INPUT, PhaseKind.RECURRENT
         ] and a[1].works[0].direction != a[3].works[0].direction:  # fmt: skip
             out += [(a[0], a[2]), (a[1], a[3])]
@@ -160,6 +157,14 @@ def _direction(layer: LSTMLayer | FCLayer, work: Work) -> int:
 
 def _mwl(work: Work) -> bool:
     return any(a.array.kind == ArrayKind.PARTIAL_SUMS for a in work.reads)
+
+
+def _one_layer(phases: tuple[Phase, ...], n: int) -> bool:
+    """The first ``n`` of ``phases`` exist and each is one work of the same layer."""
+    if len(phases) < n:
+        return False
+    layer = phases[0].works[0].layer
+    return all(len(p.works) == 1 and p.works[0].layer == layer for p in phases[:n])
 
 
 def _is_recurrence(phase: Phase) -> bool:

@@ -40,8 +40,8 @@ from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activa
 from epur.numerics.quantize import float_limits
 
 __all__ = [
-    "EXACT", "LUT", "PWL", "WORDS_BF16", "WORDS_F16", "Int8", "Packed", "RecurrenceConsts",
-    "consts", "fits", "pack", "run_recurrence", "segment", "word_kind",
+    "EXACT", "INT8_EXACT_K", "LUT", "PWL", "WORDS_BF16", "WORDS_F16", "Int8", "Packed",
+    "RecurrenceConsts", "consts", "fits", "pack", "run_recurrence", "segment", "word_kind",
 ]  # fmt: skip
 
 F32 = NDArray[np.float32]
@@ -60,7 +60,7 @@ def fits(dp: Datapath) -> bool:
     return dp._native_fp32() and dp.storage.kind == FormatKind.FLOAT
 
 
-_INT8_EXACT_K = (2**24 - 1) // (127 * 127)  # code sums of this many products are float32
+INT8_EXACT_K = (2**24 - 1) // (127 * 127)  # code sums of this many products are float32
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Int8:
         dq = matrix_scale * act_scale
         p_dq = 1.0 if proj is None else proj[0] * act_scale
         widths = [width] + ([] if proj is None else [proj[1]])
-        if max(widths) > _INT8_EXACT_K or not (0 < dq < np.inf and 0 < p_dq < np.inf):
+        if max(widths) > INT8_EXACT_K or not (0 < dq < np.inf and 0 < p_dq < np.inf):
             return None
         with np.errstate(over="ignore"):
             grid = np.zeros(1) if bias is None else np.rint(bias / dq)

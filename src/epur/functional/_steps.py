@@ -119,11 +119,18 @@ def input_tile(
         st.psum[d][:, :, idx] = z32
         return
     from epur.functional import _integer
+    from epur.functional._recurrence import INT8_EXACT_K
 
     if _integer.input_tile(st, dp, d, idx):
         return
-    z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
-               v_scale=st.act_scale)  # fmt: skip
+    if dp.is_int8 and w.values.shape[1] <= INT8_EXACT_K:  # exact code sums in float32
+        codes = Operand(np.rint(w.values / w.scale))
+        xc = np.rint(_x(st, dp, slice(None)) / st.act_scale)
+        sums = dp.dot32(codes if whole else codes.rows(idx), xc, np.zeros(1), threads)
+        z = dp._dequantise(sums.astype(np.float64), w.scale, st.act_scale, b[idx])
+    else:
+        z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
+                   v_scale=st.act_scale)  # fmt: skip
     if d not in st.psum:  # allocated by the first tile: the baseline never needs them
         st.psum[d] = np.zeros((*st.y.shape[:2], 4 * h))
     st.psum[d][:, :, idx] = dp.rnd_psum(z)
