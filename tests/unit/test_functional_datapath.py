@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from epur.functional.datapath import Datapath, Operand
-from epur.numerics import parse_activation, parse_format
+from epur.functional.datapath import Datapath, Operand, _round
+from epur.numerics import parse_activation, parse_format, round_to_format
 
 
 def dp(storage: str, acc: str, lanes: int, psum: str | None = None) -> Datapath:
@@ -179,3 +179,21 @@ def test_int8_dequantised_values_beyond_float64_are_infinite() -> None:
 
     got = quantize_int8(np.array([np.inf, 1e308, 0.0]), 1e307)  # codes 127, 10, 0
     assert got.tolist() == [np.inf, 1e308, 0.0]
+
+
+@pytest.mark.parametrize(
+    "name", ["q8.8", "q8.8:trunc:wrap", "q4.4:rna", "q16.16:wrap", "q1.15:trunc", "q26.26:rna:wrap"]
+)
+def test_compiled_rounding_is_round_to_format(name: str) -> None:
+    """``datapath._round`` (one compiled pass) gives ``round_to_format``'s values: ties,
+    values beyond the range (saturating or wrapping), tiny and huge values; an array
+    with a non-finite value goes to ``round_to_format`` itself."""
+    fmt = parse_format(name)
+    rng = np.random.default_rng(3)
+    ties = (rng.integers(-(2**20), 2**20, 20_000) + 0.5) * 2.0**-fmt.frac_bits
+    x = np.concatenate([ties, rng.standard_normal(50_000) * 2.0 ** rng.integers(-30, 60, 50_000),
+                        [0.0, -0.0, 1e300, -1e300, 5e-324]])  # fmt: skip
+    got, want = _round(x.reshape(-1, 5), fmt), round_to_format(x.reshape(-1, 5), fmt)
+    assert got.shape == want.shape and np.array_equal(got.view(np.uint64), want.view(np.uint64))
+    with pytest.raises(ValueError):
+        _round(np.array([1.0, np.nan]), fmt)  # NaN in a fixed-point conversion: as numpy

@@ -38,8 +38,10 @@ from functools import cached_property
 from typing import Any, TypeVar, cast
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
+from epur.functional._fixed_math import Fmt, fmt_tuple, rnd
 from epur.functional._kernels import dot_tree_f32
 from epur.functional._vmath import round_float_array
 from epur.numerics import (
@@ -276,15 +278,32 @@ class Datapath:
 
 
 def _round(x: F64, fmt: NumberFormat) -> F64:
-    """``round_to_format``; a float format numpy has no type for (bf16, ...) in one
-    compiled pass (``_vmath.round_float_array``: the same values, tested), not numpy's
-    several passes over ``frexp`` and ``ldexp``."""
+    """``round_to_format`` in one compiled pass where it is not one numpy cast: a float
+    format numpy has no type for (bf16, ...: ``_vmath.round_float_array``) and a
+    fixed-point format of at most 53 bits on finite values (``_fixed_math.rnd``); the
+    same values (tested), without numpy's several passes over the array."""
+    values = np.asarray(x, dtype=np.float64)
+    if fmt.kind == FormatKind.FIXED and fmt.bits <= 53:
+        out, finite = _round_fixed_array(values.ravel(), fmt_tuple(fmt))
+        return out.reshape(values.shape) if finite else round_to_format(values, fmt)
     native = (fmt.exponent_bits, fmt.mantissa_bits) in ((8, 23), (5, 10), (11, 52))
     if fmt.kind != FormatKind.FLOAT or native or fmt.mantissa_bits >= 52:
-        return round_to_format(x, fmt)
+        return round_to_format(values, fmt)
     limits = float_limits(fmt)
-    values = np.asarray(x, dtype=np.float64)
     return round_float_array(values, fmt.mantissa_bits, limits.emin, limits.max_finite)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _round_fixed_array(x: F64, f: Fmt) -> tuple[F64, bool]:  # pragma: no cover - compiled
+    """``rnd`` of every element of the 1-D ``x``, and whether every element was finite
+    (else the caller uses ``round_to_format``, which raises or saturates as it does)."""
+    out = np.empty(x.size)
+    finite = True
+    for j in range(x.size):
+        v = x[j]
+        finite &= abs(v) < np.inf
+        out[j] = rnd(v, f)
+    return out, finite
 
 
 def tree_width(lanes: int) -> int:

@@ -159,7 +159,8 @@ def _check_finite(network: Network, weights: NetworkWeights) -> None:
                                 ("peepholes", wd.peepholes), ("projection", wd.projection))
             ]  # fmt: skip
         for name, a in arrays:
-            if a is not None and not np.isfinite(a).all():
+            # a finite sum has no NaN or infinity behind it (one pass, no boolean array)
+            if a is not None and not np.isfinite(a.sum()) and not np.isfinite(a).all():
                 bad = int(a.size - np.count_nonzero(np.isfinite(a)))
                 raise ConfigError(
                     f"layer {layer_name(layer, k)} weights {name} hold NaN or Inf values "
