@@ -278,15 +278,16 @@ class Datapath:
 
 
 def _round(x: F64, fmt: NumberFormat) -> F64:
-    """``round_to_format`` in one compiled pass where it is not one numpy cast: a float
-    format numpy has no type for (bf16, ...: ``_vmath.round_float_array``) and a
+    """``round_to_format`` in one compiled pass where it is not one fast numpy cast: a
+    float format other than fp32 (bf16, ..., and fp16, whose numpy cast from float64 is
+    done in software: ``_vmath.round_float_array``) and a
     fixed-point format of at most 53 bits on finite values (``_fixed_math.rnd``); the
     same values (tested), without numpy's several passes over the array."""
     values = np.asarray(x, dtype=np.float64)
     if fmt.kind == FormatKind.FIXED and fmt.bits <= 53:
         out, finite = _round_fixed_array(values.ravel(), fmt_tuple(fmt))
         return out.reshape(values.shape) if finite else round_to_format(values, fmt)
-    native = (fmt.exponent_bits, fmt.mantissa_bits) in ((8, 23), (5, 10), (11, 52))
+    native = (fmt.exponent_bits, fmt.mantissa_bits) in ((8, 23), (11, 52))  # one cast
     if fmt.kind != FormatKind.FLOAT or native or fmt.mantissa_bits >= 52:
         return round_to_format(values, fmt)
     limits = float_limits(fmt)
