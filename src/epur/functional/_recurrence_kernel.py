@@ -252,6 +252,10 @@ def kernel(
     scale, dq, p_dq = (int8[0], int8[1], int8[2]) if quantised else (1.0, 1.0, 1.0)
     psum_after = quantised and int8[3] > 0
     v = np.zeros(kp, dtype=np.float32)
+    ext = np.zeros(kx + rsz + 1, dtype=np.float32)  # the vector's sources; the last is 0
+    gather = np.empty(kp, dtype=np.int64)
+    for p in range(kp):
+        gather[p] = vmap[p] if vmap[p] >= 0 else kx + rsz
     vp = np.zeros(pmap.shape[0], dtype=np.float32)
     acc = np.zeros(max(w_rows, w_blocks.shape[0] * 16, w_words.shape[0] * 16), dtype=np.float32)
     z = np.empty(w_rows, dtype=np.float32)
@@ -271,14 +275,12 @@ def kernel(
         t = order[s]
         ti = t if init.shape[0] > 1 else 0
         for b in range(batch):
+            for p in range(kx):  # [x_t, h, 0]: every lane position's source, then gathered
+                ext[p] = xs[t, b, p]
+            for p in range(rsz):
+                ext[kx + p] = h[b, p]
             for p in range(kp):
-                src = vmap[p]
-                if src < 0:
-                    v[p] = 0.0
-                elif src < kx:
-                    v[p] = xs[t, b, src]
-                else:
-                    v[p] = h[b, src - kx]
+                v[p] = ext[gather[p]]
             for r in range(w_rows):
                 acc[r] = 0.0 if psum_after else init[ti, b, r]
             _dot(w, w_blocks, w_words, w_kind, w_rows, w_chunks, width, v, acc, buf)
