@@ -26,7 +26,12 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from epur.functional._simd import tree16_steps1, tree16_steps8
+from epur.functional._simd import (
+    tree16_steps1,
+    tree16_steps1_exact,
+    tree16_steps8,
+    tree16_steps8_exact,
+)
 
 __all__ = ["dot_tree_f32"]
 
@@ -42,6 +47,7 @@ def _job(
     width: int,
     job: int,
     steps: int,
+    exact: bool,
 ) -> None:  # pragma: no cover - compiled
     """``steps`` vectors x one block of rows: per chunk, its weights are loaded once and
     serve every vector of the block (products, adder tree, accumulator add); the
@@ -64,10 +70,16 @@ def _job(
             for r in range(r0, whole, 16):
                 i = first
                 while i + 8 <= last:
-                    tree16_steps8(wt, c * 16, r, v, i, out)
+                    if exact:
+                        tree16_steps8_exact(wt, c * 16, r, v, i, out)
+                    else:
+                        tree16_steps8(wt, c * 16, r, v, i, out)
                     i += 8
                 while i < last:
-                    tree16_steps1(wt, c * 16, r, v, i, out)
+                    if exact:
+                        tree16_steps1_exact(wt, c * 16, r, v, i, out)
+                    else:
+                        tree16_steps1(wt, c * 16, r, v, i, out)
                     i += 1
             if whole < r1:  # the last rows, fewer than 16
                 _tree16(wt, v, out, whole, r1, c, first, last)
@@ -144,10 +156,11 @@ def _serial(
     first: int,
     last: int,
     steps: int,
+    exact: bool,
 ) -> None:  # pragma: no cover - compiled
     """Jobs ``first .. last - 1`` (disjoint blocks of ``out``: any split gives the same bits)."""
     for job in range(first, last):
-        _job(wt, v, out, width, job, steps)
+        _job(wt, v, out, width, job, steps, exact)
 
 
 _PARALLEL_MACS = 1 << 20  # below this, starting threads costs more than it saves
@@ -161,6 +174,7 @@ def dot_tree_f32(
     steps: int = _STEPS_PER_JOB,
     threads: int = 1,
     in_place: bool = False,
+    exact_products: bool = False,
 ) -> NDArray[np.float32]:
     """``init + w @ v`` per DPU rules: ``wt [Kp, R]`` (transposed weights), ``v [N, Kp]``,
     ``init [N, R]``; ``Kp`` is a whole number of chunks of ``width`` (a power of two)
@@ -170,19 +184,22 @@ def dot_tree_f32(
     machine they slow down with it, where numba's parallel loops were measured 4x
     slower than one thread); the jobs are split in contiguous ranges, and each output
     value is computed by one job, so the bits do not depend on it. ``in_place``: the
-    result is accumulated into ``init`` (C-contiguous) itself, not a copy."""
+    result is accumulated into ``init`` (C-contiguous) itself, not a copy.
+    ``exact_products``: every product is exact in float32 (the caller knows: fp16
+    operands, integer codes), so the 16-lane tree's first level may fuse a multiply
+    and its add (``_simd._tree``): the same bits, fewer operations."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, not {steps}")
     out = init if in_place else init.copy()
     jobs = _jobs(wt.shape[1], v.shape[0], steps)
     n = max(1, min(threads, jobs)) if wt.size * v.shape[0] >= _PARALLEL_MACS else 1
     if n == 1:
-        _serial(wt, v, out, width, 0, jobs, steps)
+        _serial(wt, v, out, width, 0, jobs, steps, exact_products)
         return out
     bounds = [jobs * k // n for k in range(n + 1)]
     with ThreadPoolExecutor(n, thread_name_prefix="epur-dpu") as pool:
-        done = [pool.submit(_serial, wt, v, out, width, bounds[k], bounds[k + 1], steps)
-                for k in range(n)]  # fmt: skip
+        done = [pool.submit(_serial, wt, v, out, width, bounds[k], bounds[k + 1], steps,
+                            exact_products) for k in range(n)]  # fmt: skip
         for future in done:
             future.result()
     return out

@@ -36,7 +36,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__ = [
-    "tree16_chunks", "tree16_chunks_bf16", "tree16_chunks_f16", "tree16_steps1", "tree16_steps8",
+    "tree16_chunks", "tree16_chunks_bf16", "tree16_chunks_f16", "tree16_steps1",
+    "tree16_steps1_exact", "tree16_steps8", "tree16_steps8_exact",
 ]  # fmt: skip
 
 LANES = 16  # the tree's width, and the rows per vector
@@ -61,15 +62,31 @@ def _vector_at(builder: Any, data: Any, offset: Any) -> Any:
     return builder.bitcast(builder.gep(data, [offset]), _V16.as_pointer())
 
 
-def _tree(builder: Any, weights: list[Any], xs: list[Any]) -> Any:
-    """The products and the pairwise adder tree: ((0+1)+(2+3))+((4+5)+(6+7)) ..."""
-    level = [builder.fmul(w, _splat(builder, x)) for w, x in zip(weights, xs, strict=True)]
+def _tree(builder: Any, weights: list[Any], xs: list[Any], exact: bool = False) -> Any:
+    """The products and the pairwise adder tree: ((0+1)+(2+3))+((4+5)+(6+7)) ...
+
+    ``exact``: the products are exact in float32 (fp16 weights and inputs, int8 codes;
+    not bf16, whose products can fall below fp32's range), so the first level's
+    ``rnd(p[2k] + p[2k+1])`` is one fused multiply-add ``fma(w[2k], x[2k], p[2k+1])``:
+    the same single rounding of the same exact sum."""
+    splats = [_splat(builder, x) for x in xs]
+    if exact:
+        fma = builder.module.globals.get("llvm.fma.v16f32")
+        if fma is None:
+            fma = ir.Function(builder.module, ir.FunctionType(_V16, [_V16] * 3), "llvm.fma.v16f32")
+        level = [
+            builder.call(fma, [weights[2 * k], splats[2 * k],
+                               builder.fmul(weights[2 * k + 1], splats[2 * k + 1])])
+            for k in range(len(weights) // 2)
+        ]  # fmt: skip
+    else:
+        level = [builder.fmul(w, x) for w, x in zip(weights, splats, strict=True)]
     while len(level) > 1:
         level = [builder.fadd(level[2 * k], level[2 * k + 1]) for k in range(len(level) // 2)]
     return level[0]
 
 
-def _steps_intrinsic(steps: int) -> Any:
+def _steps_intrinsic(steps: int, exact: bool = False) -> Any:
     def typer(typingctx: Any, wt: Any, lane0: Any, r: Any, v: Any, i0: Any, out: Any) -> Any:
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
             wt_a, v_a, out_a = (
@@ -89,7 +106,7 @@ def _steps_intrinsic(steps: int) -> Any:
                     builder.load(builder.gep(v_a.data, [builder.add(base, _const(lane))]))
                     for lane in range(LANES)
                 ]
-                total = _tree(builder, weights, xs)
+                total = _tree(builder, weights, xs, exact)
                 acc = _vector_at(builder, out_a.data, builder.add(builder.mul(i, ocols), r))
                 builder.store(builder.fadd(builder.load(acc, align=4), total), acc, align=4)
             return context.get_dummy_value()
@@ -101,6 +118,8 @@ def _steps_intrinsic(steps: int) -> Any:
 
 tree16_steps8: Any = _steps_intrinsic(8)
 tree16_steps1: Any = _steps_intrinsic(1)
+tree16_steps8_exact: Any = _steps_intrinsic(8, exact=True)  # products exact in float32
+tree16_steps1_exact: Any = _steps_intrinsic(1, exact=True)
 
 
 _F16, _BF16 = 1, 2  # 16-bit weights: IEEE binary16, or bfloat16 (the top half of an fp32)
@@ -142,7 +161,10 @@ def _chunks_intrinsic(storage: int) -> Any:
                     raw = builder.load(where, align=2 if storage else 4)
                     weights.append(_widen(builder, raw, storage) if storage else raw)
                     xs.append(builder.load(builder.gep(x_a.data, [k])))
-                total_now = builder.fadd(builder.load(total), _tree(builder, weights, xs))
+                # binary16 weights (fp16 storage, int8 codes): exact products in fp32;
+                # bfloat16 ones are not (their products can fall below fp32's range)
+                sums = _tree(builder, weights, xs, exact=storage == _F16)
+                total_now = builder.fadd(builder.load(total), sums)
                 builder.store(total_now, total)
             builder.store(builder.load(total), out, align=4)
             return context.get_dummy_value()

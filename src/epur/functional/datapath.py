@@ -213,8 +213,9 @@ class Datapath:
         vc = chunked(np.asarray(v, dtype=np.float32), self.lanes).reshape(-1, wt.shape[0])
         start = np.empty((int(np.prod(lead)), rows), dtype=np.float32)
         start[...] = np.broadcast_to(init, (*lead, rows)).reshape(-1, rows)
+        exact = self.is_int8 or self._exact_products()  # int8: the callers pass codes
         out = dot_tree_f32(wt, np.ascontiguousarray(vc), start, tree_width(self.lanes),
-                           threads=threads, in_place=True)  # fmt: skip
+                           threads=threads, in_place=True, exact_products=exact)  # fmt: skip
         return out.reshape((*lead, rows))
 
     def psum_in_fp32(self) -> bool:
