@@ -166,3 +166,20 @@ def test_steps_are_reported_within_a_long_recurrence_with_the_same_bits(fmt: str
                                on_steps=seen.append)  # fmt: skip
         assert sum(seen) == 2 * t and max(seen) <= 256 and len(seen) >= 6
         same(reported, run_network(net, weights, x, a, dataflow, keep_layers=True))
+
+
+@pytest.mark.parametrize("fmt", ["fp32", "fp16", "int8"])
+def test_mwl_input_phase_in_several_tiles(fmt: str) -> None:
+    """MWL's input phase in tiles of rows (each written into its rows of the partial
+    sums) gives the bits of the numpy datapath."""
+    net = Network("n", (Stack("main", 7, (LSTMLayer(20, 10, bidirectional=True,
+                                                    peepholes=True),)),))  # fmt: skip
+    rng = np.random.default_rng(9)
+    weights = random_weights(net, rng)
+    x = {"main": rng.standard_normal((7, 2, 20))}
+    a = arch(fmt, "exact", 16)
+    for tile in (3, 4, 10):
+        fast = run_network(net, weights, x, a, "mwl", keep_layers=True, tile_rows=tile)
+        slow = run_network(net, weights, x, a, "mwl", keep_layers=True, tile_rows=tile,
+                           compiled=False)  # fmt: skip
+        same(fast, slow)

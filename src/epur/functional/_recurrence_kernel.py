@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from epur.functional._simd import tree16_chunks, tree16_chunks_bf16, tree16_chunks_f16
 from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
 
-__all__ = ["EXACT", "LUT", "PWL", "kernel", "segment"]
+__all__ = ["EXACT", "LUT", "PWL", "dequantised", "kernel", "segment"]
 
 F32 = NDArray[np.float32]
 EXACT, LUT, PWL = 0, 1, 2
@@ -359,3 +359,17 @@ def kernel(
                 for j in range(hsz):
                     c[b, j] = cn[b, j]
     return int(order.shape[0])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dequantised(
+    sums: NDArray[np.float32], grid: NDArray[np.float64], dq: float
+) -> NDArray[np.float32]:  # pragma: no cover - compiled
+    """int8 with a bias: ``rnd_fp32((sum + grid[r]) * dq)`` of every code sum ``[..., R]``
+    (``Datapath._dequantise``'s first branch, which ``Int8.of`` checked applies)."""
+    flat = sums.reshape(-1, grid.shape[0])
+    out = np.empty(flat.shape, dtype=np.float32)
+    for i in range(flat.shape[0]):
+        for r in range(flat.shape[1]):
+            out[i, r] = (np.float64(flat[i, r]) + grid[r]) * dq
+    return out.reshape(sums.shape)

@@ -110,30 +110,48 @@ def input_tile(
     whole = rows == h  # one tile: every row, in order
     if dp.psum_in_fp32():  # float32 throughout: the compiled DPU kernel, no float64 copies
         z32 = dp.dot32(w if whole else w.rows(idx), _x(st, dp, slice(None)), b[idx], threads)
-        if (dp.psum.exponent_bits, dp.psum.mantissa_bits) != (8, 23):  # a narrower format
-            z32 = dp.rnd_psum(z32.astype(np.float64)).astype(np.float32)
-        if whole:
-            st.psum[d] = z32
-            return
-        st.psum.setdefault(d, np.zeros((*st.y.shape[:2], 4 * h), dtype=np.float32))
-        st.psum[d][:, :, idx] = z32
+        _psum32(st, dp, d, idx, whole, z32)
         return
     from epur.functional import _integer
-    from epur.functional._recurrence import INT8_EXACT_K
+    from epur.functional import _recurrence as rec
+    from epur.functional._recurrence_kernel import dequantised
 
     if _integer.input_tile(st, dp, d, idx):
         return
-    if dp.is_int8 and w.values.shape[1] <= INT8_EXACT_K:  # exact code sums in float32
+    q = rec.Int8.of(w.scale, w.values.shape[1], st.act_scale, b[idx], None)
+    if dp.is_int8 and rec.fits(dp) and q is not None:  # exact code sums in float32
         codes = Operand(np.rint(w.values / w.scale))
         xc = np.rint(_x(st, dp, slice(None)) / st.act_scale)
         sums = dp.dot32(codes if whole else codes.rows(idx), xc, np.zeros(1), threads)
-        z = dp._dequantise(sums.astype(np.float64), w.scale, st.act_scale, b[idx])
-    else:
-        z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
-                   v_scale=st.act_scale)  # fmt: skip
+        _psum32(st, dp, d, idx, whole, dequantised(sums, q.grid, q.params[1]))
+        return
+    z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
+               v_scale=st.act_scale)  # fmt: skip
     if d not in st.psum:  # allocated by the first tile: the baseline never needs them
         st.psum[d] = np.zeros((*st.y.shape[:2], 4 * h))
     st.psum[d][:, :, idx] = dp.rnd_psum(z)
+
+
+def _psum32(
+    st: LayerState,
+    dp: Datapath,
+    d: int,
+    idx: NDArray[np.int64],
+    whole: bool,
+    z32: NDArray[np.float32],
+) -> None:
+    """Direction ``d``'s partial sums of rows ``idx``: ``z32`` (fp32 accumulator values)
+    rounded to the partial-sum format, which float32 holds (``Datapath.psum_in_fp32``,
+    ``_recurrence.fits``)."""
+    if (dp.psum.exponent_bits, dp.psum.mantissa_bits) != (8, 23):  # a narrower format
+        z32 = dp.rnd_psum(z32.astype(np.float64)).astype(np.float32)
+    if whole:
+        st.psum[d] = z32
+        return
+    assert isinstance(st.layer, LSTMLayer)
+    rows = 4 * st.layer.hidden_size
+    st.psum.setdefault(d, np.zeros((*st.y.shape[:2], rows), dtype=np.float32))
+    st.psum[d][:, :, idx] = z32
 
 
 def fc_rows(st: LayerState, dp: Datapath, idx: NDArray[np.int64], steps: slice) -> None:
