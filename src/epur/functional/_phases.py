@@ -139,7 +139,8 @@ class Executor:
                 fc_rows(st, self.dp, idx.astype(np.int64), slice(None))
             else:
                 d = _direction(st.layer, work)
-                input_tile(st, self.dp, d, work.groups[0].rows[0], threads, start)
+                input_tile(st, self.dp, d, work.groups[0].rows[0], threads, start,
+                           self.compiled)  # fmt: skip
             starts[work.layer] = start + max(work.groups[0].rows)
 
     def _lstm(self, phase: Phase) -> bool:

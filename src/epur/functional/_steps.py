@@ -96,11 +96,19 @@ def _x(st: LayerState, dp: Datapath, steps: slice | int) -> F64:
 
 
 def input_tile(
-    st: LayerState, dp: Datapath, d: int, rows: int, threads: int = 1, start: int = 0
+    st: LayerState,
+    dp: Datapath,
+    d: int,
+    rows: int,
+    threads: int = 1,
+    start: int = 0,
+    compiled: bool = True,
 ) -> None:
     """MWL phase A for one tile, rows ``start .. start + rows - 1`` of each gate: ``W x_t +
     b`` for every step, into direction ``d``'s partial sums (``threads``: at most this
-    many; a bidirectional layer's two directions may run at once: they write apart)."""
+    many; a bidirectional layer's two directions may run at once: they write apart).
+    ``compiled=False``: ``Datapath.dot`` and its roundings, the definition the compiled
+    paths are tested against."""
     assert isinstance(st.layer, LSTMLayer)
     h = st.layer.hidden_size
     idx = np.concatenate([g * h + start + np.arange(rows) for g in range(4)])
@@ -108,7 +116,7 @@ def input_tile(
     w, b = ops["w"], ops["b"]
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
     whole = rows == h  # one tile: every row, in order
-    if dp.psum_in_fp32():  # float32 throughout: the compiled DPU kernel, no float64 copies
+    if compiled and dp.psum_in_fp32():  # float32 throughout: the compiled DPU, no copies
         z32 = dp.dot32(w if whole else w.rows(idx), _x(st, dp, slice(None)), b[idx], threads)
         _psum32(st, dp, d, idx, whole, z32)
         return
@@ -116,10 +124,10 @@ def input_tile(
     from epur.functional import _recurrence as rec
     from epur.functional._recurrence_kernel import dequantised
 
-    if _integer.input_tile(st, dp, d, idx):
+    if compiled and _integer.input_tile(st, dp, d, idx):
         return
     q = rec.Int8.of(w.scale, w.values.shape[1], st.act_scale, b[idx], None)
-    if dp.is_int8 and rec.fits(dp) and q is not None:  # exact code sums in float32
+    if compiled and dp.is_int8 and rec.fits(dp) and q is not None:  # exact sums, float32
         codes = Operand(np.rint(w.values / w.scale))
         xc = np.rint(_x(st, dp, slice(None)) / st.act_scale)
         sums = dp.dot32(codes if whole else codes.rows(idx), xc, np.zeros(1), threads)

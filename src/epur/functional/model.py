@@ -103,18 +103,19 @@ def run_network(
 
     ``inputs`` maps each stack's name to its input ``[T, B, I]`` (and
     ``"<layer>.external_in"`` to a layer's extra features); ``seq_lens [B]`` ends
-    sequences early (ONNX semantics); ``initial`` maps a layer index to its
-    ``(h0 [dirs, B, R], c0 [dirs, B, H])``; ``tile_rows`` sets MWL's tile size.
-    ``progress`` is called with ``progress_line(...)`` once for each layer, when the
-    schedule first reaches it (the layers of an autoregressive stack start together).
-    ``compiled=False`` computes every recurrent step with numpy (``lstm_steps``) where
-    a whole recurrence would run in one compiled call (``_recurrence``): the same bits,
-    which the tests check. ``threads``: at most this many threads run the two directions
-    of a bidirectional layer at once (1: one after the other; default 2); the bits do
-    not depend on it. ``reference``: ``reference_run(network, weights, inputs)`` when the
-    caller has it (int8 calibrates its activation scales on it; else it is computed).
-    ``on_steps`` is told, from any thread, how many recurrent steps (one time step of
-    one direction) were just done, every few hundred steps.
+    sequences early (ONNX semantics); ``initial`` maps a layer index to its ``(h0 [dirs,
+    B, R], c0 [dirs, B, H])``; ``tile_rows`` sets MWL's tile size. ``progress`` is
+    called with ``progress_line(...)`` once for each layer, when the schedule first
+    reaches it (the layers of an autoregressive stack start together).
+    ``compiled=False`` computes every recurrent step with numpy (``lstm_steps``) where a
+    whole recurrence would run in one compiled call (``_recurrence``), and MWL's input
+    phase with ``Datapath.dot``: the definition, whose bits the tests compare with.
+    ``threads``: at most this many threads run the two directions of a bidirectional
+    layer at once (1: one after the other; default 2); the bits do not depend on it.
+    ``reference``: ``reference_run(network, weights, inputs)`` when the caller has it
+    (int8 calibrates its activation scales on it; else it is computed). ``on_steps`` is
+    told, from any thread, how many recurrent steps (one time step of one direction)
+    were just done, every few hundred steps.
     """
     weights.check(network)
     _check_finite(network, weights)
