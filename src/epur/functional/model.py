@@ -110,8 +110,9 @@ def run_network(
     ``compiled=False`` computes every recurrent step with numpy (``lstm_steps``) where a
     whole recurrence would run in one compiled call (``_recurrence``), and MWL's input
     phase with ``Datapath.dot``: the definition, whose bits the tests compare with.
-    ``threads``: at most this many threads run the two directions of a bidirectional
-    layer at once (1: one after the other; default 2); the bits do not depend on it.
+    ``threads``: at most this many threads (default 2) run a bidirectional layer's two
+    directions, an input phase's jobs and the layers' weight quantisation; the bits do
+    not depend on it.
     ``reference``: ``reference_run(network, weights, inputs)`` when the caller has it
     (int8 calibrates its activation scales on it; else it is computed). ``on_steps`` is
     told, from any thread, how many recurrent steps (one time step of one direction)
