@@ -116,7 +116,7 @@ def estimate_memory(
                     activations += 8 * t * b * rows * layer.directions
             whole = mwl or isinstance(layer, FCLayer)  # the datapath's whole-sequence work
             per_step = (
-                64 * rows + 16 * layer.input_size if whole else 16 * rows + 8 * layer.input_size
+                40 * rows + 16 * layer.input_size if whole else 16 * rows + 8 * layer.input_size
             )
             working = max(working, t * b * per_step)
             below = out

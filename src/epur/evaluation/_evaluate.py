@@ -19,8 +19,10 @@ from epur.energy import (
     access_cycles,
     energy,
     energy_table,
+    sram_backend,
 )
 from epur.energy import bank_for_clock as _bank_for_clock
+from epur.evaluation.design import Design
 from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
 from epur.workload.network import Network
@@ -71,7 +73,7 @@ class Evaluation:
 
 def evaluate(
     network: Network,
-    arch: ArchConfig,
+    arch: ArchConfig | Design,
     dataflow: Dataflow | str = Dataflow.MWL,
     tile_rows: int | None = None,
     energy_backend: SramBackend | None = None,
@@ -81,11 +83,19 @@ def evaluate(
     """Schedule ``network`` on ``arch`` with ``dataflow``, run the timing model and, with
     an SRAM ``energy_backend``, the energy and area model.
 
+    Given a ``Design``, its fields replace ``dataflow``, ``tile_rows``,
+    ``energy_backend`` (its ``sram`` source) and ``bank_for_clock``:
+    ``evaluate(network, design)`` is what a sweep and ``epur reproduce`` run.
+
     Without a backend the memories are taken to cycle at the clock. With one, and
     ``bank_for_clock``, every SRAM whose cycle time exceeds the clock period first gets
     its banks doubled until it fits (``epur.energy.bank_for_clock``); then each access
     holds a memory's port for as many cycles as its SRAM cycle time needs.
     """
+    if isinstance(arch, Design):
+        design = arch
+        arch, dataflow, tile_rows = design.arch, design.dataflow, design.tile_rows
+        energy_backend, bank_for_clock = sram_backend(design.sram.value), design.bank_for_clock
     schedule = build_schedule(network, arch, dataflow, tile_rows)  # banks do not change it
     if energy_backend is None:
         return Evaluation(network, arch, schedule, simulate(schedule, arch))
