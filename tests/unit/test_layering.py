@@ -28,7 +28,8 @@ ALLOWED["evaluation"] = ALLOWED["energy"] | {"energy"}
 ALLOWED["report"] = ALLOWED["evaluation"] | {"evaluation", "baselines"}
 ALLOWED["functional"] = ALLOWED["schedule"] | {"schedule"}
 ALLOWED["api"] = ALLOWED["functional"] | {"functional"}
-ALLOWED["cli"] = ALLOWED["report"] | {"report", "functional", "api"}  # the top: every part
+ALLOWED["sweep"] = ALLOWED["report"] | ALLOWED["api"] | {"report", "functional", "api"}
+ALLOWED["cli"] = ALLOWED["sweep"] | {"sweep"}  # the top: every part
 PRIVATE = {"_files", "_validation"}
 
 
