@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Objective", "RowStatus", "SweepRow", "point_id"]
+__all__ = ["Constraint", "Objective", "RowStatus", "SweepRow", "point_id"]
 
 
 class RowStatus(StrEnum):
@@ -69,3 +69,36 @@ class SweepRow:
         """The value of one objective (``None`` where not evaluated)."""
         value = getattr(self, which.value)
         return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A bound on one output of a row: ``output`` is a ``SweepRow`` field
+    (``latency_s``, ``energy_j``, ``area_mm2``, ``real_time_factor``,
+    ``accuracy_error``) or a key of its ``extra``; ``min`` and ``max`` are inclusive
+    bounds (either may be ``None``). ``real_time_factor`` at most 1 is "real time"."""
+
+    output: str
+    min: float | None = None
+    max: float | None = None
+
+    def value(self, row: SweepRow) -> float | None:
+        if self.output in row.extra:
+            raw = row.extra[self.output]
+        else:
+            raw = getattr(row, self.output, None)
+        return None if raw is None else float(raw)
+
+    def holds(self, row: SweepRow) -> bool:
+        """Whether the row's output is known and within the bounds."""
+        v = self.value(row)
+        if v is None:
+            return False
+        return (self.min is None or v >= self.min) and (self.max is None or v <= self.max)
+
+    def __str__(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g} <= {self.output} <= {self.max:g}"
+        if self.max is not None:
+            return f"{self.output} <= {self.max:g}"
+        return f"{self.output} >= {self.min:g}"
