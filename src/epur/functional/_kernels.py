@@ -33,7 +33,7 @@ from epur.functional._simd import (
     tree16_steps8_exact,
 )
 
-__all__ = ["dot_tree_f32"]
+__all__ = ["chunk_tree", "dot_tree_f32"]
 
 _STEPS_PER_JOB = 16  # consecutive vectors (time steps) served per loaded block of weights
 _ROWS_PER_JOB = 256  # rows per job: a chunk's weights and the job's accumulators stay in L1
@@ -84,27 +84,44 @@ def _job(
             if whole < r1:  # the last rows, fewer than 16
                 _tree16(wt, v, out, whole, r1, c, first, last)
         return
-    rows = r1 - r0
-    buf = np.empty((width, rows), dtype=np.float32)
+    buf = np.empty((width, r1 - r0), dtype=np.float32)
     for c in range(chunks):
-        base = c * width
         for i in range(first, last):
-            acc = out[i, r0:r1]
-            for lane in range(width):  # the lane products
-                x = v[i, base + lane]
-                src, dst = wt[base + lane, r0:r1], buf[lane]
-                for r in range(rows):
-                    dst[r] = src[r] * x
-            level = width
-            while level > 1:  # the pairwise adder tree
-                level //= 2
-                for lane in range(level):
-                    a, b, d = buf[2 * lane], buf[2 * lane + 1], buf[lane]
-                    for r in range(rows):
-                        d[r] = a[r] + b[r]
-            total = buf[0]
-            for r in range(rows):  # the accumulator
-                acc[r] += total[r]
+            chunk_tree(wt, c * width, r0, r1, v[i], out[i], buf, width)
+
+
+@njit(cache=True, nogil=True)
+def chunk_tree(
+    wt: NDArray[np.float32],
+    lane0: int,
+    r0: int,
+    r1: int,
+    x: NDArray[np.float32],
+    acc: NDArray[np.float32],
+    buf: NDArray[np.float32],
+    width: int,
+) -> None:  # pragma: no cover - compiled
+    """One chunk of any power-of-two ``width`` for rows ``r0 .. r1 - 1``: the lane
+    products ``wt[lane0 + lane, r] * x[lane0 + lane]``, the pairwise adder tree, and
+    ``acc[r] +=`` its sum (``buf``: ``[width, >= r1 - r0]`` scratch). Each loop runs over
+    rows from 0 (LLVM then vectorises it across independent rows, never across the
+    lanes of one tree, so the pairing stays the documented one)."""
+    rows = r1 - r0
+    for lane in range(width):  # the lane products
+        xl = x[lane0 + lane]
+        src, dst = wt[lane0 + lane, r0:r1], buf[lane]
+        for r in range(rows):
+            dst[r] = src[r] * xl
+    level = width
+    while level > 1:  # the pairwise adder tree
+        level //= 2
+        for lane in range(level):
+            a, b, d = buf[2 * lane], buf[2 * lane + 1], buf[lane]
+            for r in range(rows):
+                d[r] = a[r] + b[r]
+    total, into = buf[0], acc[r0:r1]
+    for r in range(rows):  # the accumulator
+        into[r] += total[r]
 
 
 @njit(cache=True, nogil=True)

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from epur.functional._kernels import chunk_tree
 from epur.functional._simd import tree16_chunks, tree16_chunks_bf16, tree16_chunks_f16
 from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
 
@@ -59,8 +60,8 @@ def _dot(
     times ``x [Kp]``, chunk after chunk. Width 16: 16 rows per vector, the accumulator
     in a register across the chunks (``_simd.tree16_chunks``; ``acc`` has
     ``Packed.padded_rows`` entries), from float32 ``blocks`` or 16-bit ``words``
-    (``word_kind`` 1: binary16, 2: bfloat16). Else the loops over rows (1-D views of the rows of
-    ``wt``) vectorise: one vector holds one lane of several rows."""
+    (``word_kind`` 1: binary16, 2: bfloat16). Other widths: ``_kernels.chunk_tree`` per
+    chunk, its loops over rows vectorised."""
     if width == 16 and word_kind == 1 and words.shape[0] > 0:
         for k in range(words.shape[0]):
             tree16_chunks_f16(words, k, x, acc)
@@ -74,38 +75,7 @@ def _dot(
             tree16_chunks(blocks, k, x, acc)
         return
     for c in range(chunks):
-        b = c * width
-        if width == 16:  # the paper's DPU: the tree written out, in registers
-            x0, x1, x2, x3 = x[b], x[b + 1], x[b + 2], x[b + 3]
-            x4, x5, x6, x7 = x[b + 4], x[b + 5], x[b + 6], x[b + 7]
-            x8, x9, x10, x11 = x[b + 8], x[b + 9], x[b + 10], x[b + 11]
-            x12, x13, x14, x15 = x[b + 12], x[b + 13], x[b + 14], x[b + 15]
-            w0, w1, w2, w3 = wt[b], wt[b + 1], wt[b + 2], wt[b + 3]
-            w4, w5, w6, w7 = wt[b + 4], wt[b + 5], wt[b + 6], wt[b + 7]
-            w8, w9, w10, w11 = wt[b + 8], wt[b + 9], wt[b + 10], wt[b + 11]
-            w12, w13, w14, w15 = wt[b + 12], wt[b + 13], wt[b + 14], wt[b + 15]
-            for r in range(rows):
-                q0 = (w0[r] * x0 + w1[r] * x1) + (w2[r] * x2 + w3[r] * x3)
-                q1 = (w4[r] * x4 + w5[r] * x5) + (w6[r] * x6 + w7[r] * x7)
-                q2 = (w8[r] * x8 + w9[r] * x9) + (w10[r] * x10 + w11[r] * x11)
-                q3 = (w12[r] * x12 + w13[r] * x13) + (w14[r] * x14 + w15[r] * x15)
-                acc[r] += (q0 + q1) + (q2 + q3)
-            continue
-        for lane in range(width):  # the lane products
-            xl = x[b + lane]
-            src, dst = wt[b + lane], buf[lane]
-            for r in range(rows):
-                dst[r] = src[r] * xl
-        level = width
-        while level > 1:  # the pairwise adder tree
-            level //= 2
-            for lane in range(level):
-                lo, hi, d = buf[2 * lane], buf[2 * lane + 1], buf[lane]
-                for r in range(rows):
-                    d[r] = lo[r] + hi[r]
-        total = buf[0]
-        for r in range(rows):  # the accumulator
-            acc[r] += total[r]
+        chunk_tree(wt, c * width, 0, rows, x, acc, buf, width)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
