@@ -197,3 +197,19 @@ def test_compiled_rounding_is_round_to_format(name: str) -> None:
     assert got.shape == want.shape and np.array_equal(got.view(np.uint64), want.view(np.uint64))
     with pytest.raises(ValueError):
         _round(np.array([1.0, np.nan]), fmt)  # NaN in a fixed-point conversion: as numpy
+
+
+def test_int8_store_is_numpys_clip_of_rint() -> None:
+    """``Datapath.store`` for int8 (one compiled pass): ``clip(rint(x / s), -127, 127) *
+    s``, ties to even, saturation of anything beyond (infinities included), NaN kept."""
+    f32 = parse_format("fp32")
+    dp = Datapath(parse_format("int8"), f32, f32, 16, parse_activation("exact"))
+    scale = 0.37
+    x = np.array([0.5, 1.5, -0.5, -2.5, 126.5, 127.5, -127.5, 1e300, -1e300, np.inf, -np.inf,
+                  np.nan, 0.0, -0.0]) * scale  # fmt: skip
+    x = np.concatenate([x, np.random.default_rng(0).standard_normal(10_000) * 60])
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = np.clip(np.rint(x / scale), -127, 127) * scale
+    got = dp.store(x.reshape(2, -1), scale).ravel()
+    same = (got.view(np.uint64) == want.view(np.uint64)) | (np.isnan(got) & np.isnan(want))
+    assert np.all(same), (x[~same][:5], got[~same][:5], want[~same][:5])

@@ -128,9 +128,8 @@ def input_tile(
         return
     q = rec.Int8.of(w.scale, w.values.shape[1], st.act_scale, b[idx], None)
     if compiled and dp.is_int8 and rec.fits(dp) and q is not None:  # exact sums, float32
-        codes = Operand(np.rint(w.values / w.scale))
         xc = np.rint(_x(st, dp, slice(None)) / st.act_scale)
-        sums = dp.dot32(codes if whole else codes.rows(idx), xc, np.zeros(1), threads)
+        sums = dp.dot32(w.codes if whole else w.codes.rows(idx), xc, np.zeros(1), threads)
         _psum32(st, dp, d, idx, whole, dequantised(sums, q.grid, q.params[1]))
         return
     z = dp.dot(w.rows(idx), _x(st, dp, slice(None)), bias=b[idx],
@@ -288,13 +287,14 @@ def lstm_recurrence(
                     on_steps(1)
             return
     batch = st.y.shape[1]
+    matrix = _codes(matrix, int8)
     if mwl:
         xs = np.zeros((1, 1, 0), dtype=np.float32)
         init = np.ascontiguousarray(st.psum[d], dtype=np.float32)  # float32 already: no copy
     else:
-        matrix, xs, init = _baseline_x_chunks(st, dp, _codes(matrix, int8), b, int8 is not None)
+        matrix, xs, init = _baseline_x_chunks(st, dp, matrix, b, int8 is not None)
     words = rec.word_kind(dp)
-    w = rec.pack(_codes(matrix, int8).values, dp.lanes, words)
+    w = rec.pack(matrix.values, dp.lanes, words)  # int8: codes already
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
@@ -319,7 +319,7 @@ def lstm_recurrence(
 
 def _codes(op: Operand, int8: object) -> Operand:
     """int8 (``int8`` not ``None``): the operand's integer codes; else the operand."""
-    return op if int8 is None else Operand(np.rint(op.values / op.scale))
+    return op if int8 is None else op.codes
 
 
 def _kernel_h(h: F64, scale: float) -> NDArray[np.float32]:

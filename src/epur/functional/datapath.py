@@ -89,6 +89,11 @@ class Operand:
         codes = np.ascontiguousarray(np.rint(self.values / self.scale).T)
         return codes.astype(np.float32) if codes.shape[0] * 127 * 127 < 2**24 else codes
 
+    @cached_property
+    def codes(self) -> Operand:
+        """int8: the integer codes ``values / scale`` (exact small integers), scale 1."""
+        return Operand(np.rint(self.values / self.scale))
+
     def rows(self, index: NDArray[np.int64]) -> Operand:
         return Operand(self.values[index], self.scale)
 
@@ -111,8 +116,8 @@ class Datapath:
     def store(self, x: F64, scale: float = 1.0) -> F64:
         """Round to the storage format (int8: to codes of ``scale``, as values)."""
         if self.storage.kind == FormatKind.INT:
-            with np.errstate(over="ignore"):  # a quotient beyond float64 is inf: it saturates
-                return np.clip(np.rint(x / scale), -127, 127) * scale
+            values = np.asarray(x, dtype=np.float64)
+            return _store_int8(values.ravel(), float(scale)).reshape(values.shape)
         return _round(x, self.storage)
 
     @property
@@ -293,6 +298,17 @@ def _round(x: F64, fmt: NumberFormat) -> F64:
         return round_to_format(values, fmt)
     limits = float_limits(fmt)
     return round_float_array(values, fmt.mantissa_bits, limits.emin, limits.max_finite)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _store_int8(x: F64, scale: float) -> F64:  # pragma: no cover - compiled
+    """``clip(rint(x / scale), -127, 127) * scale`` of the 1-D ``x`` in one pass (a
+    quotient beyond float64 is an infinity and saturates; NaN stays NaN, as in numpy)."""
+    out = np.empty(x.size)
+    for j in range(x.size):
+        q = np.rint(x[j] / scale)
+        out[j] = (q if q != q else min(max(q, -127.0), 127.0)) * scale
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
