@@ -11,6 +11,7 @@ from epur.arch.config import (
     TechnologyConfig,
 )
 from epur.arch.diff import ArchChange, arch_changes
+from epur.arch.memory import Memory
 from epur.arch.overrides import apply_overrides, load_arch
 from epur.arch.presets import PROVENANCE, Provenance, paper_preset
 
@@ -23,6 +24,7 @@ __all__ = [
     "FormatsConfig",
     "LogicConfig",
     "MFUConfig",
+    "Memory",
     "MemoryConfig",
     "Provenance",
     "TechnologyConfig",

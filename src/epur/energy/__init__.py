@@ -1,4 +1,5 @@
-"""Energy and area: SRAMs through CACTI 7, logic from published tables, the model."""
+"""Energy and area: the SRAM characterisation (CACTI 7, banked for the clock), logic from
+published tables, the model."""
 
 from epur.energy.backend import (
     BACKENDS,
@@ -7,7 +8,7 @@ from epur.energy.backend import (
     memory_specs,
     sram_backend,
 )
-from epur.energy.banking import Banking, bank_for_clock, bank_memory
+from epur.energy.banking import Banking, bank_for_clock, bank_memory, cycles_per_access
 from epur.energy.cacti import (
     CactiInstall,
     CactiRejectedError,
@@ -20,14 +21,13 @@ from epur.energy.cacti import (
 from epur.energy.model import (
     EnergyResult,
     EnergyTable,
-    Memory,
     MemoryTiming,
     access_cycles,
-    cycles_per_access,
     energy,
     energy_table,
     memory_timing,
 )
+from epur.energy.sram import SramEntry, SramTable, characterise_srams
 
 __all__ = [
     "BACKENDS",
@@ -37,15 +37,17 @@ __all__ = [
     "CactiRejectedError",
     "EnergyResult",
     "EnergyTable",
-    "Memory",
     "MemoryTiming",
     "SramBackend",
+    "SramEntry",
     "SramResult",
     "SramSpec",
+    "SramTable",
     "access_cycles",
     "bank_for_clock",
     "bank_memory",
     "cacti_config",
+    "characterise_srams",
     "cycles_per_access",
     "energy",
     "energy_table",

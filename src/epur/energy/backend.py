@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal, Protocol, overload
 
-from epur.arch import ArchConfig, MemoryConfig
+from epur.arch import ArchConfig, Memory, MemoryConfig
 from epur.energy.cacti import (
     SramResult,
     SramSpec,
@@ -118,8 +118,8 @@ def sram_backend(name: str = "auto") -> SramBackend | None:
         return TableBackend()
 
 
-def memory_specs(arch: ArchConfig) -> dict[str, SramSpec]:
-    """The SRAMs of ``arch`` as CACTI sees them (per instance)."""
+def memory_specs(arch: ArchConfig) -> dict[Memory, SramSpec]:
+    """The SRAMs of ``arch`` as CACTI sees them (per instance), in ``Memory`` order."""
     tech = arch.technology
 
     def spec(memory: MemoryConfig) -> SramSpec:
@@ -134,11 +134,11 @@ def memory_specs(arch: ArchConfig) -> dict[str, SramSpec]:
         )
 
     specs = {}
-    for name in ("weight_buffer", "input_buffer", "intermediate_memory"):
+    for memory in Memory:
         try:
-            specs[name] = spec(getattr(arch, name))
+            specs[memory] = spec(memory.config(arch))
         except SramSpecError as exc:  # name the architecture field CACTI cannot model
-            field = _ARCH_FIELD.get(exc.field, f"{name}.{exc.field}")
+            field = _ARCH_FIELD.get(exc.field, f"{memory}.{exc.field}")
             raise BackendError(f"{field} {exc.problem}") from None
     return specs
 

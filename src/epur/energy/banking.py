@@ -15,26 +15,37 @@ equals) and the timing model charges the rest as port stalls.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Literal, get_args
 
-from epur.arch import ArchConfig
+from epur.arch import ArchConfig, Memory
 from epur.energy.backend import SramBackend, memory_specs
 from epur.energy.cacti import CactiRejectedError
-from epur.energy.model import cycles_per_access
 
-__all__ = ["MAX_BANKS", "MEMORIES", "Banking", "bank_for_clock", "bank_memory"]
+__all__ = [
+    "MAX_BANKS",
+    "MEMORIES",
+    "Banking",
+    "bank_for_clock",
+    "bank_memory",
+    "cycles_per_access",
+]
 
 MAX_BANKS = 4096  # a bound on the search [assumed]; CACTI refuses smaller banks first
-MemoryName = Literal["weight_buffer", "input_buffer", "intermediate_memory"]
-MEMORIES: tuple[MemoryName, ...] = get_args(MemoryName)
+MEMORIES: tuple[Memory, ...] = tuple(Memory)
+
+
+def cycles_per_access(cycle_time_s: float, clock_hz: int) -> int:
+    """Clock cycles an access of an SRAM with this random cycle time holds its port."""
+    # The tolerance keeps a cycle time printed as exactly the period at one cycle.
+    return max(1, math.ceil(cycle_time_s * clock_hz - 1e-9))
 
 
 @dataclass(frozen=True, slots=True)
 class Banking:
     """What banking for the clock did to one memory."""
 
-    memory: str
+    memory: Memory
     given_banks: int  # the design's own count
     banks: int  # the count chosen
     cycle_time_s: float  # CACTI's, at ``banks``
@@ -65,14 +76,15 @@ class Banking:
 
 
 def bank_memory(
-    arch: ArchConfig, memory: MemoryName, backend: SramBackend, max_banks: int = MAX_BANKS
+    arch: ArchConfig, memory: Memory | str, backend: SramBackend, max_banks: int = MAX_BANKS
 ) -> tuple[ArchConfig, Banking]:
     """``arch`` with ``memory`` in the fewest banks (doubling from its own count, at most
     ``max_banks``, while CACTI can organise them) whose cycle time fits one clock period;
     if none fits, in the count with the fewest cycles per access. ``arch`` itself when
     the memory keeps its own count. Errors other than CACTI refusing a larger count
     (no CACTI, no recorded result, the design's own count refused) propagate."""
-    given = getattr(arch, memory).banks
+    memory = Memory(memory)
+    given = memory.config(arch).banks
     banks, stopped = given, ""
     cycle = backend.sram(memory_specs(arch)[memory]).cycle_time_s
     best = (cycles_per_access(cycle, arch.clock_hz), given, cycle)
@@ -82,9 +94,7 @@ def bank_memory(
             break
         banks *= 2
         try:
-            cycle = backend.sram(
-                memory_specs(_with_banks(arch, memory, banks))[memory]
-            ).cycle_time_s
+            cycle = backend.sram(memory_specs(memory.with_banks(arch, banks))[memory]).cycle_time_s
         except CactiRejectedError:
             stopped = f"CACTI cannot organise it in {banks} banks"
             break
@@ -92,7 +102,7 @@ def bank_memory(
         if cpa < best[0]:
             best = (cpa, banks, cycle)
     cpa, chosen, cycle = best
-    return _with_banks(arch, memory, chosen), Banking(memory, given, chosen, cycle, cpa, stopped)
+    return memory.with_banks(arch, chosen), Banking(memory, given, chosen, cycle, cpa, stopped)
 
 
 def bank_for_clock(
@@ -104,10 +114,3 @@ def bank_for_clock(
         arch, banking = bank_memory(arch, memory, backend, max_banks)
         done.append(banking)
     return arch, tuple(done)
-
-
-def _with_banks(arch: ArchConfig, memory: MemoryName, banks: int) -> ArchConfig:
-    current = getattr(arch, memory)
-    if current.banks == banks:
-        return arch
-    return arch.model_copy(update={memory: current.model_copy(update={"banks": banks})})

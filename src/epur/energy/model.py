@@ -2,7 +2,8 @@
 
 ``energy = sum(count x energy per event) + leakage power x time + DRAM background``.
 Events are the timing model's ``Counts``; energies per event come from
-``EnergyTable``: CACTI for the SRAMs (per access of the port width), ``logic.py`` for
+``EnergyTable``: the SRAM characterisation (``epur.energy.sram``: CACTI, per access of
+the port width), ``logic.py`` for
 arithmetic, the architecture's LPDDR4 energy per bit for main memory. Leakage is the
 SRAMs' (four weight and input buffers, one intermediate memory); logic leakage is not
 modelled. ``logic.overhead_factor`` multiplies the logic energy (DPUs and MFUs) for
@@ -25,20 +26,19 @@ neuron per cycle].
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from epur.arch import ArchConfig
-from epur.energy.backend import SramBackend, memory_specs
-from epur.energy.cacti import SramResult, SramSpec
+from epur.arch import ArchConfig, Memory
+from epur.energy.backend import SramBackend
+from epur.energy.banking import cycles_per_access
 from epur.energy.logic import op_area_m2, op_energy_j
+from epur.energy.sram import SramEntry, SramTable, characterise_srams
 from epur.numerics import FormatKind, NumberFormat, parse_format
 from epur.timing.result import AccessCycles, Counts
 
 __all__ = [
     "EnergyResult",
     "EnergyTable",
-    "Memory",
     "MemoryTiming",
     "access_cycles",
     "cycles_per_access",
@@ -48,21 +48,11 @@ __all__ = [
     "memory_timing",
 ]
 
-_INSTANCES = {"weight_buffer": 4, "input_buffer": 4, "intermediate_memory": 1}
-
-
-@dataclass(frozen=True, slots=True)
-class Memory:
-    name: str
-    instances: int
-    spec: SramSpec
-    result: SramResult
-    config_text: str | None
-
 
 @dataclass(frozen=True, slots=True)
 class EnergyTable:
-    """Energy per event (J), leakage (W) and area (mm^2) of one architecture."""
+    """Energy per event (J), leakage (W) and area (mm^2) of one architecture; the SRAMs'
+    figures are its SRAM characterisation's (``srams``)."""
 
     backend: str
     mul_j: float  # one DPU multiply
@@ -70,18 +60,21 @@ class EnergyTable:
     mfu_mul_j: float
     mfu_add_j: float
     dram_bit_j: float
-    memories: tuple[Memory, ...]
-    area_mm2: dict[str, float]
+    srams: SramTable
+    area_mm2: dict[str, float]  # by component: each memory (all instances), dpu, mfu
     logic_overhead: float  # x every logic energy (arch.logic.overhead_factor)
     dram_transfer_w: float  # DRAM background while transferring (active standby + refresh)
     dram_idle_w: float  # DRAM background while idle (the idle policy's state)
     dram_bytes_per_s: float  # effective DRAM bandwidth (refresh's share taken)
 
     @property
+    def memories(self) -> tuple[SramEntry, ...]:
+        """The SRAMs, in ``Memory`` order."""
+        return self.srams.entries
+
+    @property
     def leakage_w(self) -> float:
-        return sum(
-            m.instances * (m.result.leakage_w + m.result.gate_leakage_w) for m in self.memories
-        )
+        return self.srams.leakage_w
 
 
 def _dpu_add_format(arch: ArchConfig) -> NumberFormat:
@@ -90,16 +83,18 @@ def _dpu_add_format(arch: ArchConfig) -> NumberFormat:
     return arch.formats.accumulator_format
 
 
-def energy_table(arch: ArchConfig, backend: SramBackend) -> EnergyTable:
+def energy_table(arch: ArchConfig, srams: SramTable | SramBackend) -> EnergyTable:
+    """The energy, leakage and area figures of ``arch`` with its SRAMs as characterised
+    (``srams``; given a backend, characterised here as they are, without banking)."""
+    if not isinstance(srams, SramTable):
+        srams = characterise_srams(arch, srams, bank_for_clock=False)
+    if srams.arch != arch:
+        raise ValueError("the SRAM table is of another architecture")
     node = arch.technology.node_nm
     storage, acc, dpu_add = (
         arch.formats.storage_format,
         arch.formats.accumulator_format,
         _dpu_add_format(arch),
-    )
-    memories = tuple(
-        Memory(name, _INSTANCES[name], spec, backend.sram(spec), backend.config_text(spec))
-        for name, spec in memory_specs(arch).items()
     )
     lanes = arch.dpu.lanes
     cus = arch.compute_units
@@ -110,16 +105,16 @@ def energy_table(arch: ArchConfig, backend: SramBackend) -> EnergyTable:
     mfu_m2 = cus * (
         11 * op_area_m2("mul", acc, arch.logic, node) + 9 * op_area_m2("add", acc, arch.logic, node)
     )
-    area = {m.name: m.instances * m.result.area_mm2 for m in memories}
+    area = {m.value: a for m, a in srams.area_mm2().items()}
     area.update(dpu=dpu_m2 * 1e6, mfu=mfu_m2 * 1e6)
     return EnergyTable(
-        backend=backend.name,
+        backend=srams.backend,
         mul_j=op_energy_j("mul", storage, arch.logic, node),
         dpu_add_j=op_energy_j("add", dpu_add, arch.logic, node),
         mfu_mul_j=op_energy_j("mul", acc, arch.logic, node),
         mfu_add_j=op_energy_j("add", acc, arch.logic, node),
         dram_bit_j=arch.dram.energy_per_bit_j,
-        memories=memories,
+        srams=srams,
         area_mm2=area,
         logic_overhead=arch.logic.overhead_factor,
         dram_transfer_w=arch.dram.transfer_w,
@@ -157,8 +152,6 @@ class EnergyResult:
 def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
     """The energy of ``counts`` over ``time_s`` seconds."""
     m = counts.mfu
-    mem = {x.name: x.result for x in table.memories}
-    wb, ib, im = mem["weight_buffer"], mem["input_buffer"], mem["intermediate_memory"]
     logic = table.logic_overhead
     dynamic = {
         "dpu_multipliers": counts.macs * table.mul_j * logic,
@@ -169,12 +162,11 @@ def energy(counts: Counts, time_s: float, table: EnergyTable) -> EnergyResult:
             + (m.add + m.sigmoid + m.tanh + m.relu) * table.mfu_add_j
         )
         * logic,
-        "weight_buffer": counts.weight_buffer_reads * wb.read_energy_j
-        + counts.weight_buffer_writes * wb.write_energy_j,
-        "input_buffer": counts.input_buffer_reads * ib.read_energy_j
-        + counts.input_buffer_writes * ib.write_energy_j,
-        "intermediate_memory": counts.intermediate_memory_reads * im.read_energy_j
-        + counts.intermediate_memory_writes * im.write_energy_j,
+        **{
+            s.name: counts.reads(s.memory) * s.read_energy_j
+            + counts.writes(s.memory) * s.write_energy_j
+            for s in table.srams
+        },
         "dram": counts.dram_bytes * 8 * table.dram_bit_j,
     }
     return EnergyResult(
@@ -193,41 +185,35 @@ def dram_background_j(counts: Counts, time_s: float, table: EnergyTable) -> floa
 class MemoryTiming:
     """Whether a memory keeps up with the clock, and how busy its port is."""
 
-    name: str
+    memory: Memory
     cycles_per_access: int  # ceil(CACTI cycle time x clock), charged by the timing model
     accesses_per_cycle: float  # per instance, averaged over the run
     note: str | None
+
+    @property
+    def name(self) -> str:
+        return self.memory.value
 
     @property
     def fits_clock(self) -> bool:
         return self.cycles_per_access <= 1
 
 
-def cycles_per_access(cycle_time_s: float, clock_hz: int) -> int:
-    """Clock cycles an access of an SRAM with this random cycle time holds its port."""
-    # The tolerance keeps a cycle time printed as exactly the period at one cycle.
-    return max(1, math.ceil(cycle_time_s * clock_hz - 1e-9))
-
-
 def access_cycles(table: EnergyTable, clock_hz: int) -> AccessCycles:
-    """The cycles one access holds each SRAM's port at ``clock_hz``, from its cycle time."""
-    return AccessCycles(
-        **{m.name: cycles_per_access(m.result.cycle_time_s, clock_hz) for m in table.memories}
+    """The cycles one access holds each SRAM's port at ``clock_hz``, from its cycle time
+    (at the characterised clock: ``table.srams.access_cycles()``)."""
+    return AccessCycles.from_memories(
+        {m.memory: cycles_per_access(m.cycle_time_s, clock_hz) for m in table.srams}
     )
 
 
 def memory_timing(counts: Counts, table: EnergyTable, clock_hz: int) -> list[MemoryTiming]:
     """Each SRAM's cycle time against the clock and its average access rate. The timing
     model charges slow memories (``access_cycles``) and port conflicts as port stalls."""
-    accesses = {
-        "weight_buffer": counts.weight_buffer_reads + counts.weight_buffer_writes,
-        "input_buffer": counts.input_buffer_reads + counts.input_buffer_writes,
-        "intermediate_memory": counts.intermediate_memory_reads + counts.intermediate_memory_writes,
-    }
     out = []
-    for m in table.memories:
-        cpa = cycles_per_access(m.result.cycle_time_s, clock_hz)
-        rate = accesses[m.name] / m.instances / counts.cycles if counts.cycles else 0.0
+    for m in table.srams:
+        cpa = cycles_per_access(m.cycle_time_s, clock_hz)
+        rate = counts.accesses(m.memory) / m.instances / counts.cycles if counts.cycles else 0.0
         note = None
         if cpa > 1:
             note = (
@@ -235,5 +221,5 @@ def memory_timing(counts: Counts, table: EnergyTable, clock_hz: int) -> list[Mem
                 f"{1e9 / clock_hz:.2f} ns clock: each access holds its port {cpa} cycles "
                 f"(charged); accessed {rate:.3f} times per cycle on average"
             )
-        out.append(MemoryTiming(m.name, cpa, rate, note))
+        out.append(MemoryTiming(m.memory, cpa, rate, note))
     return out

@@ -1,8 +1,10 @@
 """``evaluate``: the one place where the models are composed (network -> results).
 
-Schedule, then (given an SRAM backend) every SRAM banked until its cycle time fits
-the clock, then the timing and memory model, then the energy and area model, which
-consumes the timing model's event counts only.
+Schedule, then (given an SRAM backend) the SRAM characterisation (every SRAM banked
+until its cycle time fits the clock, then its cycles per access, energies, leakage and
+area: ``epur.energy.characterise_srams``), then the timing and memory model (charging
+the SRAMs' cycles per access), then the energy and area model, which consumes the
+timing model's event counts and the SRAMs' figures only.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from epur.energy import (
     EnergyResult,
     EnergyTable,
     SramBackend,
-    access_cycles,
+    SramTable,
+    characterise_srams,
     energy,
     energy_table,
     sram_backend,
 )
-from epur.energy import bank_for_clock as _bank_for_clock
 from epur.evaluation.design import Design
 from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
@@ -49,6 +51,11 @@ class Evaluation:
         """Where the SRAM figures came from: ``cacti``, ``table``, or ``none`` (timing only,
         every SRAM access taking one cycle)."""
         return self.energy_table.backend if self.energy_table is not None else "none"
+
+    @property
+    def srams(self) -> SramTable | None:
+        """The SRAM characterisation timing and energy used (``None`` without a backend)."""
+        return None if self.energy_table is None else self.energy_table.srams
 
     def banking_notes(self) -> list[str]:
         """Banks added for the clock, and memories that cannot keep up even banked."""
@@ -87,10 +94,12 @@ def evaluate(
     ``energy_backend`` (its ``sram`` source) and ``bank_for_clock``:
     ``evaluate(network, design)`` is what a sweep and ``epur reproduce`` run.
 
-    Without a backend the memories are taken to cycle at the clock. With one, and
-    ``bank_for_clock``, every SRAM whose cycle time exceeds the clock period first gets
-    its banks doubled until it fits (``epur.energy.bank_for_clock``); then each access
-    holds a memory's port for as many cycles as its SRAM cycle time needs.
+    Without a backend the memories are taken to cycle at the clock. With one, the SRAMs
+    are characterised first (``epur.energy.characterise_srams``): with
+    ``bank_for_clock``, every SRAM whose cycle time exceeds the clock period gets its
+    banks doubled until it fits (``epur.energy.bank_for_clock``); then each access holds
+    a memory's port for as many cycles as its SRAM cycle time needs, and its energies,
+    leakage and area are the characterisation's.
     """
     if isinstance(arch, Design):
         design = arch
@@ -99,11 +108,10 @@ def evaluate(
     schedule = build_schedule(network, arch, dataflow, tile_rows)  # banks do not change it
     if energy_backend is None:
         return Evaluation(network, arch, schedule, simulate(schedule, arch))
-    banking: tuple[Banking, ...] = ()
-    if bank_for_clock:
-        arch, banking = _bank_for_clock(arch, energy_backend)
-    table = energy_table(arch, energy_backend)
-    timing = simulate(schedule, arch, access_cycles(table, arch.clock_hz))
+    srams = characterise_srams(arch, energy_backend, bank_for_clock=bank_for_clock)
+    arch = srams.arch
+    timing = simulate(schedule, arch, srams.access_cycles())
+    table = energy_table(arch, srams)
     layers = tuple(energy(lr.counts, timing.latency_s(lr.counts), table) for lr in timing.layers)
     total = energy(timing.total, timing.latency_s(), table)
-    return Evaluation(network, arch, schedule, timing, table, total, layers, banking)
+    return Evaluation(network, arch, schedule, timing, table, total, layers, srams.banking)

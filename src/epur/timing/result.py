@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from epur.arch import ArchConfig
+from epur.arch import ArchConfig, Memory
 from epur.schedule.ir import Dataflow, LayerInfo, MfuOps, Schedule
 
 __all__ = ["AccessCycles", "Counts", "LayerResult", "Peaks", "TimingResult"]
@@ -36,6 +36,16 @@ class AccessCycles:
                 raise ValueError(
                     f"{f.name} cycles per access must be an integer >= 1, not {value!r}"
                 )
+
+    def of(self, memory: Memory) -> int:
+        """The cycles one access holds ``memory``'s port."""
+        cycles: int = getattr(self, memory.value)
+        return cycles
+
+    @classmethod
+    def from_memories(cls, cycles: dict[Memory, int]) -> AccessCycles:
+        """Cycles per access given by memory (a memory not given: one cycle)."""
+        return cls(**{m.value: c for m, c in cycles.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,20 @@ class Counts:
         """Every count multiplied by ``factor`` (``factor`` identical segments)."""
         return Counts(*(getattr(self, f.name) * factor for f in fields(Counts)))
 
+    def reads(self, memory: Memory) -> int:
+        """Reads of ``memory`` in words of its port width (all its instances)."""
+        reads: int = getattr(self, f"{memory.value}_reads")
+        return reads
+
+    def writes(self, memory: Memory) -> int:
+        """Writes of ``memory`` in words of its port width (all its instances)."""
+        writes: int = getattr(self, f"{memory.value}_writes")
+        return writes
+
+    def accesses(self, memory: Memory) -> int:
+        """Reads and writes of ``memory``."""
+        return self.reads(memory) + self.writes(memory)
+
     @property
     def dram_activation_bytes(self) -> int:
         return self.dram_activation_read_bytes + self.dram_activation_write_bytes
@@ -89,6 +113,11 @@ class Peaks:
     weight_buffer_bytes: int
     input_buffer_bytes: int
     intermediate_memory_bytes: int
+
+    def of(self, memory: Memory) -> int:
+        """The peak occupancy of ``memory`` in bytes (per CU for the buffers)."""
+        peak: int = getattr(self, f"{memory.value}_bytes")
+        return peak
 
     @staticmethod
     def envelope(peaks: Iterable[Peaks]) -> Peaks:

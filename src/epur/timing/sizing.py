@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from epur.arch import ArchConfig
+from epur.arch import ArchConfig, Memory
 from epur.schedule import Dataflow, Order, Schedule, build_schedule
 from epur.timing.model import simulate
 from epur.units import ceil_div
@@ -52,8 +52,8 @@ def required_sizes(network: Network, arch: ArchConfig, dataflow: Dataflow | str)
     """The buffer capacities at which ``network`` runs on ``arch`` without re-fetch or spill."""
     unbounded = arch.model_copy(
         update={
-            name: getattr(arch, name).model_copy(update={"capacity_bytes": _UNBOUNDED})
-            for name in ("weight_buffer", "input_buffer", "intermediate_memory")
+            m.value: m.config(arch).model_copy(update={"capacity_bytes": _UNBOUNDED})
+            for m in Memory
         }
     )
     schedule = build_schedule(network, unbounded, dataflow)
