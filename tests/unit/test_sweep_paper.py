@@ -113,3 +113,22 @@ def test_an_error_row_of_the_paper_design_falls_back_to_evaluating() -> None:
     rows = [_row("eesen", Design.paper(sram=SramSource.TABLE), RowStatus.ERROR, 1.0)]
     found = paper_point("eesen", rows, SramSource.TABLE)
     assert found is not None and found.source == "evaluated"
+
+
+def test_each_compare_tegra_scenario_is_judged_from_its_named_figures() -> None:
+    """The engine writes NAME.SCENARIO for every scenario of compare_tegra (and NAME
+    against the first); a scenario that misses real time on one network fails there."""
+    rows = []
+    for net in ZOO_NAMES:
+        extra: dict[str, float] = {}
+        for scenario, rtf in (("floor", 0.5), ("paper_calibrated", 1.5)):
+            extra |= {f"energy_reduction_vs_tegra.{scenario}": E,
+                      f"speedup_vs_tegra.{scenario}": S,
+                      f"tegra_real_time_factor.{scenario}": rtf}  # fmt: skip
+        extra |= {"energy_reduction_vs_tegra": E, "speedup_vs_tegra": S,
+                  "tegra_real_time_factor": 0.5}  # fmt: skip
+        rows.append(SweepRow(point_id(net, "d"), net, "d", "{}", {}, RowStatus.OK, extra=extra))
+    v = verdicts(rows)
+    assert set(v) == {("d", "floor"), ("d", "paper_calibrated")}
+    assert v[("d", "paper_calibrated")].holds
+    assert v[("d", "floor")].met == (Statement.ENERGY, Statement.SPEEDUP)

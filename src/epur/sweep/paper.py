@@ -10,11 +10,11 @@ design; here every design of a sweep is asked). The statements: 92x less energy 
 the Tegra X1 on average (PACT 2018), a 6.8x speedup on average (the thesis), and the
 Tegra X1 not real time on EESEN and RLDRADSPR (the paper). Rows carry, in ``extra``,
 ``energy_reduction_vs_tegra``, ``speedup_vs_tegra`` and ``tegra_real_time_factor``
-against one modelled Tegra scenario (the axis ``tegra_scenario`` of the row, or its
-``extra``). Rows are grouped by design and scenario; a group is decided when it has
-evaluated rows on all four of the paper's networks, and holds when its arithmetic means
-over them reach both figures and the Tegra's real-time factor exceeds 1 on both
-networks.
+against each modelled Tegra scenario ``S`` of the sweep's ``compare_tegra`` (``NAME.S``;
+plain ``NAME``: one scenario, named by a ``tegra_scenario`` axis or extra if any).
+Rows are grouped by design and scenario; a group is decided when it has evaluated rows
+on all four of the paper's networks, and holds when its arithmetic means over them reach
+both figures and the Tegra's real-time factor exceeds 1 on both networks.
 """
 
 from __future__ import annotations
@@ -212,41 +212,61 @@ def _figure(row: SweepRow, key: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+Figures = tuple[float, float, float]  # energy reduction, speedup, Tegra real-time factor
+
+
+def _figures(row: SweepRow) -> dict[str | None, Figures]:
+    """The row's three figures per Tegra scenario: ``NAME.SCENARIO`` extras for each
+    scenario that has all three; else the plain ``NAME`` extras, against the scenario of
+    the row's ``tegra_scenario`` axis or extra (``None`` when it names none)."""
+    out: dict[str | None, Figures] = {}
+    prefix = ENERGY_REDUCTION + "."
+    for key in sorted(row.extra):
+        if key.startswith(prefix):
+            scenario = key[len(prefix) :]
+            values = [_figure(row, f"{name}.{scenario}") for name in _EXTRAS]
+            if all(v is not None for v in values):
+                out[scenario] = (values[0] or 0.0, values[1] or 0.0, values[2] or 0.0)
+    if out:
+        return out
+    values = [_figure(row, name) for name in _EXTRAS]
+    if any(v is None for v in values):
+        return {}
+    raw = row.axes.get(TEGRA_SCENARIO, row.extra.get(TEGRA_SCENARIO))
+    return {None if raw is None else str(raw): (values[0] or 0.0, values[1] or 0.0,
+                                                 values[2] or 0.0)}  # fmt: skip
+
+
 def has_tegra_extras(rows: Iterable[SweepRow]) -> bool:
     """Whether any row carries the three figures against the Tegra X1."""
-    return any(all(_figure(r, k) is not None for k in _EXTRAS) for r in rows)
+    return any(_figures(r) for r in rows)
 
 
-def _scenario(row: SweepRow) -> str | None:
-    raw = row.axes.get(TEGRA_SCENARIO, row.extra.get(TEGRA_SCENARIO))
-    return None if raw is None else str(raw)
-
-
-def _verdict(key: tuple[str, str | None], rows: Sequence[SweepRow]) -> Verdict:
-    per_network: dict[str, SweepRow] = {}
-    for row in sorted(rows, key=lambda r: r.point_id):
+def _verdict(
+    key: tuple[str, str | None], rows: Sequence[tuple[SweepRow, Figures | None]]
+) -> Verdict:
+    per_network: dict[str, tuple[SweepRow, Figures]] = {}
+    for row, figures in sorted(rows, key=lambda r: r[0].point_id):
         net = row.network.lower()
-        complete = all(_figure(row, k) is not None for k in _EXTRAS)
-        if net in ZOO_NAMES and row.status in EVALUATED and complete:
-            per_network.setdefault(net, row)
+        if net in ZOO_NAMES and row.status in EVALUATED and figures is not None:
+            per_network.setdefault(net, (row, figures))
     missing = tuple(n for n in ZOO_NAMES if n not in per_network)
     found = [per_network[n] for n in ZOO_NAMES if n in per_network]
-    rtf = {n: _figure(per_network[n], TEGRA_REAL_TIME_FACTOR) or 0.0
-           for n in REAL_TIME_NETWORKS if n in per_network}  # fmt: skip
+    rtf = {n: per_network[n][1][2] for n in REAL_TIME_NETWORKS if n in per_network}
     energy = speed = None
     met: list[Statement] = []
     if not missing:
-        energy = sum(_figure(r, ENERGY_REDUCTION) or 0.0 for r in found) / len(found)
-        speed = sum(_figure(r, SPEEDUP) or 0.0 for r in found) / len(found)
+        energy = sum(f[0] for _, f in found) / len(found)
+        speed = sum(f[1] for _, f in found) / len(found)
         if energy >= PAPER_ENERGY_REDUCTION:
             met.append(Statement.ENERGY)
         if speed >= THESIS_SPEEDUP:
             met.append(Statement.SPEEDUP)
         if all(rtf[n] > 1 for n in REAL_TIME_NETWORKS):
             met.append(Statement.NOT_REAL_TIME)
-    first = min(rows, key=lambda r: r.point_id)
+    first = min((r for r, _ in rows), key=lambda r: r.point_id)
     axes = {k: v for k, v in first.axes.items() if k != TEGRA_SCENARIO}
-    feasible = bool(found) and all(r.status is RowStatus.OK for r in found)
+    feasible = bool(found) and all(r.status is RowStatus.OK for r, _ in found)
     return Verdict(key[0], key[1], axes, missing, energy, speed, rtf, feasible, tuple(met))
 
 
@@ -256,13 +276,19 @@ def _order(v: Verdict) -> tuple[bool, int, float, float, str, str]:
 
 
 def paper_consistency(rows: Iterable[SweepRow]) -> Consistency | None:
-    """Each design's verdict on the paper's statements (module docstring), or ``None``
-    when no row carries the figures against the Tegra X1."""
+    """Each design's verdict on the paper's statements per Tegra scenario (module
+    docstring), or ``None`` when no row carries the figures against the Tegra X1."""
     rows = list(rows)
-    if not has_tegra_extras(rows):
+    figures = {r.point_id: _figures(r) for r in rows}
+    scenarios = sorted({s for f in figures.values() for s in f}, key=str)
+    if not scenarios:
         return None
-    groups: dict[tuple[str, str | None], list[SweepRow]] = {}
+    groups: dict[tuple[str, str | None], list[tuple[SweepRow, Figures | None]]] = {}
     for row in rows:
-        groups.setdefault((row.design_id, _scenario(row)), []).append(row)
+        mine = figures[row.point_id]
+        # a row of the design counts in each scenario: without its figures it is missing
+        for scenario in mine or ([row.axes[TEGRA_SCENARIO]] if TEGRA_SCENARIO in row.axes
+                                 else scenarios):  # fmt: skip
+            groups.setdefault((row.design_id, scenario), []).append((row, mine.get(scenario)))
     verdicts = sorted((_verdict(k, g) for k, g in groups.items()), key=_order)
     return Consistency(tuple(verdicts))
