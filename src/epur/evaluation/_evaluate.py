@@ -24,7 +24,7 @@ from epur.energy import (
     energy_table,
     sram_backend,
 )
-from epur.evaluation.design import Design
+from epur.evaluation.design import Design, SramSource
 from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
 from epur.workload.network import Network
@@ -92,7 +92,10 @@ def evaluate(
 
     Given a ``Design``, its fields replace ``dataflow``, ``tile_rows``,
     ``energy_backend`` (its ``sram`` source) and ``bank_for_clock``:
-    ``evaluate(network, design)`` is what a sweep and ``epur reproduce`` run.
+    ``evaluate(network, design)`` is what a sweep and ``epur reproduce`` run. An
+    ``energy_backend`` given with a design is the backend its SRAM source resolves to
+    (one resolved once for many designs, or one that records what is asked of it);
+    a design with no SRAM model (``sram="none"``) uses none.
 
     Without a backend the memories are taken to cycle at the clock. With one, the SRAMs
     are characterised first (``epur.energy.characterise_srams``): with
@@ -104,7 +107,11 @@ def evaluate(
     if isinstance(arch, Design):
         design = arch
         arch, dataflow, tile_rows = design.arch, design.dataflow, design.tile_rows
-        energy_backend, bank_for_clock = sram_backend(design.sram.value), design.bank_for_clock
+        if design.sram is SramSource.NONE:
+            energy_backend = None
+        elif energy_backend is None:
+            energy_backend = sram_backend(design.sram.value)
+        bank_for_clock = design.bank_for_clock
     schedule = build_schedule(network, arch, dataflow, tile_rows)  # banks do not change it
     if energy_backend is None:
         return Evaluation(network, arch, schedule, simulate(schedule, arch))

@@ -9,6 +9,11 @@ GMAT runs faithfully (autoregressive decoder) and, separately, with known inputs
 (teacher forcing). Then the sensitivity of the headline averages to each uncertain
 assumption (``epur.report.sensitivity``) and whether the paper's statements can hold
 together (``epur.report.consistency``).
+
+The evaluation is a fixed experiment: ``reproduction_designs`` are the three E-PUR
+designs (``Design``), ``reproduction_points`` pairs each network with each of them, and
+every point is evaluated by ``evaluate(network, design)``, as a sweep evaluates its
+points. The report modules render the typed results.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 from epur.arch import PROVENANCE, ArchChange, ArchConfig, arch_changes
 from epur.energy import SramBackend
-from epur.evaluation import Evaluation, evaluate
+from epur.evaluation import Design, Evaluation, SramSource, evaluate
 from epur.report.consistency import (
     PAPER_ENERGY_REDUCTION,
     THESIS_SPEEDUP,
@@ -48,14 +53,65 @@ from epur.workload.zoo import ZOO_NAMES, zoo_network
 __all__ = [
     "DESIGNS",
     "RESULT_HEADERS",
+    "Point",
     "Reproduction",
     "reproduce",
+    "reproduction_designs",
     "reproduction_json",
+    "reproduction_points",
     "reproduction_table",
     "result_rows",
 ]
 
 __all__ += ["PAPER_ENERGY_REDUCTION", "THESIS_SPEEDUP"]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One evaluation of the experiment: a network of the zoo (``case``; GMAT also with
+    known inputs) on one of the designs (``design_key``, one of ``DESIGNS``)."""
+
+    case: str
+    known_inputs: bool
+    network: Network
+    design_key: str
+    design: Design
+
+
+def reproduction_designs(
+    arch: ArchConfig, sram: SramSource | str = SramSource.AUTO
+) -> dict[str, Design]:
+    """The three E-PUR designs (``DESIGNS``) of ``arch``: the baseline dataflow on weight
+    buffers sized for it (for every zoo network with known inputs), MWL on ``arch``, and
+    the baseline dataflow on ``arch``'s buffers; each banked for the clock."""
+    sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
+    base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
+    return {
+        "baseline": Design(arch=base_arch, dataflow=Dataflow.BASELINE, sram=sram),
+        "mwl": Design(arch=arch, dataflow=Dataflow.MWL, sram=sram),
+        "baseline_on_mwl_buffers": Design(arch=arch, dataflow=Dataflow.BASELINE, sram=sram),
+    }
+
+
+def reproduction_points(designs: dict[str, Design]) -> tuple[Point, ...]:
+    """Every zoo network (GMAT faithfully, then with known inputs) on every design, in
+    the order they are evaluated and reported."""
+    points = []
+    for key in ZOO_NAMES:
+        network = zoo_network(key)
+        for known in [False, True] if network.is_autoregressive else [False]:
+            net = network.with_known_inputs() if known else network
+            points += [Point(key, known, net, d, design) for d, design in designs.items()]
+    return tuple(points)
+
+
+def _source(backend: SramBackend | None) -> SramSource:
+    """The SRAM source a backend stands for (``auto`` for one of another kind, a test's
+    fixed figures: ``evaluate`` is given the backend itself)."""
+    if backend is None:
+        return SramSource.NONE
+    known = {s.value for s in SramSource}
+    return SramSource(backend.name) if backend.name in known else SramSource.AUTO
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +136,7 @@ class Case:
 @dataclass(frozen=True, slots=True)
 class Reproduction:
     arch: ArchConfig
-    baseline_arch: ArchConfig
+    designs: dict[str, Design]  # the three E-PUR designs (``reproduction_designs``)
     cases: tuple[Case, ...]
     tegras: dict[str, TegraConfig]  # the scenarios
     sensitivity: Sensitivity | None  # None without an energy model
@@ -88,6 +144,11 @@ class Reproduction:
 
     def faithful(self) -> list[Case]:
         return [c for c in self.cases if not c.known_inputs]
+
+    @property
+    def baseline_arch(self) -> ArchConfig:
+        """The baseline design's architecture (weight buffers sized for it)."""
+        return self.designs["baseline"].arch
 
     @property
     def changes(self) -> tuple[ArchChange, ...]:
@@ -110,30 +171,27 @@ def reproduce(
     (with an SRAM ``backend``) the sensitivity and the consistency check. The sensitivity
     re-evaluates only the mwl design, and only for assumptions on E-PUR.
     """
-    sized = [zoo_network(k).with_known_inputs() for k in ZOO_NAMES]
-    base_arch = weight_buffer_design(arch, sized, Dataflow.BASELINE)
-    setups = {
-        "baseline": (base_arch, Dataflow.BASELINE),
-        "mwl": (arch, Dataflow.MWL),
-        "baseline_on_mwl_buffers": (arch, Dataflow.BASELINE),
-    }
+    designs = reproduction_designs(arch, _source(backend))
     tegras = tegra_scenarios()
-    cases = []
-    for key in ZOO_NAMES:
-        network = zoo_network(key)
-        for known in [False, True] if network.is_autoregressive else [False]:
-            net = network.with_known_inputs() if known else network
+    evaluations: dict[tuple[str, bool], dict[str, Evaluation]] = {}
+    networks: dict[tuple[str, bool], Network] = {}
+    for point in reproduction_points(designs):
+        case = (point.case, point.known_inputs)
+        if case not in networks:
+            networks[case] = point.network
             if progress is not None:
-                progress(net.name + (" (known inputs)" if known else ""))
-            designs = {
-                d: evaluate(net, a, f, energy_backend=backend) for d, (a, f) in setups.items()
-            }
-            tegra = {name: evaluate_tegra(net, v) for name, v in tegras.items()}
-            cases.append(Case(key, known, net, designs, tegra))
+                progress(point.network.name + (" (known inputs)" if point.known_inputs else ""))
+        ev = evaluate(point.network, point.design, energy_backend=backend)
+        evaluations.setdefault(case, {})[point.design_key] = ev
+    cases = [
+        Case(key, known, net, evaluations[key, known],
+             {name: evaluate_tegra(net, v) for name, v in tegras.items()})
+        for (key, known), net in networks.items()
+    ]  # fmt: skip
     if progress is not None and backend is not None:
         progress("sensitivity of the headline and the consistency check")
-    sens, cons = _uncertainty(arch, backend, cases, tegras)
-    return Reproduction(arch, base_arch, tuple(cases), tegras, sens, cons)
+    sens, cons = _uncertainty(designs["mwl"], backend, cases, tegras)
+    return Reproduction(arch, designs, tuple(cases), tegras, sens, cons)
 
 
 def _figures(ev: Evaluation) -> EpurFigures:
@@ -141,11 +199,12 @@ def _figures(ev: Evaluation) -> EpurFigures:
 
 
 def _uncertainty(
-    arch: ArchConfig, backend: SramBackend | None, cases: list[Case],
+    mwl: Design, backend: SramBackend | None, cases: list[Case],
     tegras: dict[str, TegraConfig],
 ) -> tuple[Sensitivity | None, Consistency | None]:  # fmt: skip
-    """The sensitivity and the consistency check about the mwl design and the default
-    Tegra (nothing without an energy model)."""
+    """The sensitivity and the consistency check about the ``mwl`` design and the
+    default Tegra (nothing without an energy model): each assumption changes the
+    design's architecture, evaluated as every other design is."""
     faithful = [c for c in cases if not c.known_inputs]
     if backend is None:
         return None, None
@@ -153,14 +212,13 @@ def _uncertainty(
     epur = {c.key: _figures(c.designs["mwl"]) for c in faithful}
 
     def run(changed: ArchConfig) -> dict[str, EpurFigures]:
-        return {
-            k: _figures(evaluate(n, changed, Dataflow.MWL, energy_backend=backend))
-            for k, n in networks.items()
-        }
+        design = Design(arch=changed, dataflow=mwl.dataflow, sram=mwl.sram)
+        evaluations = {k: evaluate(n, design, energy_backend=backend) for k, n in networks.items()}
+        return {k: _figures(ev) for k, ev in evaluations.items()}
 
     known = next(((_figures(c.designs["mwl"]), c.tegra) for c in cases if c.known_inputs), None)
     sens = sensitivity(
-        arch, networks, epur, {c.key: c.tegra for c in faithful}, tegras[DEFAULT_SCENARIO],
+        mwl.arch, networks, epur, {c.key: c.tegra for c in faithful}, tegras[DEFAULT_SCENARIO],
         tegras, known, run,
     )  # fmt: skip
     return sens, consistency(networks, epur, tegras[DEFAULT_SCENARIO])
