@@ -18,6 +18,7 @@ DEFAULT_DATAFLOW = "mwl"  # E-PUR's own dataflow
 BACKENDS = ("auto", "cacti", "table", "none")  # == epur.energy.BACKENDS
 MAX_COUNT = 2**24  # == epur.workload.network.MAX_SIZE: --seq-len, --batch, --tile-rows
 MAX_THREADS = 256  # == epur.api.MAX_THREADS
+MAX_WORKERS = 1024  # == epur.sweep.executors.MAX_WORKERS
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -284,8 +285,45 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--out", required=True, metavar="Y.npz", help="where to write the outputs")
 
 
+def _workers(text: str) -> int:
+    """A worker count: 1 to ``MAX_WORKERS``."""
+    return _integer(text, 1, MAX_WORKERS)
+
+
+def _add_sweep(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="design-space exploration: evaluate every point of a sweep spec",
+        description="Evaluate every point of a sweep spec (YAML/TOML: axes over design "
+        "fields, networks, sampling, constraints, objectives) into DIR/results.sqlite, one "
+        "row per point as it completes, then write the Pareto fronts and summary; or, with "
+        "--report DIR, render the HTML report of a finished sweep.",
+    )
+    sweep.add_argument("spec", nargs="?", metavar="SPEC", help="the sweep spec (YAML/TOML)")
+    sweep.add_argument("--out", metavar="DIR", help="where the results store and summary go")
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the sweep in --out: skip the points already stored",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="local worker processes (default: the cores available; 1: this process)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the points on this Dask cluster instead (pip install 'epur[dask]')",
+    )
+    sweep.add_argument(
+        "--report", metavar="DIR", help="render DIR/report.html from a finished sweep, and stop"
+    )
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
-    """The ``epur`` parser with its five subcommands."""
+    """The ``epur`` parser with its six subcommands."""
     parser = _Parser(prog="epur", description="E-PUR LSTM accelerator simulator")
     parser.add_argument("--version", action="version", version=f"epur {version}")
     sub = parser.add_subparsers(
@@ -295,6 +333,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     _add_reproduce(sub)
     _add_size(sub)
     _add_run(sub)
+    _add_sweep(sub)
     nets = sub.add_parser(
         "networks",
         help="list the built-in networks",

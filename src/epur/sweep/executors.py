@@ -121,7 +121,9 @@ class DaskExecutor(_Closing):
     def map(self, fn: Callable[[T], R], jobs: Sequence[T]) -> Iterator[R]:
         futures = self._client.map(fn, list(jobs), pure=False)
         try:
-            for future in self._dist.as_completed(futures):
+            with self._client.as_current():  # as_completed looks for the current client
+                completed = self._dist.as_completed(futures)
+            for future in completed:
                 yield future.result()
         finally:
             self._client.cancel(futures)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from epur._files import write_text
 from epur.energy import sram_backend
+from epur.errors import ConfigError
 from epur.evaluation import SramSource
 from epur.sweep._points import build_tasks
 from epur.sweep._progress import Progress
@@ -57,6 +58,8 @@ def run_sweep(
     ``on_row`` is called after each row is stored."""
     from epur import __version__
 
+    if spec.accuracy is not None:  # validated, not yet computed: refused before any work
+        raise ConfigError("accuracy: the functional model is not yet run by epur sweep")
     networks = {ref.name: ref.load() for ref in spec.networks}
     tasks = build_tasks(spec, networks)
     out_dir = Path(out_dir)
