@@ -19,6 +19,7 @@ from epur.sweep.rows import Constraint, Objective, RowStatus, SweepRow, point_id
 from epur.sweep.summary import (
     ALL_CONSTRAINTS,
     NO_CONSTRAINT,
+    SpecSettings,
     spec_settings,
     summary_data,
     summary_markdown,
@@ -127,6 +128,19 @@ def test_write_summary_writes_json_markdown_and_figures(rows: list[SweepRow],
 
 
 def test_spec_settings_fall_back_to_the_rows(rows: list[SweepRow], tmp_path: Path) -> None:
-    assert spec_settings(tmp_path, rows) == (tmp_path.name, SramSource.TABLE)
-    (tmp_path / "spec.json").write_text('{"name": "x", "sram": "none"}')
-    assert spec_settings(tmp_path, rows) == ("x", SramSource.NONE)
+    assert spec_settings(tmp_path, rows) == SpecSettings(tmp_path.name, SramSource.TABLE)
+    spec = {"name": "x", "sram": "none", "networks": [{"name": "gmat"}, {"name": "eesen"}]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    assert spec_settings(tmp_path, rows) == SpecSettings("x", SramSource.NONE, ("gmat", "eesen"))
+
+
+def test_networks_in_the_specs_order(tmp_path: Path) -> None:
+    spec = {"name": "x", "networks": [{"name": "gmat"}, {"name": "eesen"}]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    plain = [SweepRow(n, n, n, "{}", {}, RowStatus.OK, latency_s=1.0, energy_j=1.0,
+                      area_mm2=1.0) for n in ("eesen", "gmat")]  # fmt: skip
+    write_summary(tmp_path, plain, OBJECTIVES, ())  # no SRAM source known: nothing evaluated
+    assert list(json.loads((tmp_path / "summary.json").read_text())["networks"]) == [
+        "gmat",
+        "eesen",
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SUMMARY_JSON",
     "SUMMARY_MD",
+    "SpecSettings",
     "display_order",
     "shown_outputs",
     "spec_settings",
@@ -55,10 +57,21 @@ ALL_CONSTRAINTS = "all constraints"
 _FLAG = "--out"
 
 
-def spec_settings(out_dir: Path, rows: Sequence[SweepRow]) -> tuple[str, SramSource | None]:
-    """The sweep's name and SRAM source: from ``out_dir/spec.json`` where it has them,
-    else (the SRAM source) from the rows' designs."""
+@dataclass(frozen=True, slots=True)
+class SpecSettings:
+    """What the summary takes from ``DIR/spec.json``: the sweep's name, SRAM source and
+    the order of its networks."""
+
+    name: str
+    sram: SramSource | None
+    networks: tuple[str, ...] = ()
+
+
+def spec_settings(out_dir: Path, rows: Sequence[SweepRow]) -> SpecSettings:
+    """The sweep's name, SRAM source and networks: from ``out_dir/spec.json`` where it
+    has them, else the folder's name, the rows' designs' SRAM source and no order."""
     name, sram = out_dir.name, None
+    networks: tuple[str, ...] = ()
     try:
         spec = json.loads((out_dir / "spec.json").read_text("utf-8"))
     except (OSError, ValueError):
@@ -67,6 +80,9 @@ def spec_settings(out_dir: Path, rows: Sequence[SweepRow]) -> tuple[str, SramSou
         name = str(spec.get("name") or name)
         if spec.get("sram") in {s.value for s in SramSource}:
             sram = SramSource(spec["sram"])
+        listed = spec.get("networks")
+        if isinstance(listed, list):
+            networks = tuple(str(n.get("name") if isinstance(n, dict) else n) for n in listed)
     if sram is None:
         for row in rows:
             try:
@@ -74,7 +90,7 @@ def spec_settings(out_dir: Path, rows: Sequence[SweepRow]) -> tuple[str, SramSou
                 break
             except (ValueError, TypeError, KeyError, EpurError):
                 continue
-    return name, sram
+    return SpecSettings(name, sram, networks)
 
 
 def _point(row: SweepRow) -> dict[str, Any]:
@@ -290,10 +306,12 @@ def write_summary(
     each network's figure (``front_<network>.png`` and ``.svg``); the paths written. The
     paper's design is looked up in ``rows``, or evaluated with the sweep's SRAM source."""
     out_dir = Path(out_dir)
-    name, sram = spec_settings(out_dir, rows)
+    spec = spec_settings(out_dir, rows)
+    order = {n: k for k, n in enumerate(spec.networks)}
+    rows = sorted(rows, key=lambda r: (order.get(r.network, len(order)), r.network))
     groups = by_network(rows)
-    papers = {n: paper_point(n, g, sram) for n, g in groups.items()}
-    data = summary_data(name, rows, objectives, constraints, papers, datetime.now(UTC))
+    papers = {n: paper_point(n, g, spec.sram) for n, g in groups.items()}
+    data = summary_data(spec.name, rows, objectives, constraints, papers, datetime.now(UTC))
     fronts = front_by_network(rows, objectives)
     figures: dict[str, bytes] = {}
     for network, group in groups.items():
