@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import epur
 from epur._files import write_bytes, write_text
 from epur.errors import EpurError
 from epur.evaluation import Design, SramSource
@@ -164,8 +163,9 @@ def summary_data(
         "schema_version": SCHEMA_VERSION,
         "name": name,
         "created": created.isoformat(timespec="seconds"),
-        "epur_version": epur.__version__,
-        "row_epur_versions": sorted({r.epur_version for r in rows if r.epur_version}),
+        # the version(s) that computed the rows (each row records its own)
+        "epur_version": ", ".join(sorted({r.epur_version for r in rows if r.epur_version}))
+        or "unknown",
         "objectives": [o.value for o in objectives],
         "constraints": [str(c) for c in constraints],
         "points": len(rows),
