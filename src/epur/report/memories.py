@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from epur.energy import cycles_per_access
+from epur.arch import Memory
 from epur.evaluation import Evaluation
 from epur.report._format import sig
 
@@ -22,7 +22,7 @@ class SramFigures:
     """CACTI's figures for one SRAM instance (SI units) and the designs that use it."""
 
     designs: tuple[str, ...]
-    memory: str
+    memory: Memory
     instances: int
     capacity_bytes: int
     port_bits: int
@@ -40,7 +40,7 @@ class SramFigures:
     def json(self) -> dict[str, Any]:
         return {
             "designs": list(self.designs),
-            "memory": self.memory,
+            "memory": self.memory.value,
             "instances": self.instances,
             "capacity_bytes": self.capacity_bytes,
             "port_bits": self.port_bits,
@@ -59,7 +59,7 @@ class SramFigures:
     def cells(self) -> list[str]:
         return [
             ", ".join(self.designs),
-            self.memory,
+            self.memory.value,
             str(self.instances),
             f"{self.capacity_bytes:,}",
             str(self.port_bits),
@@ -81,20 +81,20 @@ MEMORY_HEADERS = ["designs", "memory", "instances", "capacity B", "port bits", "
 def memory_figures(designs: Mapping[str, Evaluation]) -> tuple[SramFigures, ...]:
     """Every SRAM of the ``designs`` (name -> an evaluation of that design), by memory
     then design; an SRAM several designs share appears once."""
-    rows: dict[tuple[str, object, int], SramFigures] = {}
+    rows: dict[tuple[Memory, object, int], SramFigures] = {}
     for design, ev in designs.items():
-        table = ev.energy_table
+        table = ev.srams
         if table is None:
             continue
-        for m in table.memories:
-            key = (m.name, m.spec, ev.arch.clock_hz)
+        for m in table:
+            key = (m.memory, m.spec, ev.arch.clock_hz)
             if key in rows:
                 rows[key] = replace(rows[key], designs=(*rows[key].designs, design))
                 continue
             r = m.result
             rows[key] = SramFigures(
                 designs=(design,),
-                memory=m.name,
+                memory=m.memory,
                 instances=m.instances,
                 capacity_bytes=m.spec.capacity_bytes,
                 port_bits=m.spec.port_bits,
@@ -105,10 +105,9 @@ def memory_figures(designs: Mapping[str, Evaluation]) -> tuple[SramFigures, ...]
                 write_energy_j=r.write_energy_j,
                 leakage_w=r.leakage_w + r.gate_leakage_w,
                 cycle_time_s=r.cycle_time_s,
-                cycles_per_access=cycles_per_access(r.cycle_time_s, ev.arch.clock_hz),
+                cycles_per_access=m.cycles_per_access,
                 area_mm2=r.area_mm2,
                 backend=table.backend,
             )
-    order = {name: k for k, name in enumerate(("weight_buffer", "input_buffer",
-                                                "intermediate_memory"))}  # fmt: skip
-    return tuple(sorted(rows.values(), key=lambda s: order.get(s.memory, len(order))))
+    order = list(Memory)
+    return tuple(sorted(rows.values(), key=lambda s: order.index(s.memory)))

@@ -85,10 +85,7 @@ def user_changes(ev: Evaluation) -> tuple[ArchChange, ...]:
     is epur's doing, reported in its notes)."""
     arch = ev.arch
     for b in ev.banking:
-        if b.banks != b.given_banks:
-            memory = getattr(arch, b.memory)
-            given = memory.model_copy(update={"banks": b.given_banks})
-            arch = arch.model_copy(update={b.memory: given})
+        arch = b.memory.with_banks(arch, b.given_banks)
     return arch_changes(arch)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from epur.arch import Memory
 from epur.report._format import sig
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ COMPONENT_COLOURS = {
     "dpu_adder_trees": "#6baed6",
     "dpu_accumulators": "#c6dbef",
     "mfu": "#9467bd",
-    "weight_buffer": "#ff7f0e",
-    "input_buffer": "#2ca02c",
-    "intermediate_memory": "#d62728",
+    Memory.WEIGHT_BUFFER.value: "#ff7f0e",
+    Memory.INPUT_BUFFER.value: "#2ca02c",
+    Memory.INTERMEDIATE_MEMORY.value: "#d62728",
     "dram": "#7f7f7f",
     "leakage": "#bcbd22",
 }

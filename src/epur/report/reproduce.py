@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from epur.arch import PROVENANCE, ArchChange, ArchConfig, arch_changes
+from epur.arch import PROVENANCE, ArchChange, ArchConfig, Memory, arch_changes
 from epur.energy import SramBackend
 from epur.evaluation import Design, Evaluation, SramSource, evaluate
 from epur.report.consistency import (
@@ -367,8 +367,8 @@ def _designs_json(rep: Reproduction) -> dict[str, Any]:
             "dataflow": str(ev.timing.dataflow),
             "arch_name": arch.name,
             **{
-                f"{m}_{field}": getattr(getattr(arch, m), field)
-                for m in ("weight_buffer", "intermediate_memory")
+                f"{m.value}_{field}": getattr(m.config(arch), field)
+                for m in (Memory.WEIGHT_BUFFER, Memory.INTERMEDIATE_MEMORY)
                 for field in ("capacity_bytes", "banks")
             },
             "access_cycles": asdict(ev.timing.access_cycles),

@@ -104,7 +104,7 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
     if ev.energy is None or ev.energy_table is None:
         return {}
     table = ev.energy_table
-    timing = {mt.name: mt for mt in memory_timing(ev.timing.total, table, ev.arch.clock_hz)}
+    timing = {mt.memory: mt for mt in memory_timing(ev.timing.total, table, ev.arch.clock_hz)}
     memories = []
     for m in table.memories:
         memories.append(
@@ -125,9 +125,9 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
                 "area_mm2": m.result.area_mm2,
                 "access_time_s": m.result.access_time_s,
                 "cycle_time_s": m.result.cycle_time_s,
-                "cycles_per_access": timing[m.name].cycles_per_access,
-                "accesses_per_cycle": timing[m.name].accesses_per_cycle,
-                "fits_clock": timing[m.name].fits_clock,
+                "cycles_per_access": timing[m.memory].cycles_per_access,
+                "accesses_per_cycle": timing[m.memory].accesses_per_cycle,
+                "fits_clock": timing[m.memory].fits_clock,
             }
         )
     return {

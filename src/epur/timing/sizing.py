@@ -76,6 +76,8 @@ def weight_buffer_design(
     return arch.model_copy(
         update={
             "name": f"{arch.name}-{Dataflow(dataflow)}-sized",
-            "weight_buffer": arch.weight_buffer.model_copy(update={"capacity_bytes": need}),
+            Memory.WEIGHT_BUFFER.value: arch.weight_buffer.model_copy(
+                update={"capacity_bytes": need}
+            ),
         }
     )
