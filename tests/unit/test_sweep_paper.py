@@ -132,3 +132,19 @@ def test_each_compare_tegra_scenario_is_judged_from_its_named_figures() -> None:
     assert set(v) == {("d", "floor"), ("d", "paper_calibrated")}
     assert v[("d", "paper_calibrated")].holds
     assert v[("d", "floor")].met == (Statement.ENERGY, Statement.SPEEDUP)
+
+
+def test_networks_without_a_frame_rate_need_no_tegra_real_time_factor() -> None:
+    """GMAT and BYSDNE have no frame rate: the engine gives them no real-time factor."""
+    rows = rows_for("d", [E] * 4, [S] * 4, {})
+    for k, r in enumerate(rows):
+        if r.network not in REAL_TIME_NETWORKS:
+            extra = {**r.extra, "tegra_real_time_factor": None}
+            rows[k] = SweepRow(r.point_id, r.network, r.design_id, "{}", r.axes, r.status,
+                               extra=extra)  # fmt: skip
+    (v,) = verdicts(rows).values()
+    assert v.holds
+    rows[0] = SweepRow(rows[0].point_id, "eesen", "d", "{}", rows[0].axes, RowStatus.OK,
+                       extra={**rows[0].extra, "tegra_real_time_factor": None})  # fmt: skip
+    (v,) = verdicts(rows).values()
+    assert v.missing == ("eesen",)  # the real-time statement needs it on EESEN

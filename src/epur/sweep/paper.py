@@ -212,12 +212,13 @@ def _figure(row: SweepRow, key: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-Figures = tuple[float, float, float]  # energy reduction, speedup, Tegra real-time factor
+# energy reduction, speedup, Tegra real-time factor (None without a frame rate)
+Figures = tuple[float, float, float | None]
 
 
 def _figures(row: SweepRow) -> dict[str | None, Figures]:
     """The row's three figures per Tegra scenario: ``NAME.SCENARIO`` extras for each
-    scenario that has all three; else the plain ``NAME`` extras, against the scenario of
+    scenario that has both ratios; else the plain ``NAME`` extras, against the scenario of
     the row's ``tegra_scenario`` axis or extra (``None`` when it names none)."""
     out: dict[str | None, Figures] = {}
     prefix = ENERGY_REDUCTION + "."
@@ -225,20 +226,19 @@ def _figures(row: SweepRow) -> dict[str | None, Figures]:
         if key.startswith(prefix):
             scenario = key[len(prefix) :]
             values = [_figure(row, f"{name}.{scenario}") for name in _EXTRAS]
-            if all(v is not None for v in values):
-                out[scenario] = (values[0] or 0.0, values[1] or 0.0, values[2] or 0.0)
+            if values[0] is not None and values[1] is not None:
+                out[scenario] = (values[0], values[1], values[2])
     if out:
         return out
-    values = [_figure(row, name) for name in _EXTRAS]
-    if any(v is None for v in values):
+    energy, speed, rtf = (_figure(row, name) for name in _EXTRAS)
+    if energy is None or speed is None:
         return {}
     raw = row.axes.get(TEGRA_SCENARIO, row.extra.get(TEGRA_SCENARIO))
-    return {None if raw is None else str(raw): (values[0] or 0.0, values[1] or 0.0,
-                                                 values[2] or 0.0)}  # fmt: skip
+    return {None if raw is None else str(raw): (energy, speed, rtf)}
 
 
 def has_tegra_extras(rows: Iterable[SweepRow]) -> bool:
-    """Whether any row carries the three figures against the Tegra X1."""
+    """Whether any row carries figures against the Tegra X1."""
     return any(_figures(r) for r in rows)
 
 
@@ -248,11 +248,13 @@ def _verdict(
     per_network: dict[str, tuple[SweepRow, Figures]] = {}
     for row, figures in sorted(rows, key=lambda r: r[0].point_id):
         net = row.network.lower()
-        if net in ZOO_NAMES and row.status in EVALUATED and figures is not None:
+        needs_rtf = net in REAL_TIME_NETWORKS
+        complete = figures is not None and (figures[2] is not None or not needs_rtf)
+        if net in ZOO_NAMES and row.status in EVALUATED and figures is not None and complete:
             per_network.setdefault(net, (row, figures))
     missing = tuple(n for n in ZOO_NAMES if n not in per_network)
     found = [per_network[n] for n in ZOO_NAMES if n in per_network]
-    rtf = {n: per_network[n][1][2] for n in REAL_TIME_NETWORKS if n in per_network}
+    rtf = {n: per_network[n][1][2] or 0.0 for n in REAL_TIME_NETWORKS if n in per_network}
     energy = speed = None
     met: list[Statement] = []
     if not missing:
