@@ -42,7 +42,7 @@ def test_averages_over_the_four_networks_decide() -> None:
     passes = rows_for("pass", [E - 10, E + 10, E, E], [S + 1, S - 1, S, S], {})
     low_energy = rows_for("energy", [E - 1, E, E, E], [S] * 4, {})
     low_speed = rows_for("speed", [E] * 4, [S, S, S, S - 0.01], {})
-    real_time = rows_for("realtime", [E] * 4, [S] * 4, {REAL_TIME_NETWORKS[0]: 1.0})
+    real_time = rows_for("realtime", [E] * 4, [S] * 4, {REAL_TIME_NETWORKS[0]: 0.999})
     v = verdicts(passes + low_energy + low_speed + real_time)
     key = "cudnn_measured"
     assert v[("pass", key)].holds
@@ -55,6 +55,14 @@ def test_averages_over_the_four_networks_decide() -> None:
     data = cons.json()
     assert data["holding"] == 1 and data["decided"] == 4
     assert data["energy_reduction_required"] == E and data["speedup_required"] == S
+
+
+def test_a_tegra_at_the_real_time_bound_misses_real_time() -> None:
+    """A real-time factor of exactly 1 is not real time, as epur.report.consistency
+    counts it (its paper-calibrated Tegra sits there on EESEN)."""
+    at_bound = rows_for("bound", [E] * 4, [S] * 4, {REAL_TIME_NETWORKS[0]: 1.0})
+    (v,) = verdicts(at_bound).values()
+    assert Statement.NOT_REAL_TIME in v.met and v.holds
 
 
 def test_a_missing_network_leaves_a_design_undecided() -> None:

@@ -104,3 +104,19 @@ def test_two_sweeps_on_a_cold_cacti_cache(tmp_path: Path, monkeypatch: pytest.Mo
         t.join()
     assert results["a"] == results["b"] and len(results["a"]) == 2
     assert all(r.status is RowStatus.OK for r in results["a"]), results["a"]
+
+
+def test_accuracy_runs_the_functional_model_on_each_design(tmp_path: Path) -> None:
+    """``accuracy:`` fills each row's error against the float64 reference: fp32 far below
+    q4.4, the same error for the same design on a second run (one random case per
+    network, drawn from the seed)."""
+    acc = spec(networks=["bysdne"], compare_tegra=[], constraints={},
+               axes={"format": ["fp32", "q4.4"], "dataflow": ["mwl"]},
+               accuracy={"steps": 6, "seed": 1}, sram="none")  # fmt: skip
+    rows = run_sweep(acc, tmp_path / "a", InlineExecutor()).rows
+    errors = {r.axes["format"]: r.accuracy_error for r in rows}
+    assert all(r.status is RowStatus.OK for r in rows), [r.message for r in rows]
+    assert errors["fp32"] is not None and errors["q4.4"] is not None
+    assert 0 <= errors["fp32"] < 1e-4 < errors["q4.4"]
+    again = run_sweep(acc, tmp_path / "b", InlineExecutor()).rows
+    assert [r.accuracy_error for r in again] == [r.accuracy_error for r in rows]

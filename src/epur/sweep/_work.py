@@ -16,6 +16,7 @@ from typing import Any
 from epur.energy import CactiRejectedError, SramResult, SramSpec, sram_backend
 from epur.errors import BackendError, EpurError
 from epur.evaluation import Design, SramSource, evaluate
+from epur.sweep._accuracy import accuracy_error
 from epur.sweep.rows import RowStatus, SweepRow
 from epur.workload.network import Network
 
@@ -81,6 +82,7 @@ class Chunk:
     networks: dict[str, Network]
     sram: ResolvedSram | None
     version: str
+    accuracy: tuple[int, int] | None = None  # (steps, seed): run the functional model
 
 
 def compute_sram(job: tuple[str, SramSpec]) -> tuple[SramSpec, SramAnswer]:
@@ -148,12 +150,19 @@ def _row(task: PointTask, chunk: Chunk) -> SweepRow:
         energy = ev.energy.total_j
         area = sum(ev.energy_table.area_mm2.values())
         extra["power_w"] = energy / latency if latency else 0.0
+    error = None
+    if chunk.accuracy is not None:
+        try:
+            error = accuracy_error(chunk.networks[task.network], design, *chunk.accuracy)
+        except EpurError as exc:
+            return make(RowStatus.ERROR, "accuracy: " + " ".join(str(exc).split()))
     return make(
         RowStatus.OK,
         latency_s=latency,
         energy_j=energy,
         area_mm2=area,
         real_time_factor=ev.real_time_factor,
+        accuracy_error=error,
         extra=extra,
     )
 

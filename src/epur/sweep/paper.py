@@ -50,6 +50,7 @@ __all__ = [
 ENERGY_REDUCTION = "energy_reduction_vs_tegra"
 SPEEDUP = "speedup_vs_tegra"
 TEGRA_REAL_TIME_FACTOR = "tegra_real_time_factor"
+_AT_THE_BOUND = 1e-12  # relative: a real-time factor of 1 computed with rounding
 TEGRA_SCENARIO = "tegra_scenario"
 _EXTRAS = (ENERGY_REDUCTION, SPEEDUP, TEGRA_REAL_TIME_FACTOR)
 
@@ -111,14 +112,14 @@ class Statement(StrEnum):
 
     ENERGY = "energy_reduction"  # average energy reduction >= PAPER_ENERGY_REDUCTION
     SPEEDUP = "speedup"  # average speedup >= THESIS_SPEEDUP
-    NOT_REAL_TIME = "tegra_not_real_time"  # Tegra RTF > 1 on REAL_TIME_NETWORKS
+    NOT_REAL_TIME = "tegra_not_real_time"  # Tegra RTF >= 1 on REAL_TIME_NETWORKS
 
 
 STATEMENT_TEXT = {
     Statement.ENERGY: f"average energy reduction vs the Tegra X1 >= {PAPER_ENERGY_REDUCTION:g}x "
     "(PACT 2018)",
     Statement.SPEEDUP: f"average speedup vs the Tegra X1 >= {THESIS_SPEEDUP:g}x (thesis, UPC 2021)",
-    Statement.NOT_REAL_TIME: "the Tegra X1 not real time (RTF > 1) on "
+    Statement.NOT_REAL_TIME: "the Tegra X1 not real time (RTF >= 1) on "
     + " and ".join(n.upper() for n in REAL_TIME_NETWORKS)
     + " (PACT 2018)",
 }
@@ -264,7 +265,9 @@ def _verdict(
             met.append(Statement.ENERGY)
         if speed >= THESIS_SPEEDUP:
             met.append(Statement.SPEEDUP)
-        if all(rtf[n] > 1 for n in REAL_TIME_NETWORKS):
+        # at the bound a Tegra misses real time, as epur.report.consistency counts it (the
+        # paper-calibrated scenario puts it there on EESEN): 1 within rounding
+        if all(rtf[n] >= 1 - _AT_THE_BOUND for n in REAL_TIME_NETWORKS):
             met.append(Statement.NOT_REAL_TIME)
     first = min((r for r, _ in rows), key=lambda r: r.point_id)
     axes = {k: v for k, v in first.axes.items() if k != TEGRA_SCENARIO}

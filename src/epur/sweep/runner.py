@@ -19,7 +19,6 @@ from typing import Any, TextIO
 
 from epur._files import write_text
 from epur.energy import sram_backend
-from epur.errors import ConfigError
 from epur.evaluation import SramSource
 from epur.sweep._points import build_tasks
 from epur.sweep._progress import Progress
@@ -58,8 +57,6 @@ def run_sweep(
     ``on_row`` is called after each row is stored."""
     from epur import __version__
 
-    if spec.accuracy is not None:  # validated, not yet computed: refused before any work
-        raise ConfigError("accuracy: the functional model is not yet run by epur sweep")
     networks = {ref.name: ref.load() for ref in spec.networks}
     tasks = build_tasks(spec, networks)
     out_dir = Path(out_dir)
@@ -69,7 +66,8 @@ def run_sweep(
         pending = [t for t in tasks if t.point_id not in done]
         plan = _resolve(spec, pending, executor)
         tegra = _tegra(spec, networks)
-        chunks = _chunks(pending, networks, plan, __version__, executor.workers)
+        accuracy = None if spec.accuracy is None else (spec.accuracy.steps, spec.accuracy.seed)
+        chunks = _chunks(pending, networks, plan, __version__, executor.workers, accuracy)
         bar = Progress(len(pending), progress)
         try:
             for rows in executor.map(evaluate_chunk, chunks):
@@ -100,6 +98,7 @@ def _chunks(
     plan: SramPlan | None,
     version: str,
     workers: int,
+    accuracy: tuple[int, int] | None = None,
 ) -> list[Chunk]:
     size = max(1, min(_MAX_CHUNK, len(tasks) // (4 * workers) or 1))
     chunks = []
@@ -108,7 +107,7 @@ def _chunks(
         nets = {t.network: networks[t.network] for t in part}
         designs = [t.design for t in part if t.design is not None]
         sram = plan.for_designs(designs) if plan is not None else None
-        chunks.append(Chunk(part, nets, sram, version))
+        chunks.append(Chunk(part, nets, sram, version, accuracy))
     return chunks
 
 
