@@ -27,7 +27,7 @@ def spec_for(points: int, sram: str) -> dict[str, object]:
     per = max(1, points // (4 * 2))
     lanes = LANES[: max(1, min(len(LANES), round(per ** (1 / 3))))]
     formats = FORMATS[: max(1, min(len(FORMATS), round(per ** (1 / 3))))]
-    steps = max(1, per // (len(lanes) * len(formats)))
+    steps = max(1, -(-per // (len(lanes) * len(formats))))  # at least the points asked for
     return {
         "networks": ["eesen", "gmat", "bysdne", "rldradspr"],
         "sram": sram,
