@@ -28,6 +28,8 @@ __all__ = [
     "area_breakdown",
     "colour",
     "energy_breakdown",
+    "figure",
+    "render",
     "tornado",
     "versus_tegra",
 ]
@@ -58,7 +60,11 @@ def colour(name: str) -> str:
 
 
 @contextmanager
-def _figure(width: float, height: float, ncols: int = 1) -> Iterator[tuple[Any, Any]]:
+def figure(
+    width: float, height: float, ncols: int = 1, nrows: int = 1, squeeze: bool = True
+) -> Iterator[tuple[Any, Any]]:
+    """A matplotlib figure of ``nrows`` x ``ncols`` axes (inches), closed on exit: the
+    one place every epur figure (the reproduction's, a sweep's) is set up."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: never a window
@@ -66,19 +72,21 @@ def _figure(width: float, height: float, ncols: int = 1) -> Iterator[tuple[Any, 
 
     # SVG text stays text; fixed ids make the SVG reproducible
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "epur", "font.size": 9}):
-        fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained")
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained",
+                                 squeeze=squeeze)  # fmt: skip
         try:
             yield fig, axes
         finally:
             plt.close(fig)
 
 
-def _render(fig: Any, name: str) -> dict[str, bytes]:
+def render(fig: Any, name: str, dpi: int = 120) -> dict[str, bytes]:
+    """``{name.png: ..., name.svg: ...}`` of a figure (the SVG without a date)."""
     out = {}
     for ext in ("png", "svg"):
         buffer = io.BytesIO()
         meta = {"Date": None} if ext == "svg" else {}
-        fig.savefig(buffer, format=ext, dpi=120, bbox_inches="tight", metadata=meta)
+        fig.savefig(buffer, format=ext, dpi=dpi, bbox_inches="tight", metadata=meta)
         out[f"{name}.{ext}"] = buffer.getvalue()
     return out
 
@@ -113,7 +121,7 @@ def energy_breakdown(rep: Reproduction) -> dict[str, bytes]:
             if energy is not None:
                 bars.append((design, energy.breakdown_j()))
                 xs.append(g * (len(DESIGNS) + 1) + k)
-    with _figure(12, 5.4) as (fig, ax):
+    with figure(12, 5.4) as (fig, ax):
         components = list(dict.fromkeys(c for _, b in bars for c in b))
         totals = [sum(b.values()) for _, b in bars]
         bottoms = [0.0] * len(bars)
@@ -139,7 +147,7 @@ def energy_breakdown(rep: Reproduction) -> dict[str, bytes]:
         handles, labels = ax.get_legend_handles_labels()  # top of the stack first:
         fig.legend(handles[::-1], labels[::-1], fontsize=8, loc="outside right center",
                    frameon=False)  # fmt: skip
-        return _render(fig, "energy_breakdown")
+        return render(fig, "energy_breakdown")
 
 
 def versus_tegra(rep: Reproduction) -> dict[str, bytes]:
@@ -149,7 +157,7 @@ def versus_tegra(rep: Reproduction) -> dict[str, bytes]:
 
     labels = [case.label for case in rep.cases]
     width = 0.8 / len(DESIGNS)
-    with _figure(12, 4.8, ncols=2) as (fig, (left, right)):
+    with figure(12, 4.8, ncols=2) as (fig, (left, right)):
         peaks = {"left": 0.0, "right": 0.0}
         for k, design in enumerate(DESIGNS):
             xs = [i + (k - (len(DESIGNS) - 1) / 2) * width for i in range(len(labels))]
@@ -179,7 +187,7 @@ def versus_tegra(rep: Reproduction) -> dict[str, bytes]:
         handles = [*bars, *references]
         fig.legend(handles, [h.get_label() for h in handles], fontsize=8,
                    loc="outside lower center", ncol=len(handles), frameon=False)  # fmt: skip
-        return _render(fig, "vs_tegra_x1")
+        return render(fig, "vs_tegra_x1")
 
 
 def area_breakdown(rep: Reproduction) -> dict[str, bytes]:
@@ -191,7 +199,7 @@ def area_breakdown(rep: Reproduction) -> dict[str, bytes]:
         table = rep.cases[0].designs[design].energy_table
         if table is not None:
             areas[design] = dict(table.area_mm2)
-    with _figure(7, 4) as (fig, ax):
+    with figure(7, 4) as (fig, ax):
         labels = list(areas)
         components = list(dict.fromkeys(c for a in areas.values() for c in a))
         bottoms = [0.0] * len(labels)
@@ -208,7 +216,7 @@ def area_breakdown(rep: Reproduction) -> dict[str, bytes]:
         handles, names = ax.get_legend_handles_labels()  # top of the stack first:
         fig.legend(handles[::-1], names[::-1], fontsize=8, loc="outside right center",
                    frameon=False)  # fmt: skip
-        return _render(fig, "area_breakdown")
+        return render(fig, "area_breakdown")
 
 
 def tornado(rep: Reproduction) -> dict[str, bytes]:
@@ -230,7 +238,7 @@ def tornado(rep: Reproduction) -> dict[str, bytes]:
         if default is None or not rows:
             continue
         rows.sort(key=lambda r: abs(r[3][1] - r[3][0]))  # barh draws bottom up: widest on top
-        with _figure(8, 0.35 * len(rows) + 1.6) as (fig, ax):
+        with figure(8, 0.35 * len(rows) + 1.6) as (fig, ax):
             ys = list(range(len(rows)))
             for k, (side, colour_) in enumerate((("low", "#4c78a8"), ("high", "#f58518"))):
                 ends = [r[3][k] for r in rows]
@@ -244,5 +252,5 @@ def tornado(rep: Reproduction) -> dict[str, bytes]:
             _labels(ax, name, f"average {what} vs Tegra X1 (x)", "assumption (low / high)")
             ax.set_title(f"Sensitivity of the average {what} (mwl vs Tegra X1, modelled)")
             fig.legend(fontsize=8, loc="outside lower center", ncol=3, frameon=False)
-            out |= _render(fig, name)
+            out |= render(fig, name)
     return out

@@ -11,14 +11,13 @@ an image inside the SVG so that the file stays small.
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
+from epur.report.plots import figure, render
 from epur.sweep.frontier import Front
 from epur.sweep.paper import PaperPoint
 from epur.sweep.rows import Objective, RowStatus, SweepRow
@@ -48,33 +47,6 @@ def plot_name(network: str) -> str:
 def plotted_outputs(rows: Sequence[SweepRow]) -> list[Objective]:
     """The outputs some evaluated row knows, in ``Objective`` order."""
     return [o for o in Objective if any(r.objective(o) is not None for r in rows)]
-
-
-@contextmanager
-def _figure(nrows: int, ncols: int) -> Iterator[tuple[Any, Any]]:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: never a window
-    import matplotlib.pyplot as plt
-
-    # SVG text stays text; fixed ids make the SVG reproducible
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "epur", "font.size": 9}):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows),
-                                 layout="constrained", squeeze=False)  # fmt: skip
-        try:
-            yield fig, axes
-        finally:
-            plt.close(fig)
-
-
-def _render(fig: Any, name: str) -> dict[str, bytes]:
-    out = {}
-    for ext in ("png", "svg"):
-        buffer = io.BytesIO()
-        meta = {"Date": None} if ext == "svg" else {}
-        fig.savefig(buffer, format=ext, dpi=110, bbox_inches="tight", metadata=meta)
-        out[f"{name}.{ext}"] = buffer.getvalue()
-    return out
 
 
 def _points(rows: Sequence[SweepRow], x: Objective, y: Objective) -> tuple[list[float], ...]:
@@ -134,7 +106,7 @@ def front_figure(
     ncols = min(3, len(pairs))
     nrows = -(-len(pairs) // ncols)
     name = plot_name(network)
-    with _figure(nrows, ncols) as (fig, axes):
+    with figure(4.2 * ncols, 3.8 * nrows, ncols, nrows, squeeze=False) as (fig, axes):
         for k, (x, y) in enumerate(pairs):
             ax = axes[k // ncols][k % ncols]
             every: tuple[list[float], list[float]] = ([], [])
@@ -161,4 +133,4 @@ def front_figure(
                    ncol=len(handles), frameon=False)  # fmt: skip
         fig.suptitle(f"{network}: {len(evaluated)} evaluated points, {len(front.points)} on "
                      "the Pareto front (all minimised)")  # fmt: skip
-        return _render(fig, name)
+        return render(fig, name, dpi=110)
