@@ -15,7 +15,7 @@ from typing import Any
 
 from epur.energy import CactiRejectedError, SramResult, SramSpec, sram_backend
 from epur.errors import BackendError, EpurError
-from epur.evaluation import Design, SramSource, evaluate
+from epur.evaluation import Design, evaluate
 from epur.sweep._accuracy import accuracy_error
 from epur.sweep.rows import RowStatus, SweepRow
 from epur.workload.network import Network
@@ -120,16 +120,8 @@ def _row(task: PointTask, chunk: Chunk) -> SweepRow:
     if task.design is None:
         return make(RowStatus.ERROR, task.error)
     design = task.design
-    backend = None if design.sram is SramSource.NONE else chunk.sram
-    try:
-        ev = evaluate(
-            chunk.networks[task.network],
-            design.arch,
-            design.dataflow,
-            design.tile_rows,
-            backend,
-            bank_for_clock=design.bank_for_clock,
-        )
+    try:  # the SRAM figures the parent resolved stand for the design's SRAM source
+        ev = evaluate(chunk.networks[task.network], design, energy_backend=chunk.sram)
     except EpurError as exc:
         return make(RowStatus.ERROR, " ".join(str(exc).split()))
     except (ValueError, ArithmeticError) as exc:
