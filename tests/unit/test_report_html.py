@@ -12,7 +12,7 @@ import pytest
 from epur.arch import ArchConfig, apply_overrides, paper_preset
 from epur.energy import sram_backend
 from epur.report.html import report_files
-from epur.report.reproduce import DESIGNS, Reproduction, reproduce, reproduction_json
+from epur.report.reproduce import DESIGNS, Reproduction, reproduce, reproduction_results
 from epur.report.results import reproduction_text
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -22,8 +22,8 @@ FIGURES = ("energy_breakdown", "vs_tegra_x1", "area_breakdown", "tornado_energy_
 
 def _render(arch: ArchConfig) -> tuple[Reproduction, dict[str, bytes]]:
     rep = reproduce(arch, sram_backend("table"))
-    data = reproduction_json(rep)
-    return rep, report_files(rep, data, reproduction_text(data, rep.changes))
+    results = reproduction_results(rep)
+    return rep, report_files(rep, results, reproduction_text(results, rep.changes))
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +197,7 @@ def test_the_tegra_rows_show_its_own_real_time_factor(
     data = json.loads(paper[1]["results.json"])
     from epur.report.results import result_rows
 
-    tegra = {row[0]: row[3] for row in result_rows(data) if row[1].startswith("tegra_x1")}
+    rows = result_rows(reproduction_results(paper[0]))
+    tegra = {row[0]: row[3] for row in rows if row[1].startswith("tegra_x1")}
     eesen = data["networks"]["eesen"]["tegra_x1"]["real_time_factor"]
     assert tegra["EESEN"] == f"{eesen:.4f}" and tegra["BYSDNE"] == "n/a"

@@ -10,7 +10,7 @@ import pytest
 from epur.arch import ArchConfig, paper_preset
 from epur.energy import sram_backend
 from epur.report.consistency import THESIS_SPEEDUP, consistency
-from epur.report.reproduce import Reproduction, reproduce, reproduction_json
+from epur.report.reproduce import Reproduction, reproduce, reproduction_json, reproduction_results
 from epur.report.sensitivity import EPUR_ASSUMPTIONS, EpurFigures, sensitivity
 from epur.report.tegra import DEFAULT_SCENARIO, SCENARIOS
 
@@ -114,10 +114,10 @@ def test_the_paper_statements_do_not_hold_and_the_needed_latency_makes_them(
     assert "No." in cons.explanation and f"{cons.latency_scale:.3g}x" in cons.explanation
 
 
-def test_report_says_whether_the_statements_hold(rep: Reproduction, data: dict[str, Any]) -> None:
+def test_report_says_whether_the_statements_hold(rep: Reproduction) -> None:
     from epur.report.html import report_html
 
-    page = report_html(rep, data, {})
+    page = report_html(reproduction_results(rep), {})
     assert "Can the paper's statements hold together?" in page
     assert "<b>No.</b>" in page and "Tegra X1 scenarios" in page
     for name in SCENARIOS:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from epur._files import check_output_folder, shown, write_folder
 from epur.cli._common import arch
 from epur.energy.backend import sram_backend
-from epur.report import reproduce, reproduction_json
+from epur.report import reproduce
 from epur.report.reproduce import Reproduction
+from epur.report.reproduction_results import ReproductionResults, reproduction_results
 from epur.report.results import reproduction_text
 from epur.workload import ZOO_NAMES
 
@@ -47,18 +47,18 @@ def main(args: argparse.Namespace) -> None:
             print(line, file=sys.stderr, flush=True)
 
     rep = reproduce(arch(args), backend, progress)
-    data = reproduction_json(rep)
-    text = reproduction_text(data, rep.changes)
+    results = reproduction_results(rep)
+    text = reproduction_text(results, rep.changes)
     print(text)
     if args.out is not None:
-        _write(args.out, data, text, rep)
+        _write(args.out, results, text, rep)
 
 
-def _write(out: str, data: dict[str, Any], text: str, rep: Reproduction) -> None:
+def _write(out: str, results: ReproductionResults, text: str, rep: Reproduction) -> None:
     """Render every file first, then write them all as the folder ``out``: all or nothing
     (``write_folder``)."""
     from epur.report.html import report_files
 
-    files = report_files(rep, data, text)
+    files = report_files(rep, results, text)
     write_folder(out, files, "--out", REPORT_FILES, MARKER)
     print(f"\nwrote {', '.join(sorted(files))} in {shown(out)}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import html
 import re
 from functools import partial
-from typing import Any
 
+from epur.arch import ArchChange
 from epur.report.designs import DESIGN_TEXT
-from epur.report.memories import MEMORY_HEADERS, memory_figures
+from epur.report.memories import MEMORY_HEADERS
+from epur.report.paper_claims import CLAIM_HEADERS
 from epur.report.parameters import (
     CHANGES_HEADERS,
     PARAMETER_HEADERS,
@@ -24,8 +25,9 @@ from epur.report.parameters import (
 )
 from epur.report.per_sequence import ENERGY_DEFINITIONS
 from epur.report.reproduce import Reproduction
+from epur.report.reproduction_results import ReproductionResults
 from epur.report.results import RESULT_HEADERS, result_rows
-from epur.report.workloads import WORKLOAD_HEADERS, workload
+from epur.report.workloads import WORKLOAD_HEADERS
 
 __all__ = ["report_files", "report_html"]
 
@@ -108,23 +110,23 @@ def _figures(figures: dict[str, bytes]) -> str:
     return "".join(out)
 
 
-def _changes(rep: Reproduction) -> str:
-    if not rep.changes:
+def _changes(changes: tuple[ArchChange, ...]) -> str:
+    if not changes:
         return ""
     return (
         "<h2>Changed from the paper preset</h2>"
         '<p class="note">This is not the paper\'s design: these fields were set by '
         "<code>--arch</code> or <code>--set</code> (provenance <b>user</b>), or follow a "
         "field that was (<b>derived from</b> it). The paper's claims below are for its "
-        "own design.</p>" + _table(CHANGES_HEADERS, changes_rows(rep.changes), frozenset({1, 4}))
+        "own design.</p>" + _table(CHANGES_HEADERS, changes_rows(changes), frozenset({1, 4}))
     )
 
 
-def _designs(data: dict[str, Any]) -> str:
+def _designs(results: ReproductionResults) -> str:
     rows = [
-        [name, DESIGN_TEXT[name], f"{d['weight_buffer_capacity_bytes']:,}",
-         str(d["weight_buffer_banks"]), ", ".join(str(v) for v in d["access_cycles"].values())]
-        for name, d in data["designs"].items()
+        [name, DESIGN_TEXT[name], f"{d.weight_buffer_capacity_bytes:,}",
+         str(d.weight_buffer_banks), d.cycles_text()]
+        for name, d in results.designs.items()
     ]  # fmt: skip
     headers = ["design", "what it is", "weight buffer B/CU", "banks",
                "cycles per access (WB, IB, IM)"]  # fmt: skip
@@ -135,71 +137,72 @@ def _x(value: float | None) -> str:
     return "" if value is None else f"{value:.3g}x"
 
 
-def _uncertainty(data: dict[str, Any]) -> str:
+def _pair(pair: tuple[float, float] | None) -> str:
+    return " / ".join(_x(v) for v in pair or [None])
+
+
+def _uncertainty(results: ReproductionResults) -> str:
     """The Tegra scenarios, the sensitivity table and the consistency check."""
-    if not data.get("sensitivity"):
+    sens, cons, bands = results.sensitivity, results.consistency, results.summary.bands
+    if sens is None or not sens.rows or cons is None or bands is None:
         return ""
-    nets = list(data["networks"])
+    nets = [c.key for c in results.networks]
     scen_rows = [
-        [name, s["precision"], f"{s['step_overhead_s'] * 1e6:.3g}", f"{s['power_w']:g}",
-         _x(s["energy_reduction_avg"]), _x(s["speedup_avg"])]
-        + [f"{e['latency_s'] * 1e3:.4g}" + ("" if e["real_time_factor"] is None
-           else f" (RTF {e['real_time_factor']:.3g})") for e in s["networks"].values()]
-        for name, s in data["scenarios"].items()
+        [s.name, s.precision, f"{s.step_overhead_s * 1e6:.3g}", f"{s.power_w:g}",
+         _x(s.energy_reduction_avg), _x(s.speedup_avg)]
+        + [f"{e.latency_s * 1e3:.4g}" + ("" if e.real_time_factor is None
+           else f" (RTF {e.real_time_factor:.3g})") for e in s.networks.values()]
+        for s in results.scenarios
     ]  # fmt: skip
     scen_headers = ["scenario", "precision", "us per step", "power W", "energy red. (avg)",
                     "speedup (avg)", *(f"{k.upper()} ms" for k in nets)]  # fmt: skip
     sens_rows = [
-        [r["assumption"], r["default"], r["low"], r["high"],
-         " / ".join(_x(v) for v in r["energy_reduction_avg"] or [None]),
-         " / ".join(_x(v) for v in r["speedup_avg"] or [None]), r.get("note") or r["reason"]]
-        for r in data["sensitivity"]
+        [r.assumption, r.default, r.low, r.high, _pair(r.energy_reduction_avg),
+         _pair(r.speedup_avg), r.note or r.reason]
+        for r in sens.rows
     ]  # fmt: skip
     sens_headers = ["assumption", "default", "low", "high", "energy red. low / high",
                     "speedup low / high", "why these values"]  # fmt: skip
-    summary = data["summary"]
-    band = (f"energy reduction {_x(summary['energy_reduction_vs_tegra_x1_avg'])} "
-            f"(range {' to '.join(_x(v) for v in summary['energy_reduction_vs_tegra_x1_range'])})"
-            f"; speedup {_x(summary['speedup_vs_tegra_x1_avg'])} (range "
-            f"{' to '.join(_x(v) for v in summary['speedup_vs_tegra_x1_range'])})")  # fmt: skip
-    cons = data["consistency"]
+    summary = results.summary
+    band = (f"energy reduction {_x(summary.energy_reduction_avg)} "
+            f"(range {' to '.join(_x(v) for v in bands.energy_reduction or ())})"
+            f"; speedup {_x(summary.speedup_avg)} (range "
+            f"{' to '.join(_x(v) for v in bands.speedup)})")  # fmt: skip
     return f"""<h2>Tegra X1 scenarios</h2>{_table(scen_headers, scen_rows)}
 <p class="note">The default scenario, in every other table and figure, is
-<b>{_escape(summary["tegra_scenario"])}</b>. All modelled, never measured.</p>
+<b>{_escape(summary.tegra_scenario)}</b>. All modelled, never measured.</p>
 <h2>Sensitivity</h2><p>Headline averages (mwl): {_escape(band)}.</p>
 {_table(sens_headers, sens_rows, frozenset({1, 2, 3, 6}), frozenset({6}))}
 <h2>Can the paper's statements hold together?</h2>
-<p><b>{"Yes" if cons["holds"] else "No"}.</b> {_escape(cons["explanation"])}</p>"""
+<p><b>{"Yes" if cons.holds else "No"}.</b> {_escape(cons.explanation)}</p>"""
 
 
-def report_html(rep: Reproduction, data: dict[str, Any], figures: dict[str, bytes]) -> str:
-    """The report page of ``rep``, its ``reproduction_json`` data and its figures."""
-    backend = data["summary"]["energy_backend"]
+def report_html(results: ReproductionResults, figures: dict[str, bytes]) -> str:
+    """The report page of a reproduction's results and its figures."""
+    backend = results.summary.energy_backend
     sram = ("CACTI 7 (zigzag-dse 3.9.1)" if backend == "cacti"
             else "CACTI results recorded in the repository (CACTI was not run)")  # fmt: skip
-    averaged = ", ".join(c.network.name for c in rep.faithful())
-    claim_rows = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
-    claims = _table(["claim", "paper", "epur", "gap"], claim_rows, frozenset({1, 2, 3}),
+    averaged = ", ".join(c.name for c in results.networks)
+    claims = _table(CLAIM_HEADERS, [c.cells() for c in results.claims], frozenset({1, 2, 3}),
                     frozenset({0, 1, 2, 3}))  # fmt: skip
-    results = _table(RESULT_HEADERS, result_rows(data), frozenset({1}))
-    workloads = _table(WORKLOAD_HEADERS, [workload(c.network).cells() for c in rep.faithful()],
+    table = _table(RESULT_HEADERS, result_rows(results), frozenset({1}))
+    workloads = _table(WORKLOAD_HEADERS, [w.cells() for _, w in results.workloads],
                        frozenset({1, 3}), frozenset({1, 3}))  # fmt: skip
-    designs = {name: ev.arch for name, ev in rep.cases[0].designs.items()}
     params = _table(
         PARAMETER_HEADERS,
-        [row.cells() for row in parameter_rows(designs, rep.changes)],
+        [row.cells() for row in parameter_rows(results.design_archs, results.changes)],
         frozenset({1, 2, 3, 4}),
         frozenset({2, 4}),
     )
     memories = _table(
         MEMORY_HEADERS,
-        [m.cells() for m in memory_figures(rep.cases[0].designs)],
+        [m.cells() for m in results.memories],
         frozenset({0, 1}),
         frozenset({0}),
     )
     definitions = "; ".join(f"<b>{k}</b>: {_escape(v)}" for k, v in ENERGY_DEFINITIONS.items())
     sources = "".join(f"<li>{_escape(s)}</li>" for s in _SOURCES)
-    title = _escape(data["title"])
+    title = _escape(results.title)
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><style>{_STYLE}</style></head><body>
@@ -211,22 +214,22 @@ input GEMM per layer over the sequence; per step a recurrent GEMV re-reading U b
 256 KiB L2, a point-wise kernel and a fixed cost), with efficiencies fitted to measured
 TX1 kernels and 5.7 W under load: <b>modelled, never measured</b>; three scenarios
 below.</p>
-{_changes(rep)}
+{_changes(results.changes)}
 <h2>Paper vs epur</h2>{claims}
 <p class="note">Averages over {averaged} with the mwl design
 (GMAT faithful: autoregressive decoder).</p>
-<h2>Designs</h2>{_designs(data)}
+<h2>Designs</h2>{_designs(results)}
 <p class="note">An SRAM whose cycle time exceeds the clock holds its single port for
 several cycles per access; the timing model charges those cycles, and any conflict
 between reads and fills on one port, as port stalls.</p>
 <h2>Workloads</h2>{workloads}
 <p class="note">GMAT also runs with known inputs (teacher forcing: the decoder's inputs
 given), as the paper's MWL result on it needs. MACs are for one sequence.</p>
-<h2>Results</h2>{results}
+<h2>Results</h2>{table}
 <p class="note">Energy per sequence and per step as epur defines them: {definitions}.
 Batch 1 throughout.</p>
 <h2>Figures</h2>{_figures(figures)}
-{_uncertainty(data)}
+{_uncertainty(results)}
 <h2>SRAMs (CACTI)</h2>{memories}
 <p class="note">Per instance: energy per access of the full port, leakage (subthreshold
 and gate) and area of one SRAM; the design has <i>instances</i> of it. Cycles per access
@@ -240,17 +243,18 @@ node, automatic port widths resolved; where designs differ, each design's value.
 """
 
 
-def report_files(rep: Reproduction, data: dict[str, Any], text: str) -> dict[str, bytes]:
+def report_files(rep: Reproduction, results: ReproductionResults, text: str) -> dict[str, bytes]:
     """Every file of ``epur reproduce --out``, rendered (nothing written): the figures (PNG
-    and SVG) and ``report.html`` when energy was modelled, ``results.json``, ``results.md``."""
+    and SVG, of ``rep``) and ``report.html`` when energy was modelled, ``results.json``
+    (``results.json()``), ``results.md`` (``text``)."""
     import json
 
     from epur.report.plots import area_breakdown, energy_breakdown, tornado, versus_tegra
 
     files: dict[str, bytes] = {}
-    if data["summary"]["energy_reduction_vs_tegra_x1_avg"] is not None:
+    if results.summary.energy_reduction_avg is not None:
         files |= energy_breakdown(rep) | versus_tegra(rep) | area_breakdown(rep) | tornado(rep)
-        files["report.html"] = report_html(rep, data, files).encode("utf-8")
-    files["results.json"] = (json.dumps(data, indent=2) + "\n").encode("utf-8")
+        files["report.html"] = report_html(results, files).encode("utf-8")
+    files["results.json"] = (json.dumps(results.json(), indent=2) + "\n").encode("utf-8")
     files["results.md"] = (text + "\n").encode("utf-8")
     return files
