@@ -13,7 +13,7 @@ from __future__ import annotations
 from epur.arch import paper_preset
 from epur.energy import sram_backend
 from epur.evaluation import evaluate
-from epur.report.reproduce import RESULT_HEADERS, reproduce, reproduction_json, result_rows
+from epur.report.reproduce import RESULT_HEADERS, reproduce, reproduction_results, result_rows
 from epur.schedule import Dataflow
 from epur.workload.zoo import ZOO_NAMES, zoo_network
 
@@ -53,19 +53,18 @@ def timing_table() -> str:
 
 
 def evaluation_tables() -> str:
-    data = reproduction_json(reproduce(paper_preset(), sram_backend()))
-    claims = [[r["claim"], r["paper"], r["epur"], r["gap"]] for r in data["paper_vs_epur"]]
+    results = reproduction_results(reproduce(paper_preset(), sram_backend()))
+    claims = [c.cells() for c in results.claims]
     designs = [
-        [name, f"{d['weight_buffer_capacity_bytes']:,}", str(d["weight_buffer_banks"]),
-         ", ".join(str(v) for v in d["access_cycles"].values())]
-        for name, d in data["designs"].items()
-    ]  # fmt: skip
+        [name, f"{d.weight_buffer_capacity_bytes:,}", str(d.weight_buffer_banks), d.cycles_text()]
+        for name, d in results.designs.items()
+    ]
     return "\n\n".join([
         markdown(["design", "weight buffer B/CU", "banks", "cycles per access (WB, IB, IM)"],
                  designs, left=1),
-        markdown(RESULT_HEADERS, result_rows(data)),
+        markdown(RESULT_HEADERS, result_rows(results)),
         markdown(["claim", "paper", "epur", "gap"], claims, left=4),
-        f"SRAM figures: {data['summary']['energy_backend']}",
+        f"SRAM figures: {results.summary.energy_backend}",
     ])  # fmt: skip
 
 
