@@ -512,3 +512,12 @@ def test_a_file_where_the_folder_goes_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EpurError, match=r"^cannot write --out .*res: it is a file; give a folder$"):
         write(tmp_path / "res")
     assert (tmp_path / "res").read_text() == "mine"
+
+
+def test_yaml_exponents_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    """``clock_hz: 1e9`` is a number, as in YAML 1.2 (PyYAML's YAML 1.1 reads a string)."""
+    path = tmp_path / "a.yaml"
+    path.write_text("a: 2e8\nb: -1E-3\nc: 1.5e+2\nd: 1e\ne: eesen\nf: 7\n")
+    assert read_mapping(path, "a test file") == {
+        "a": 2e8, "b": -1e-3, "c": 150.0, "d": "1e", "e": "eesen", "f": 7,
+    }  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 import tomllib
 import zipfile
@@ -20,7 +21,19 @@ if TYPE_CHECKING:
 
 # yaml.safe_load's loader, compiled (libyaml) where PyYAML has it: the same safe subset,
 # about ten times faster on large network files
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading ``2e8`` and ``1E-3`` as numbers as YAML 1.2 does (YAML
+    1.1, PyYAML's, wants a dot and a signed exponent, and reads them as strings)."""
+
+
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+_SAFE_LOADER = _SafeLoader
 
 __all__ = [
     "MAX_ARRAY_BYTES",
