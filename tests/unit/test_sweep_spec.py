@@ -80,3 +80,13 @@ def test_seeded_sampling_is_reproducible(method: SamplingMethod) -> None:
     assert all(1e8 <= p["clock_hz"] <= 1e9 for p in a)  # type: ignore[operator]
     if method is SamplingMethod.LHS:  # one draw per stratum
         assert sorted(int((p["clock_hz"] - 1e8) / 1.5e8) for p in a) == list(range(6))  # type: ignore[operator]
+
+
+def test_a_range_over_an_integer_field_samples_integers() -> None:
+    """``clock_hz`` is a whole number of hertz: a continuous range written with float
+    bounds (``1e8`` is a float) gives integers, which the architecture accepts."""
+    s = spec(sampling={"method": "random", "points": 5, "seed": 1},
+             axes={"clock_hz": {"min": 1.5e8, "max": 1e9}, "dpu.lanes": [8]})  # fmt: skip
+    points = sample(s.axes, SamplingMethod.RANDOM, 5, 1)
+    assert all(type(p["clock_hz"]) is int for p in points), points
+    assert all(150_000_000 <= p["clock_hz"] <= 1_000_000_000 for p in points)  # type: ignore[operator]

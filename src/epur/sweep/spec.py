@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,17 @@ from epur.arch.overrides import leaf_keys
 from epur.errors import ConfigError, EpurError
 from epur.evaluation import SramSource
 from epur.report.tegra import SCENARIOS
+from epur.sweep._spec_outputs import (
+    OUTPUTS,
+    RATE_OUTPUTS,
+    TEGRA_OUTPUTS,
+    _constraints,
+    _fail,
+    _integer,
+    _known,
+    _mapping,
+    _objectives,
+)
 from epur.sweep.rows import Constraint, Objective
 from epur.sweep.sampling import (
     MAX_POINTS,
@@ -47,9 +58,6 @@ __all__ = [
     "parse_sweep_spec",
 ]
 
-OUTPUTS = ("latency_s", "energy_j", "area_mm2", "real_time_factor", "accuracy_error")
-EXTRA_OUTPUTS = ("cycles", "power_w", "dram_bytes", "dpu_utilization")  # every ok row's extra
-TEGRA_OUTPUTS = ("speedup_vs_tegra", "energy_reduction_vs_tegra", "tegra_real_time_factor")
 MEMORIES = ("weight_buffer", "input_buffer", "intermediate_memory")
 _KEYS = (
     "name",
@@ -66,7 +74,6 @@ _KEYS = (
 )
 _MAX_STEPS = 2**24
 # a real-time bound does not apply to a network without a frame rate (no factor)
-RATE_OUTPUTS = ("real_time_factor", "tegra_real_time_factor")
 
 
 @dataclass(frozen=True)
@@ -157,29 +164,6 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
         return parse_sweep_spec(data, path.stem, path.parent)
     except ConfigError as exc:
         raise ConfigError(f"sweep spec {path}: {exc}") from None
-
-
-def _fail(field: str, problem: str) -> ConfigError:
-    return ConfigError(f"{field}: {problem}")
-
-
-def _mapping(data: object, field: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise _fail(field, f"must be a mapping, not {shown(data)}")
-    return data
-
-
-def _known(data: Mapping[str, Any], keys: tuple[str, ...], field: str) -> None:
-    for key in data:
-        if key not in keys:
-            where = f"{field}.{key}" if field else str(key)
-            raise _fail(where, f"unknown field (the fields are {', '.join(keys)})")
-
-
-def _integer(data: object, field: str, low: int, high: int) -> int:
-    if type(data) is not int or not low <= data <= high:
-        raise _fail(field, f"must be an integer from {low:,} to {high:,}, not {shown(data)}")
-    return data
 
 
 def parse_sweep_spec(data: Mapping[str, Any], default_name: str, folder: Path) -> SweepSpec:
@@ -306,6 +290,21 @@ def _derived(data: object) -> tuple[str, ...]:
     return tuple(m for m in MEMORIES if m in tree)
 
 
+def _integral_if_the_field_is(axis: Axis, arch: ArchConfig) -> Axis:
+    """A range over an integer field (``clock_hz``, ``dpu.lanes``, ...) gives integers,
+    whatever numbers its bounds are written as (``2e8`` is a float in YAML)."""
+    if axis.range is None or axis.range.integer:
+        return axis
+    node: Any = arch.settings()
+    for part in axis.name.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, int) or isinstance(node, bool):
+        return axis
+    r = axis.range
+    whole = replace(r, min=math.ceil(r.min), max=math.floor(r.max), integer=True)
+    return replace(axis, range=whole)
+
+
 def _axes(
     data: object, arch: ArchConfig, derived: tuple[str, ...]
 ) -> tuple[tuple[Axis, ...], tuple[str, ...]]:
@@ -327,7 +326,7 @@ def _axes(
                     f"unknown field: an axis is one of {', '.join(SPECIAL_AXES)} "
                     f"or an architecture key{hint}",
                 ) from None
-        axis = parse_axis(name, values, field)
+        axis = _integral_if_the_field_is(parse_axis(name, values, field), arch)
         for value in axis.levels():
             try:
                 apply_overrides(arch, axis.settings(value))
@@ -365,95 +364,3 @@ def _tegra(data: object) -> tuple[str, ...]:
     if len(set(data)) != len(data):
         raise _fail("compare_tegra", "lists a scenario twice")
     return tuple(data)
-
-
-def _number(data: object, field: str) -> float:
-    if type(data) not in (int, float) or not math.isfinite(data):  # type: ignore[arg-type]
-        raise _fail(field, f"must be a finite number, not {shown(data)}")
-    return float(data)  # type: ignore[arg-type]
-
-
-def _constraints(
-    data: object,
-    sram: SramSource,
-    accuracy: Accuracy | None,
-    tegra: tuple[str, ...],
-    networks: tuple[NetworkRef, ...],
-) -> tuple[Constraint, ...]:
-    tree = _mapping(data, "constraints")
-    outputs = OUTPUTS + EXTRA_OUTPUTS + (tegra_outputs(tegra) if tegra else ())
-    bounds: dict[str, tuple[float | None, float | None]] = {}
-    for key, value in tree.items():
-        field = f"constraints.{key}"
-        if key == "real_time":
-            if type(value) is not bool:
-                raise _fail(field, f"must be true or false, not {shown(value)}")
-            if value:
-                bounds.setdefault("real_time_factor", (None, None))
-                low, high = bounds["real_time_factor"]
-                bounds["real_time_factor"] = (low, 1.0 if high is None else min(high, 1.0))
-            continue
-        if key not in outputs:
-            raise _fail(field, f"unknown output (the outputs are real_time, {', '.join(outputs)})")
-        bound = _mapping(value, field)
-        _known(bound, ("min", "max"), field)
-        if not bound:
-            raise _fail(field, "give min, max or both")
-        low = _number(bound["min"], f"{field}.min") if "min" in bound else None
-        high = _number(bound["max"], f"{field}.max") if "max" in bound else None
-        old_low, old_high = bounds.get(key, (None, None))
-        low = low if old_low is None else old_low if low is None else max(low, old_low)
-        high = high if old_high is None else old_high if high is None else min(high, old_high)
-        bounds[key] = (low, high)
-    out = []
-    for key, (low, high) in bounds.items():
-        field = "constraints.real_time" if key == "real_time_factor" else f"constraints.{key}"
-        if low is not None and high is not None and low > high:
-            raise _fail(field, f"contradictory: {key} >= {low:g} and {key} <= {high:g}")
-        if high is not None and high < 0 and key in (*OUTPUTS, "cycles", "power_w", "dram_bytes"):
-            raise _fail(
-                field, f"contradictory: {key} is never negative, so <= {high:g} never holds"
-            )
-        if key in ("energy_j", "area_mm2", "power_w") and sram is SramSource.NONE:
-            raise _fail(field, f"sram: none gives no {key}: the constraint could never hold")
-        if key == "accuracy_error" and accuracy is None:
-            raise _fail(field, "needs accuracy: add an accuracy section to compute it")
-        if key.startswith(RATE_OUTPUTS) and all(
-            n.load().sequence_duration_s is None for n in networks
-        ):
-            raise _fail(field, "no network of the sweep has a frame rate: real time is unknown")
-        out.append(Constraint(key, low, high))
-    return tuple(out)
-
-
-def tegra_outputs(scenarios: tuple[str, ...]) -> tuple[str, ...]:
-    """The extra outputs ``compare_tegra`` adds: each name against the first scenario,
-    and ``name.scenario`` against every one."""
-    return TEGRA_OUTPUTS + tuple(f"{n}.{s}" for s in scenarios for n in TEGRA_OUTPUTS)
-
-
-def _objectives(data: object, sram: SramSource, accuracy: Accuracy | None) -> tuple[Objective, ...]:
-    if data is None:
-        if sram is SramSource.NONE:
-            default = [Objective.LATENCY]
-        else:
-            default = [Objective.LATENCY, Objective.ENERGY, Objective.AREA]
-        return tuple(default + ([Objective.ERROR] if accuracy is not None else []))
-    if not isinstance(data, list) or not data:
-        raise _fail("objectives", f"must be a non-empty list, not {shown(data)}")
-    out: list[Objective] = []
-    for k, item in enumerate(data):
-        field = f"objectives[{k}]"
-        try:
-            objective = Objective(item)
-        except ValueError:
-            choices = ", ".join(o.value for o in Objective)
-            raise _fail(field, f"must be one of {choices}, not {shown(item)}") from None
-        if objective in out:
-            raise _fail(field, f"{objective.value} is listed twice")
-        if objective in (Objective.ENERGY, Objective.AREA) and sram is SramSource.NONE:
-            raise _fail(field, f"sram: none gives no {objective.value}")
-        if objective is Objective.ERROR and accuracy is None:
-            raise _fail(field, "accuracy_error needs an accuracy section")
-        out.append(objective)
-    return tuple(out)
