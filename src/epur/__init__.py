@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from epur.api import run
     from epur.arch import apply_overrides, load_arch, paper_preset
-    from epur.evaluation import evaluate
+    from epur.assess import evaluate
     from epur.timing import required_sizes
     from epur.workload import load_network, zoo_network
     from epur.workload.importers import from_onnx, from_torch
@@ -46,7 +46,7 @@ __all__ = [
 
 _WHERE = {
     "apply_overrides": "epur.arch",
-    "evaluate": "epur.evaluation",
+    "evaluate": "epur.assess",
     "from_onnx": "epur.workload.importers",
     "from_torch": "epur.workload.importers",
     "load_arch": "epur.arch",

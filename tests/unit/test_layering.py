@@ -38,10 +38,12 @@ ALLOWED["evaluation"] = ALLOWED["energy"] | {"energy"}
 ALLOWED["report"] = ALLOWED["evaluation"] | {"evaluation", "baselines"}
 ALLOWED["functional"] = ALLOWED["schedule"] | {"schedule"}
 ALLOWED["api"] = ALLOWED["functional"] | {"functional"}
+# epur.evaluate: the analytical models and, given an input, the functional model's accuracy
+ALLOWED["assess"] = ALLOWED["evaluation"] | ALLOWED["api"] | {"evaluation", "functional"}
 ALLOWED["sweep"] = ALLOWED["report"] | ALLOWED["api"] | {"report", "functional", "api"}
 ALLOWED["cli"] = ALLOWED["sweep"] | {"sweep"}  # the top: every part
 # the package itself re-exports the public API (lazily) and runs the command line
-ALLOWED["__init__"] = ALLOWED["api"] | {"api", "evaluation", "timing", "workload", "arch"}
+ALLOWED["__init__"] = ALLOWED["api"] | {"api", "assess", "evaluation", "timing", "workload", "arch"}
 ALLOWED["__main__"] = {"cli"}
 
 

@@ -2,7 +2,7 @@
 (network -> schedule -> banking -> timing -> energy and area), on a ``Design`` or an
 architecture."""
 
-from epur.evaluation._evaluate import Evaluation, evaluate
+from epur.evaluation._evaluate import Accuracy, Evaluation, evaluate
 from epur.evaluation.design import Design, SramSource
 
-__all__ = ["Design", "Evaluation", "SramSource", "evaluate"]
+__all__ = ["Accuracy", "Design", "Evaluation", "SramSource", "evaluate"]

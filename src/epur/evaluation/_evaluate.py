@@ -29,7 +29,19 @@ from epur.schedule import Dataflow, Schedule, build_schedule
 from epur.timing import TimingResult, simulate
 from epur.workload.network import Network
 
-__all__ = ["Evaluation", "evaluate"]
+__all__ = ["Accuracy", "Evaluation", "evaluate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Accuracy:
+    """The bit-accurate functional model on one input against the float64 reference:
+    the largest absolute and relative (to the reference's largest value) error of the
+    network's output, over ``steps`` steps of ``batch`` sequences."""
+
+    max_abs_error: float
+    max_rel_error: float
+    steps: int
+    batch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,7 @@ class Evaluation:
     energy: EnergyResult | None = None
     layer_energy: tuple[EnergyResult, ...] = ()
     banking: tuple[Banking, ...] = ()
+    accuracy: Accuracy | None = None  # given an input: ``epur.api.evaluate``
 
     @property
     def energy_backend(self) -> str:
