@@ -17,7 +17,7 @@ from epur.functional import _fixed_input as fin
 from epur.functional import _fixed_simd as simd
 from epur.functional import _recurrence_fixed as rec
 from epur.functional._fixed_math import fmt_tuple
-from epur.functional._steps import LayerState, StepHook, _resuming, _x
+from epur.functional._steps import LayerState, StepHook, _resuming, _x, wu_operand
 from epur.functional.datapath import Datapath, Operand
 from epur.workload.network import LSTMLayer
 
@@ -103,7 +103,7 @@ def recurrence(
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
     ops = st.ops[d]
-    matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
+    matrix, b, p, proj = ops["u"] if mwl else wu_operand(ops), ops["b"], ops["p"], ops["proj"]
     assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
     w = rec.transposed(matrix, dp.storage)
     batch = st.y.shape[1]

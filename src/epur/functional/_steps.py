@@ -41,6 +41,23 @@ class LayerState:
     psum: dict[int, NDArray[Any]] = field(default_factory=dict)
 
 
+def _int8_scale(*parts: F64) -> float:
+    """int8: ``max|values| / 127`` of the matrix the parts make up (1.0 for zeros)."""
+    return max(float(np.abs(p).max(initial=0.0)) for p in parts) / 127 or 1.0
+
+
+def wu_operand(ops: dict[str, Operand | F64 | None]) -> Operand:
+    """The baseline's ``[W U]`` of a direction's operands, joined once on first use (MWL
+    never needs it)."""
+    if "wu" not in ops:
+        w, u = ops["w"], ops["u"]
+        assert isinstance(w, Operand) and isinstance(u, Operand)
+        ops["wu"] = Operand(np.concatenate([w.values, u.values], axis=1), w.scale)
+    wu = ops["wu"]
+    assert isinstance(wu, Operand)
+    return wu
+
+
 def _operand(dp: Datapath, w: F64) -> Operand:
     if dp.is_int8:
         scale = float(np.abs(w).max(initial=0.0)) / 127 or 1.0
@@ -70,13 +87,11 @@ def load(
     h0, c0 = init
     for d, wd in enumerate(w):
         assert isinstance(wd, LSTMWeights)
-        wu = _operand(dp, np.concatenate([wd.w, wd.u], axis=1))
-        i = layer.input_size
+        scale = _int8_scale(wd.w, wd.u) if dp.is_int8 else 1.0  # [W U]'s, as one matrix
         st.ops.append(
-            {
-                "wu": wu,
-                "w": Operand(wu.values[:, :i], wu.scale),
-                "u": Operand(wu.values[:, i:], wu.scale),
+            {  # [W U] itself (the baseline's) is joined on first use: ``wu_operand``
+                "w": Operand(dp.store(wd.w, scale), scale),
+                "u": Operand(dp.store(wd.u, scale), scale),
                 "b": _const(dp, wd.b),
                 "p": None if wd.peepholes is None else _const(dp, wd.peepholes),
                 "proj": None if wd.projection is None else _operand(dp, wd.projection),
@@ -214,13 +229,13 @@ def lstm_steps(
 def _dpu(st: LayerState, dp: Datapath, d: int, t: int, mwl: bool) -> F64:
     """The gate pre-activations ``[B, 4H]`` of direction ``d`` at step ``t``."""
     ops = st.ops[d]
-    wu, u, b = ops["wu"], ops["u"], ops["b"]
-    assert isinstance(wu, Operand) and isinstance(u, Operand)
+    u, b = ops["u"], ops["b"]
     if mwl:
+        assert isinstance(u, Operand)
         return dp.dot(u, st.h[d], psum=st.psum[d][t].astype(np.float64), v_scale=st.act_scale)
     assert b is not None and not isinstance(b, Operand)
     v = np.concatenate([_x(st, dp, t), st.h[d]], axis=-1)
-    return dp.dot(wu, v, bias=b, v_scale=st.act_scale)
+    return dp.dot(wu_operand(ops), v, bias=b, v_scale=st.act_scale)
 
 
 def _finish(
@@ -271,7 +286,7 @@ def lstm_recurrence(
     layer = st.layer
     assert isinstance(layer, LSTMLayer)
     ops = st.ops[d]
-    matrix, b, p, proj = ops["u"] if mwl else ops["wu"], ops["b"], ops["p"], ops["proj"]
+    matrix, b, p, proj = ops["u"] if mwl else wu_operand(ops), ops["b"], ops["p"], ops["proj"]
     assert isinstance(matrix, Operand) and isinstance(b, np.ndarray)
     projection = proj if isinstance(proj, Operand) else None
     int8 = None
