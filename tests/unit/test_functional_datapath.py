@@ -213,3 +213,9 @@ def test_int8_store_is_numpys_clip_of_rint() -> None:
     got = dp.store(x.reshape(2, -1), scale).ravel()
     same = (got.view(np.uint64) == want.view(np.uint64)) | (np.isnan(got) & np.isnan(want))
     assert np.all(same), (x[~same][:5], got[~same][:5], want[~same][:5])
+    codes = dp.codes(x, scale)  # the same pass without the multiply: store / scale
+    finite = np.isfinite(codes)
+    assert np.array_equal(codes[finite] * scale, got[finite])
+    assert np.all(np.abs(codes[finite]) <= 127) and np.all(codes[finite] == np.rint(codes[finite]))
+    op = Operand.from_codes(codes[finite], scale)
+    assert np.array_equal(op.codes.values, np.rint(op.values / scale))

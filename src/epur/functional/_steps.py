@@ -41,6 +41,13 @@ class LayerState:
     psum: dict[int, NDArray[Any]] = field(default_factory=dict)
 
 
+def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
+    """``w`` in the storage format (int8: its codes too, from the same one pass)."""
+    if dp.is_int8:
+        return Operand.from_codes(dp.codes(w, scale), scale)
+    return Operand(dp.store(w), scale)
+
+
 def _int8_scale(*parts: F64) -> float:
     """int8: ``max|values| / 127`` of the matrix the parts make up (1.0 for zeros)."""
     return max(float(np.abs(p).max(initial=0.0)) for p in parts) / 127 or 1.0
@@ -90,8 +97,8 @@ def load(
         scale = _int8_scale(wd.w, wd.u) if dp.is_int8 else 1.0  # [W U]'s, as one matrix
         st.ops.append(
             {  # [W U] itself (the baseline's) is joined on first use: ``wu_operand``
-                "w": Operand(dp.store(wd.w, scale), scale),
-                "u": Operand(dp.store(wd.u, scale), scale),
+                "w": _stored(dp, wd.w, scale),
+                "u": _stored(dp, wd.u, scale),
                 "b": _const(dp, wd.b),
                 "p": None if wd.peepholes is None else _const(dp, wd.peepholes),
                 "proj": None if wd.projection is None else _operand(dp, wd.projection),
@@ -102,12 +109,13 @@ def load(
         st.c.append(dp.rnd_acc(np.zeros((batch, h)) if c0 is None else c0[d]))
 
 
-def _x(st: LayerState, dp: Datapath, steps: slice | int) -> F64:
-    """The layer's input ``[x_below, x_external]`` as its input buffers hold it."""
+def _x(st: LayerState, dp: Datapath, steps: slice | int, codes: bool = False) -> F64:
+    """The layer's input ``[x_below, x_external]`` as its input buffers hold it (int8
+    ``codes``: the codes of those values)."""
     x = st.below[steps]
     if st.external is not None:
         x = np.concatenate([x, st.external[steps]], axis=-1)
-    return dp.store(x, st.act_scale)
+    return dp.codes(x, st.act_scale) if codes else dp.store(x, st.act_scale)
 
 
 def input_tile(
@@ -143,7 +151,7 @@ def input_tile(
         return
     q = rec.Int8.of(w.scale, w.values.shape[1], st.act_scale, b[idx], None)
     if compiled and dp.is_int8 and rec.fits(dp) and q is not None:  # exact sums, float32
-        xc = np.rint(_x(st, dp, slice(None)) / st.act_scale)
+        xc = _x(st, dp, slice(None), codes=True)
         sums = dp.dot32(w.codes if whole else w.codes.rows(idx), xc, np.zeros(1), threads)
         _psum32(st, dp, d, idx, whole, dequantised(sums, q.grid, q.params[1]))
         return
@@ -355,8 +363,7 @@ def _baseline_x_chunks(
     (exact integer sums; the kernel adds the bias on the integer grid).
     Returns the remaining matrix, its ``x`` columns ``[T, B, *]`` and the initial
     accumulators (``[T, B, 4H]``, or ``[1, B, 4H]`` when no chunk is ``x`` alone)."""
-    x = _x(st, dp, slice(None))
-    x = (np.rint(x / st.act_scale) if int8 else x).astype(np.float32)
+    x = _x(st, dp, slice(None), codes=int8).astype(np.float32)
     start = np.zeros_like(b) if int8 else b
     k0 = (x.shape[-1] // dp.lanes) * dp.lanes  # whole chunks of x
     if k0 == 0:

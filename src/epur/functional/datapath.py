@@ -94,6 +94,14 @@ class Operand:
         """int8: the integer codes ``values / scale`` (exact small integers), scale 1."""
         return Operand(np.rint(self.values / self.scale))
 
+    @classmethod
+    def from_codes(cls, codes: F64, scale: float) -> Operand:
+        """int8: the operand of ``codes`` at ``scale`` (values ``codes * scale``), its
+        ``codes`` known already."""
+        op = cls(codes * scale, scale)
+        op.__dict__["codes"] = Operand(codes)  # the cached_property's value
+        return op
+
     def rows(self, index: NDArray[np.int64]) -> Operand:
         return Operand(self.values[index], self.scale)
 
@@ -117,8 +125,13 @@ class Datapath:
         """Round to the storage format (int8: to codes of ``scale``, as values)."""
         if self.storage.kind == FormatKind.INT:
             values = np.asarray(x, dtype=np.float64)
-            return _store_int8(values.ravel(), float(scale)).reshape(values.shape)
+            return _store_int8(values.ravel(), float(scale), float(scale)).reshape(values.shape)
         return _round(x, self.storage)
+
+    def codes(self, x: F64, scale: float) -> F64:
+        """int8: the codes ``store(x, scale)`` holds (``store(x, scale) / scale``, exact)."""
+        values = np.asarray(x, dtype=np.float64)
+        return _store_int8(values.ravel(), float(scale), 1.0).reshape(values.shape)
 
     @property
     def is_int8(self) -> bool:
@@ -301,13 +314,14 @@ def _round(x: F64, fmt: NumberFormat) -> F64:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _store_int8(x: F64, scale: float) -> F64:  # pragma: no cover - compiled
-    """``clip(rint(x / scale), -127, 127) * scale`` of the 1-D ``x`` in one pass (a
-    quotient beyond float64 is an infinity and saturates; NaN stays NaN, as in numpy)."""
+def _store_int8(x: F64, scale: float, times: float) -> F64:  # pragma: no cover - compiled
+    """``clip(rint(x / scale), -127, 127) * times`` of the 1-D ``x`` in one pass (a
+    quotient beyond float64 is an infinity and saturates; NaN stays NaN, as in numpy):
+    the stored values (``times`` the scale) or the codes (``times`` 1)."""
     out = np.empty(x.size)
     for j in range(x.size):
         q = np.rint(x[j] / scale)
-        out[j] = (q if q != q else min(max(q, -127.0), 127.0)) * scale
+        out[j] = (q if q != q else min(max(q, -127.0), 127.0)) * times
     return out
 
 
