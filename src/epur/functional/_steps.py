@@ -50,7 +50,15 @@ def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
 
 def _int8_scale(*parts: F64) -> float:
     """int8: ``max|values| / 127`` of the matrix the parts make up (1.0 for zeros)."""
-    return max(float(np.abs(p).max(initial=0.0)) for p in parts) / 127 or 1.0
+    return max(_peak(p) for p in parts) / 127 or 1.0
+
+
+def _peak(a: F64) -> float:
+    """``max |a|`` (0 for an empty array; NaN if ``a`` holds one), without an ``abs``
+    copy of ``a``."""
+    if a.size == 0:
+        return 0.0
+    return max(float(a.max()), -float(a.min()))
 
 
 def wu_operand(ops: dict[str, Operand | F64 | None]) -> Operand:
