@@ -119,13 +119,13 @@ def run_network(
     were just done, every few hundred steps.
     """
     weights.check(network)
-    _check_finite(network, weights)
+    workers = 2 if threads is None else threads
+    _check_finite(network, weights, workers)
     network = sized_to_inputs(network, inputs)
     schedule = build_schedule(network, arch, dataflow, tile_rows)
     dp = _datapath(arch)
     whole = compiled and (_recurrence.fits(dp) or _integer.fits(dp))
     scales = _int8_scales(network, weights, inputs, reference) if dp.is_int8 else {}
-    workers = 2 if threads is None else threads
     states = _states(network, weights, inputs, dp, scales, initial or {}, workers)
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
     layers = [layer for _, layer in network.layers()]
@@ -147,8 +147,12 @@ def run_network(
     )
 
 
-def _check_finite(network: Network, weights: NetworkWeights) -> None:
-    """A ConfigError naming the first weight array that holds NaN or an infinity."""
+def _check_finite(network: Network, weights: NetworkWeights, threads: int = 1) -> None:
+    """A ConfigError naming the first weight array that holds NaN or an infinity. Each
+    array is summed once (a finite sum has no NaN or infinity behind it), on up to
+    ``threads`` threads (numpy releases the GIL); only a non-finite sum is looked at
+    element by element."""
+    named: list[tuple[int, Layer, str, F64]] = []
     for k, ((_, layer), w) in enumerate(zip(network.layers(), weights.layers, strict=True)):
         arrays: list[tuple[str, F64 | None]]
         if isinstance(w, FCWeights):
@@ -160,14 +164,23 @@ def _check_finite(network: Network, weights: NetworkWeights) -> None:
                 for name, a in (("w", wd.w), ("u", wd.u), ("b", wd.b),
                                 ("peepholes", wd.peepholes), ("projection", wd.projection))
             ]  # fmt: skip
-        for name, a in arrays:
-            # a finite sum has no NaN or infinity behind it (one pass, no boolean array)
-            if a is not None and not np.isfinite(a.sum()) and not np.isfinite(a).all():
-                bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-                raise ConfigError(
-                    f"layer {layer_name(layer, k)} weights {name} hold NaN or Inf values "
-                    f"({bad} of them); weights must be finite"
-                )
+        named += [(k, layer, name, a) for name, a in arrays if a is not None]
+
+    def finite(a: F64) -> bool:
+        return bool(np.isfinite(a.sum()))
+
+    if threads > 1 and len(named) > 1:
+        with ThreadPoolExecutor(threads, thread_name_prefix="epur-check") as pool:
+            sums = list(pool.map(finite, [a for *_, a in named]))
+    else:
+        sums = [finite(a) for *_, a in named]
+    for (k, layer, name, a), ok in zip(named, sums, strict=True):
+        if not ok and not np.isfinite(a).all():
+            bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+            raise ConfigError(
+                f"layer {layer_name(layer, k)} weights {name} hold NaN or Inf values "
+                f"({bad} of them); weights must be finite"
+            )
 
 
 def progress_line(index: int, total: int, layer: Layer) -> str:
