@@ -73,6 +73,11 @@ class EnergyTable:
         return self.srams.entries
 
     @property
+    def chip_area_mm2(self) -> float:
+        """The chip's area: every component's (``area_mm2``) summed."""
+        return sum(self.area_mm2.values())
+
+    @property
     def leakage_w(self) -> float:
         return self.srams.leakage_w
 

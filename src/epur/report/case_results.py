@@ -101,7 +101,7 @@ def design_result(ev: Evaluation, tegra: TegraResult) -> DesignResult:
             power_w=ev.energy.power_w,
             energy_breakdown_j=ev.energy.breakdown_j(),
             energy_reduction_vs_tegra_x1=tegra.energy_j / ev.energy.total_j,
-            area_mm2=sum(ev.energy_table.area_mm2.values()),
+            area_mm2=ev.energy_table.chip_area_mm2,
         )
     return DesignResult(
         cycles=c.cycles,

@@ -234,7 +234,7 @@ def reproduction_results(rep: Reproduction) -> ReproductionResults:
     cases = tuple(case_results(c) for c in rep.cases)
     summary = _summary(rep)
     table = rep.cases[0].designs["mwl"].energy_table
-    area = None if table is None else (sum(table.area_mm2.values()), rep.arch.technology.node_nm)
+    area = None if table is None else (table.chip_area_mm2, rep.arch.technology.node_nm)
     networks = tuple(c for c in cases if not c.known_inputs)
     first = rep.cases[0].designs
     return ReproductionResults(

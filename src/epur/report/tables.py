@@ -132,7 +132,7 @@ def _energy_json(ev: Evaluation) -> dict[str, Any]:
         )
     return {
         "sram_corner": _corner(ev),
-        "area_mm2": sum(table.area_mm2.values()),
+        "area_mm2": table.chip_area_mm2,
         "area_breakdown_mm2": dict(table.area_mm2),
         "memories": memories,
         "cacti_config": {m.name: m.config_text for m in table.memories if m.config_text},
@@ -252,7 +252,7 @@ def summary_text(ev: Evaluation, known_inputs: bool = False) -> str:
             f"{sig(per.per_step_j * 1e6)} uJ per step (energy per sequence / {per.steps_text})",
             f"  average power          {sig(e.power_w * 1e3)} mW ({table.backend} SRAM figures) "
             f"at {_corner_text(ev)}",
-            f"  area                   {sum(table.area_mm2.values()):.2f} mm2 ("
+            f"  area                   {table.chip_area_mm2:.2f} mm2 ("
             + ", ".join(f"{k} {v:.2f}" for k, v in table.area_mm2.items())
             + ")",
         ]

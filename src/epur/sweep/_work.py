@@ -140,7 +140,7 @@ def _row(task: PointTask, chunk: Chunk) -> SweepRow:
     energy = area = None
     if ev.energy is not None and ev.energy_table is not None:
         energy = ev.energy.total_j
-        area = sum(ev.energy_table.area_mm2.values())
+        area = ev.energy_table.chip_area_mm2
         extra["power_w"] = energy / latency if latency else 0.0
     error = None
     if chunk.accuracy is not None:

@@ -100,7 +100,7 @@ def paper_point(
     values[Objective.LATENCY] = ev.timing.latency_s()
     if ev.energy is not None and ev.energy_table is not None:
         values[Objective.ENERGY] = ev.energy.total_j
-        values[Objective.AREA] = sum(ev.energy_table.area_mm2.values())
+        values[Objective.AREA] = ev.energy_table.chip_area_mm2
     return PaperPoint(network, values, None)
 
 
