@@ -29,18 +29,20 @@ F32 = NDArray[np.float32]
 EXACT, LUT, PWL = 0, 1, 2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - compiled
     """The PWL/LUT segment of ``x``: the number of interior breakpoints ``bp[1..n-1]``
-    at most ``x`` (binary search; ``activations.activation``'s ``searchsorted``)."""
-    lo, hi = 1, bp.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if bp[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - 1
+    at most ``x`` (``activations.activation``'s ``searchsorted``). The breakpoints are
+    evenly spaced, so the segment is guessed from the spacing (a float64 quotient within
+    a few units in the last place of the true one) and moved by one breakpoint where
+    the guess is off; NaN gives 0."""
+    n = bp.shape[0] - 1
+    g = (x - bp[0]) * (n / (bp[n] - bp[0]))
+    g = min(max(g, 0.0), n - 1.0) if g == g else 0.0
+    k = int(g)
+    up = min(k + 1, n - 1)
+    k = up if bp[up] <= x else k
+    return k - 1 if k >= 1 and bp[k] > x else k
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -90,19 +92,11 @@ def _tables(
     e: NDArray[np.float64],
 ) -> None:  # pragma: no cover - compiled
     """``e[j]`` = the LUT or PWL value of ``x[j]`` in fp32 (``activations.activation``),
-    for ``lo <= j < hi``, in a loop that vectorises: the segment is guessed from the breakpoint
-    spacing and moved by one breakpoint where the guess is off (a float64 quotient
-    within a few units in the last place of the true one), so it is ``segment``'s."""
+    for ``lo <= j < hi`` (its segment: ``segment``)."""
     n = bp.shape[0] - 1
-    per_step = n / (bp[n] - bp[0])
     for j in range(hi - lo):
         v = np.float64(x[lo + j])
-        g = (v - bp[0]) * per_step
-        g = min(max(g, 0.0), n - 1.0) if g == g else 0.0
-        k = int(g)
-        up = min(k + 1, n - 1)
-        k = up if bp[up] <= v else k
-        k = k - 1 if k >= 1 and bp[k] > v else k
+        k = segment(bp, v)
         if lut:
             out = val[k]
         else:
