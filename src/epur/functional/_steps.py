@@ -74,10 +74,8 @@ def wu_operand(ops: dict[str, Operand | F64 | None]) -> Operand:
 
 
 def _operand(dp: Datapath, w: F64) -> Operand:
-    if dp.is_int8:
-        scale = float(np.abs(w).max(initial=0.0)) / 127 or 1.0
-        return Operand(dp.store(w, scale), scale)
-    return Operand(dp.store(w))
+    """A matrix of its own (an FC layer's, a projection) in the storage format."""
+    return _stored(dp, w, _int8_scale(w) if dp.is_int8 else 1.0)
 
 
 def _const(dp: Datapath, v: F64) -> F64:
