@@ -52,11 +52,7 @@ def fits(dp: Datapath) -> bool:
     values and products float32 holds (the products of fp16/bf16 exactly), or int8
     codes with partial sums float32 holds (``Int8`` says which layers)."""
     if dp.is_int8:
-        a, p = dp.acc, dp.psum
-        fp32 = (a.kind, a.exponent_bits, a.mantissa_bits) == (FormatKind.FLOAT, 8, 23)
-        return (
-            fp32 and p.kind == FormatKind.FLOAT and p.exponent_bits <= 8 and p.mantissa_bits <= 23
-        )
+        return dp.sums_in_fp32()
     return dp._native_fp32() and dp.storage.kind == FormatKind.FLOAT
 
 

@@ -239,11 +239,14 @@ class Datapath:
     def psum_in_fp32(self) -> bool:
         """MWL's partial sums come from ``dot32`` and float32 holds them: an fp32
         accumulator and a float partial-sum format no wider than fp32."""
-        p = self.psum
-        native = self._native_fp32() and not self.is_int8
-        return (
-            native and p.kind == FormatKind.FLOAT and p.exponent_bits <= 8 and p.mantissa_bits <= 23
-        )
+        return self._native_fp32() and not self.is_int8 and self.sums_in_fp32()
+
+    def sums_in_fp32(self) -> bool:
+        """An fp32 accumulator, and partial sums in a float format float32 holds."""
+        a, p = self.acc, self.psum
+        fp32 = (a.kind, a.exponent_bits, a.mantissa_bits) == (FormatKind.FLOAT, 8, 23)
+        narrow = p.kind == FormatKind.FLOAT and p.exponent_bits <= 8 and p.mantissa_bits <= 23
+        return fp32 and narrow
 
     def _dot_float(self, w: F64, v: F64, init: F64) -> F64:
         """Element by element: every product, tree adder and accumulator add rounded."""
