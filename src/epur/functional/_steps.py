@@ -39,6 +39,9 @@ class LayerState:
     c: list[F64] = field(default_factory=list)
     # MWL: per direction, [T, B, 4H]; float32 when the datapath's partial sums fit it
     psum: dict[int, NDArray[Any]] = field(default_factory=dict)
+    # the whole input as stored (``_x``; key: int8 codes or not), computed once for both
+    # directions (written from their threads: both would write the same array)
+    stored_x: dict[bool, F64] = field(default_factory=dict)
 
 
 def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
@@ -117,7 +120,11 @@ def load(
 
 def _x(st: LayerState, dp: Datapath, steps: slice | int, codes: bool = False) -> F64:
     """The layer's input ``[x_below, x_external]`` as its input buffers hold it (int8
-    ``codes``: the codes of those values)."""
+    ``codes``: the codes of those values); the whole sequence once per layer."""
+    if steps == slice(None):
+        if codes not in st.stored_x:
+            st.stored_x[codes] = _x(st, dp, slice(0, None), codes)
+        return st.stored_x[codes]
     x = st.below[steps]
     if st.external is not None:
         x = np.concatenate([x, st.external[steps]], axis=-1)
