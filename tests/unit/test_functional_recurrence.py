@@ -12,6 +12,7 @@ from epur.api import format_settings
 from epur.arch import apply_overrides, paper_preset
 from epur.functional import _steps
 from epur.functional._recurrence_kernel import _tables
+from epur.functional._vmath import sigmoid64
 from epur.functional._vmath import unsure as _unsure
 from epur.functional.model import run_network
 from epur.numerics import ActivationFunction, ActivationKind, parse_activation, parse_format
@@ -85,12 +86,19 @@ def compiled_equals_numpy(
         same(fast, slow)
 
 
+# a float32 input whose float64 sigmoid, 0x1.b08feafffffeap-1, lies 22 float64 units in the
+# last place below the midpoint 0x1.b08febp-1 of two fp32 values (found by scanning the
+# float32 inputs from 1.0 upward with the kernel's own check; asserted in the test)
+X_NEAR = float.fromhex("0x1.b1db3cp+0")
+
+
 def test_activations_near_an_fp32_rounding_boundary_are_computed_by_numpy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """C's exp/tanh may differ from numpy's in the last float64 bits: the kernel leaves
-    the steps where that could change an fp32 value to ``lstm_steps`` (this network
-    has such steps), and the bits stay those of numpy."""
+    the steps where that could change an fp32 value to ``lstm_steps`` (here every step:
+    one input gate's argument is a constant whose sigmoid is next to an fp32 rounding
+    boundary), and the bits stay those of numpy."""
     calls = []
     original = _steps.lstm_steps
 
@@ -98,14 +106,19 @@ def test_activations_near_an_fp32_rounding_boundary_are_computed_by_numpy(
         calls.append(args[2])
         original(*args, **kwargs)
 
-    net = Network("n", (Stack("main", 400, (LSTMLayer(16, 64, bidirectional=True,
-                                                      peepholes=True),)),))  # fmt: skip
-    rng = np.random.default_rng(3)  # two such steps
+    net = Network("n", (Stack("main", 6, (LSTMLayer(16, 64, bidirectional=True,
+                                                    peepholes=True),)),))  # fmt: skip
+    rng = np.random.default_rng(3)
     weights = random_weights(net, rng)
-    x = {"main": rng.standard_normal((400, 1, 16))}
+    assert _unsure(sigmoid64(X_NEAR))
+    x_near = X_NEAR
+    for wd in weights.layers[0]:
+        wd.w[0], wd.u[0], wd.b[0] = 0.0, 0.0, x_near  # input gate of cell 0: sigmoid(x_near)
+        wd.peepholes[0, 0] = 0.0
+    x = {"main": rng.standard_normal((6, 1, 16))}
     monkeypatch.setattr(_steps, "lstm_steps", counted)
     fast = run_network(net, weights, x, arch("fp32", "exact", 16), "mwl", keep_layers=True)
-    assert calls  # the fallback ran
+    assert len(calls) >= 6  # the fallback ran (every step of both directions)
     slow = run_network(net, weights, x, arch("fp32", "exact", 16), "mwl", keep_layers=True,
                        compiled=False)  # fmt: skip
     same(fast, slow)
@@ -144,7 +157,7 @@ def test_table_segments_at_every_breakpoint(spec: str, function: ActivationFunct
     slopes = table.slopes if table.slopes.size else np.zeros(1)
     got = np.empty(x.size)
     _tables(x, 0, x.size, act.kind == ActivationKind.LUT, table.breakpoints, table.values,
-            slopes, got)  # fmt: skip
+            slopes, got, np.empty(x.size, dtype=np.int64))  # fmt: skip
     want = activation(function, x.astype(np.float64), act, fp32)
     assert np.array_equal(got, want, equal_nan=True)
 

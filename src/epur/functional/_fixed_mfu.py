@@ -15,7 +15,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from epur.functional._fixed_math import Fmt, rnd, unsure
-from epur.functional._recurrence import EXACT, LUT, segment
+from epur.functional._recurrence import EXACT, LUT, segments
 from epur.functional._vmath import sigmoid64, tanh64
 
 __all__ = ["SMALL", "cell"]
@@ -25,10 +25,12 @@ SMALL = 4096  # exact activations of codes in [-SMALL, SMALL] are numpy's, from 
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _table(x: float, kind: int, bp: F64, val: F64, slope: F64, a: Fmt) -> float:  # pragma: no cover
-    """LUT or PWL of an accumulator value ``x`` (``activations.activation`` with ``fmt``)."""
+def _table(
+    x: float, k: int, kind: int, bp: F64, val: F64, slope: F64, a: Fmt
+) -> float:  # pragma: no cover - compiled
+    """LUT or PWL of an accumulator value ``x`` in segment ``k`` (``activations.activation``
+    with ``fmt``)."""
     n = bp.shape[0] - 1
-    k = segment(bp, x)
     if kind == LUT:
         return float(val[k])
     if x < bp[0]:
@@ -49,8 +51,10 @@ def _activate(
     bp, val, slope = table
     n = x.shape[0]
     if kind != EXACT:
+        k = np.empty(n, dtype=np.int64)
+        segments(bp, x, 0, n, k)
         for j in range(n):
-            e[j] = _table(x[j], kind, bp, val, slope, a)
+            e[j] = _table(x[j], k[j], kind, bp, val, slope, a)
         return False
     s = a[0]
     bad = False

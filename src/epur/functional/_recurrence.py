@@ -17,7 +17,7 @@ functions rounded to fp32 (``epur.numerics.activations``). The kernel evaluates 
 in float64 with a polynomial ``exp`` that vectorises (``_vmath``), whose value can
 differ from numpy's in the last float64 bits, and that can flip the rounding to fp32
 when the float64 value lies next to the midpoint of two fp32 values. The kernel
-therefore checks every activation: when the float64 value is within ``2**-44``
+therefore checks every activation: when the float64 value is within ``2**-48``
 (relative, far beyond both evaluations' errors of a few float64 units in the last
 place) of an fp32 rounding boundary, it stops before that step and returns its index;
 the caller computes that one step with ``_steps.lstm_steps`` (numpy: the definition)
@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from epur.functional._recurrence_kernel import EXACT, LUT, PWL, kernel, segment
+from epur.functional._recurrence_kernel import EXACT, LUT, PWL, kernel, segments
 from epur.functional.datapath import Datapath, tree_width
 from epur.numerics import ActivationFunction, ActivationKind, FormatKind, activation_table
 from epur.numerics.quantize import float_limits
 
 __all__ = [
     "EXACT", "INT8_EXACT_K", "LUT", "PWL", "WORDS_BF16", "WORDS_F16", "Int8", "Packed",
-    "RecurrenceConsts", "consts", "fits", "pack", "run_recurrence", "segment", "word_kind",
+    "RecurrenceConsts", "consts", "fits", "pack", "run_recurrence", "segments", "word_kind",
 ]  # fmt: skip
 
 F32 = NDArray[np.float32]

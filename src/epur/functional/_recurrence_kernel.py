@@ -15,6 +15,8 @@ update, output, the storage rounding of ``round_float``), which LLVM vectorises.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
@@ -23,26 +25,33 @@ from epur.functional._kernels import chunk_tree
 from epur.functional._simd import tree16_chunks, tree16_chunks_bf16, tree16_chunks_f16
 from epur.functional._vmath import round_float, sigmoid64, tanh64, unsure
 
-__all__ = ["EXACT", "LUT", "PWL", "dequantised", "kernel", "segment"]
+__all__ = ["EXACT", "LUT", "PWL", "dequantised", "kernel", "segments"]
 
 F32 = NDArray[np.float32]
 EXACT, LUT, PWL = 0, 1, 2
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def segment(bp: NDArray[np.float64], x: float) -> int:  # pragma: no cover - compiled
-    """The PWL/LUT segment of ``x``: the number of interior breakpoints ``bp[1..n-1]``
-    at most ``x`` (``activations.activation``'s ``searchsorted``). The breakpoints are
-    evenly spaced, so the segment is guessed from the spacing (a float64 quotient within
-    a few units in the last place of the true one) and moved by one breakpoint where
-    the guess is off; NaN gives 0."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def segments(
+    bp: NDArray[np.float64], x: NDArray[Any], lo: int, hi: int, k: NDArray[np.int64]
+) -> None:  # pragma: no cover - compiled
+    """``k[j]`` = the PWL/LUT segment of ``x[lo + j]``, ``j < hi - lo``: the number of
+    interior breakpoints ``bp[1..n-1]`` at most ``x`` (``activations.activation``'s
+    ``searchsorted``); NaN gives 0. The breakpoints are evenly spaced, so the segment is
+    guessed from the spacing (a float64 quotient within a few units in the last place
+    of the true one) and moved by one breakpoint where the guess is off. One loop over
+    the values, which LLVM vectorises (written as a function called per value, with
+    ``inline="always"``, it did not: the recurrence took 1.7x as long)."""
     n = bp.shape[0] - 1
-    g = (x - bp[0]) * (n / (bp[n] - bp[0]))
-    g = min(max(g, 0.0), n - 1.0) if g == g else 0.0
-    k = int(g)
-    up = min(k + 1, n - 1)
-    k = up if bp[up] <= x else k
-    return k - 1 if k >= 1 and bp[k] > x else k
+    per_step = n / (bp[n] - bp[0])
+    for j in range(hi - lo):
+        v = np.float64(x[lo + j])
+        g = (v - bp[0]) * per_step
+        g = min(max(g, 0.0), n - 1.0) if g == g else 0.0
+        s = int(g)
+        up = min(s + 1, n - 1)
+        s = up if bp[up] <= v else s
+        k[j] = s - 1 if s >= 1 and bp[s] > v else s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -90,18 +99,20 @@ def _tables(
     val: NDArray[np.float64],
     slope: NDArray[np.float64],
     e: NDArray[np.float64],
+    k: NDArray[np.int64],
 ) -> None:  # pragma: no cover - compiled
     """``e[j]`` = the LUT or PWL value of ``x[j]`` in fp32 (``activations.activation``),
-    for ``lo <= j < hi`` (its segment: ``segment``)."""
+    for ``lo <= j < hi`` (their segments: ``segments``, into the scratch ``k``)."""
     n = bp.shape[0] - 1
+    segments(bp, x, lo, hi, k)
     for j in range(hi - lo):
         v = np.float64(x[lo + j])
-        k = segment(bp, v)
+        s = k[j]
         if lut:
-            out = val[k]
+            out = val[s]
         else:
-            offset = np.float64(np.float32(v - bp[k]))
-            inside = np.float64(np.float32(val[k] + np.float64(np.float32(slope[k] * offset))))
+            offset = np.float64(np.float32(v - bp[s]))
+            inside = np.float64(np.float32(val[s] + np.float64(np.float32(slope[s] * offset))))
             out = val[0] if v < bp[0] else (val[n] if v >= bp[n] else inside)
         e[lo + j] = out if v == v else v
 
@@ -117,12 +128,13 @@ def _activate(
     val: NDArray[np.float64],
     slope: NDArray[np.float64],
     e: NDArray[np.float64],
+    k: NDArray[np.int64],
 ) -> None:  # pragma: no cover - compiled
     """``e[j]`` = sigmoid (``fn`` 0) or tanh (1) of the fp32 value ``x[j]``, ``lo <= j
-    < hi``: exact in float64 (rounded by the caller), or the table's fp32 value. The
-    exact loops vectorise (``_vmath``)."""
+    < hi``: exact in float64 (rounded by the caller), or the table's fp32 value (``k``:
+    scratch for the segments). The exact loops vectorise (``_vmath``)."""
     if kind != EXACT:
-        _tables(x, lo, hi, kind == LUT, bp, val, slope, e)
+        _tables(x, lo, hi, kind == LUT, bp, val, slope, e, k)
     elif fn == 0:
         for j in range(hi - lo):
             e[lo + j] = sigmoid64(np.float64(x[lo + j]))
@@ -232,6 +244,7 @@ def kernel(
     hr = np.empty(rsz, dtype=np.float32)
     x = np.empty(5 * hsz, dtype=np.float32)  # the activations' arguments: i, f, g, o, c
     e = np.empty(5 * hsz, dtype=np.float64)  # their float64 values
+    seg = np.empty(2 * hsz, dtype=np.int64)  # table segments (PWL, LUT)
     ph = np.zeros(max(rsz, p_blocks.shape[0] * 16, p_words.shape[0] * 16), dtype=np.float32)
     pi, pf, po = peep[0], peep[min(1, peep.shape[0] - 1)], peep[peep.shape[0] - 1]
     # explicit loops, no slices: a slice in the loop is a reference-counted view
@@ -270,8 +283,8 @@ def kernel(
                     x[j] = z[j]
             for j in range(hsz):
                 x[2 * hsz + j] = z[2 * hsz + j]
-            _activate(x, 0, 2 * hsz, 0, kind, sbp, sval, sslope, e)
-            _activate(x, 2 * hsz, 3 * hsz, 1, kind, tbp, tval, tslope, e)
+            _activate(x, 0, 2 * hsz, 0, kind, sbp, sval, sslope, e, seg)
+            _activate(x, 2 * hsz, 3 * hsz, 1, kind, tbp, tval, tslope, e, seg)
             for j in range(hsz):
                 i, f = np.float32(e[j]), np.float32(e[hsz + j])
                 cq[j] = f * cp[j] + i * np.float32(e[2 * hsz + j])
@@ -283,8 +296,8 @@ def kernel(
                     x[3 * hsz + j] = z[3 * hsz + j]
             for j in range(hsz):
                 x[4 * hsz + j] = cq[j]
-            _activate(x, 3 * hsz, 4 * hsz, 0, kind, sbp, sval, sslope, e)
-            _activate(x, 4 * hsz, 5 * hsz, 1, kind, tbp, tval, tslope, e)
+            _activate(x, 3 * hsz, 4 * hsz, 0, kind, sbp, sval, sslope, e, seg)
+            _activate(x, 4 * hsz, 5 * hsz, 1, kind, tbp, tval, tslope, e, seg)
             if kind == EXACT and _any_unsure(e):
                 return s
             for j in range(hsz):
