@@ -8,7 +8,7 @@ polynomial ``exp``: Cody-Waite reduction by ``ln 2`` (a ``ln 2`` split so that
 ln(2) / 2``, whose truncation error is below ``2**-52``. Their relative error against
 numpy's float64 functions is a few float64 units in the last place
 (``benchmarks/check_activations.py`` measures it on every float32 input), far inside
-the ``2**-44`` margin within which a compiled recurrence hands a value to numpy
+the ``2**-48`` margin within which a compiled recurrence hands a value to numpy
 (``unsure``), so every value it keeps rounds to the same fp32 value as numpy's.
 
 ``round_float`` rounds a float64 value to a float format of ``m`` fraction bits and
@@ -32,7 +32,7 @@ __all__ = [
     "exponent", "pow2", "round_float", "round_float_array", "sigmoid64", "tanh64", "unsure",
 ]  # fmt: skip
 
-MARGIN = 2.0**-44  # relative distance to an fp32 rounding boundary that is "sure"
+MARGIN = 2.0**-48  # relative distance to an fp32 rounding boundary that is "sure"
 _LN2_HI = float.fromhex("0x1.62e42fee00000p-1")  # 32 significant bits: k * _LN2_HI exact
 _LN2_LO = float.fromhex("0x1.a39ef35793c76p-33")  # ln 2 - _LN2_HI
 _INV_LN2 = 1.4426950408889634
