@@ -39,9 +39,9 @@ class LayerState:
     c: list[F64] = field(default_factory=list)
     # MWL: per direction, [T, B, 4H]; float32 when the datapath's partial sums fit it
     psum: dict[int, NDArray[Any]] = field(default_factory=dict)
-    # the whole input as stored (``_x``; key: int8 codes or not), computed once for both
-    # directions (written from their threads: both would write the same array)
-    stored_x: dict[bool, F64] = field(default_factory=dict)
+    # the whole input as stored (``_x``; key: "values", "codes" (int8) or "f32"), computed
+    # once for both directions (written from their threads: both would write the same array)
+    stored_x: dict[str, NDArray[Any]] = field(default_factory=dict)
 
 
 def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
@@ -122,13 +122,24 @@ def _x(st: LayerState, dp: Datapath, steps: slice | int, codes: bool = False) ->
     """The layer's input ``[x_below, x_external]`` as its input buffers hold it (int8
     ``codes``: the codes of those values); the whole sequence once per layer."""
     if steps == slice(None):
-        if codes not in st.stored_x:
-            st.stored_x[codes] = _x(st, dp, slice(0, None), codes)
-        return st.stored_x[codes]
-    x = st.below[steps]
-    if st.external is not None:
-        x = np.concatenate([x, st.external[steps]], axis=-1)
+        key = "codes" if codes else "values"
+        if key not in st.stored_x:
+            st.stored_x[key] = _x(st, dp, slice(0, None), codes)
+        return st.stored_x[key]
+    x = _unstored(st, steps)
     return dp.codes(x, st.act_scale) if codes else dp.store(x, st.act_scale)
+
+
+def _unstored(st: LayerState, steps: slice | int) -> F64:
+    x = st.below[steps]
+    return x if st.external is None else np.concatenate([x, st.external[steps]], axis=-1)
+
+
+def _x32(st: LayerState, dp: Datapath) -> NDArray[np.float32]:
+    """The whole input as stored (``_x``), as float32 (a storage format fp32 holds)."""
+    if "f32" not in st.stored_x:
+        st.stored_x["f32"] = dp.store32(_unstored(st, slice(None)))
+    return st.stored_x["f32"]
 
 
 def input_tile(
@@ -153,7 +164,7 @@ def input_tile(
     assert isinstance(w, Operand) and b is not None and not isinstance(b, Operand)
     whole = rows == h  # one tile: every row, in order
     if compiled and dp.psum_in_fp32():  # float32 throughout: the compiled DPU, no copies
-        z32 = dp.dot32(w if whole else w.rows(idx), _x(st, dp, slice(None)), b[idx], threads)
+        z32 = dp.dot32(w if whole else w.rows(idx), _x32(st, dp), b[idx], threads)
         _psum32(st, dp, d, idx, whole, z32)
         return
     from epur.functional import _integer
@@ -376,7 +387,7 @@ def _baseline_x_chunks(
     (exact integer sums; the kernel adds the bias on the integer grid).
     Returns the remaining matrix, its ``x`` columns ``[T, B, *]`` and the initial
     accumulators (``[T, B, 4H]``, or ``[1, B, 4H]`` when no chunk is ``x`` alone)."""
-    x = _x(st, dp, slice(None), codes=int8).astype(np.float32)
+    x = _x(st, dp, slice(None), codes=True).astype(np.float32) if int8 else _x32(st, dp)
     start = np.zeros_like(b) if int8 else b
     k0 = (x.shape[-1] // dp.lanes) * dp.lanes  # whole chunks of x
     if k0 == 0:

@@ -78,7 +78,8 @@ class Operand:
         chunks for the DPU kernel; computed once per lane count."""
         cache: dict[int, NDArray[np.float32]] = self.__dict__.setdefault("_chunked32", {})
         if lanes not in cache:
-            cache[lanes] = np.ascontiguousarray(chunked(self.values.astype(np.float32), lanes).T)
+            values = np.ascontiguousarray(self.values, dtype=np.float64)
+            cache[lanes] = _chunked32_t(values, lanes, tree_width(lanes))
         return cache[lanes]
 
     @cached_property
@@ -127,6 +128,15 @@ class Datapath:
             values = np.asarray(x, dtype=np.float64)
             return _store_int8(values.ravel(), float(scale), float(scale)).reshape(values.shape)
         return _round(x, self.storage)
+
+    def store32(self, x: F64) -> NDArray[np.float32]:
+        """``store(x)`` as float32, for a storage format whose values fp32 holds (fp32
+        itself: one cast, numpy's, as ``round_to_format`` does)."""
+        s = self.storage
+        if (s.kind, s.exponent_bits, s.mantissa_bits) == (FormatKind.FLOAT, 8, 23):
+            with np.errstate(over="ignore"):
+                return np.asarray(x, dtype=np.float32)
+        return self.store(x).astype(np.float32)
 
     def codes(self, x: F64, scale: float) -> F64:
         """int8: the codes ``store(x, scale)`` holds (``store(x, scale) / scale``, exact)."""
@@ -339,6 +349,21 @@ def _round_fixed_array(x: F64, f: Fmt) -> tuple[F64, bool]:  # pragma: no cover 
         finite &= abs(v) < np.inf
         out[j] = rnd(v, f)
     return out, finite
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _chunked32_t(w: F64, lanes: int, width: int) -> NDArray[np.float32]:  # pragma: no cover
+    """``chunked(w.astype(float32), lanes).T`` in one pass: ``w [rows, K]`` to ``[chunks *
+    width, rows]`` float32, column ``k`` of ``w`` at row ``(k // lanes) * width + k %
+    lanes``, the padding zero; blocks of 32 rows keep the writes in cache lines."""
+    rows, k = w.shape
+    out = np.zeros(((k + lanes - 1) // lanes * width, rows), dtype=np.float32)
+    for r0 in range(0, rows, 32):
+        for col in range(k):
+            dst = out[(col // lanes) * width + col % lanes]
+            for r in range(r0, min(r0 + 32, rows)):
+                dst[r] = w[r, col]
+    return out
 
 
 def tree_width(lanes: int) -> int:
