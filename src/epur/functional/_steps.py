@@ -19,7 +19,10 @@ from epur.functional.datapath import Datapath, Operand
 from epur.workload.network import FCLayer, Layer, LSTMLayer
 from epur.workload.weights import FCWeights, LSTMWeights
 
-__all__ = ["LayerState", "fc_rows", "input_tile", "load", "lstm_recurrence", "lstm_steps"]
+__all__ = [
+    "LayerState", "Ops", "fc_rows", "input_tile", "load", "lstm_recurrence", "lstm_steps",
+    "operands",
+]  # fmt: skip
 
 F64 = NDArray[np.float64]
 
@@ -34,7 +37,7 @@ class LayerState:
     external: F64 | None  # [T, B, I - below] external features, if any
     y: F64  # [T, B, out]
     act_scale: float = 1.0
-    ops: list[dict[str, Operand | F64 | None]] = field(default_factory=list)  # per direction
+    ops: list[Ops] = field(default_factory=list)  # per direction
     h: list[F64] = field(default_factory=list)
     c: list[F64] = field(default_factory=list)
     # MWL: per direction, [T, B, 4H]; float32 when the datapath's partial sums fit it
@@ -86,25 +89,23 @@ def _const(dp: Datapath, v: F64) -> F64:
     return v if dp.is_int8 else dp.rnd_acc(dp.store(v))
 
 
-def load(
-    st: LayerState,
-    w: object,
-    dp: Datapath,
-    batch: int,
-    init: tuple[F64 | None, F64 | None],
-) -> None:
-    """Quantise a layer's weights into the storage format and set its initial state."""
-    layer = st.layer
+Ops = dict[str, Operand | F64 | None]
+"""One direction's (or an FC layer's) operands in the storage format: ``w``, ``u``, ``b``,
+``p`` (peepholes), ``proj``; the kernels add their layouts of them on first use."""
+
+
+def operands(layer: Layer, w: object, dp: Datapath) -> list[Ops]:
+    """A layer's weights quantised into the storage format: one ``Ops`` per direction
+    (an FC layer: one)."""
     if isinstance(layer, FCLayer):
         assert isinstance(w, FCWeights)
-        st.ops.append({"w": _operand(dp, w.w), "b": _const(dp, w.b)})
-        return
+        return [{"w": _operand(dp, w.w), "b": _const(dp, w.b)}]
     assert isinstance(layer, LSTMLayer) and isinstance(w, tuple)
-    h0, c0 = init
-    for d, wd in enumerate(w):
+    ops: list[Ops] = []
+    for wd in w:
         assert isinstance(wd, LSTMWeights)
         scale = _int8_scale(wd.w, wd.u) if dp.is_int8 else 1.0  # [W U]'s, as one matrix
-        st.ops.append(
+        ops.append(
             {  # [W U] itself (the baseline's) is joined on first use: ``wu_operand``
                 "w": _stored(dp, wd.w, scale),
                 "u": _stored(dp, wd.u, scale),
@@ -113,7 +114,23 @@ def load(
                 "proj": None if wd.projection is None else _operand(dp, wd.projection),
             }
         )
-        r, h = layer.recurrent_size, layer.hidden_size
+    return ops
+
+
+def load(
+    st: LayerState,
+    ops: list[Ops],
+    dp: Datapath,
+    batch: int,
+    init: tuple[F64 | None, F64 | None],
+) -> None:
+    """Give a layer its operands (``operands``) and set its initial state."""
+    st.ops = ops
+    if not isinstance(st.layer, LSTMLayer):
+        return
+    h0, c0 = init
+    r, h = st.layer.recurrent_size, st.layer.hidden_size
+    for d in range(len(ops)):
         st.h.append(dp.store(np.zeros((batch, r)) if h0 is None else h0[d], st.act_scale))
         st.c.append(dp.rnd_acc(np.zeros((batch, h)) if c0 is None else c0[d]))
 
@@ -341,7 +358,7 @@ def lstm_recurrence(
     else:
         matrix, xs, init = _baseline_x_chunks(st, dp, matrix, b, int8 is not None)
     words = rec.word_kind(dp)
-    w = rec.pack(matrix.values, dp.lanes, words)  # int8: codes already
+    w = matrix.layout(f"packed {dp.lanes} {words}", lambda m: rec.pack(m.values, dp.lanes, words))
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
@@ -352,7 +369,11 @@ def lstm_recurrence(
     live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
     args = (
         None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
-        None if projection is None else rec.pack(_codes(projection, int8).values, dp.lanes, words),
+        None
+        if projection is None
+        else _codes(projection, int8).layout(
+            f"packed {dp.lanes} {words}", lambda m: rec.pack(m.values, dp.lanes, words)
+        ),
         rec.consts(dp),
         shortcut,
         np.ascontiguousarray(live, dtype=np.int64),

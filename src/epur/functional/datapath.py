@@ -33,6 +33,7 @@ written to the input buffers or the intermediate memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar, cast
@@ -58,6 +59,7 @@ __all__ = ["Datapath", "Operand"]
 
 F64 = NDArray[np.float64]
 _A = TypeVar("_A", NDArray[np.float64], NDArray[np.float32])
+_T = TypeVar("_T")
 _BLOCK_ELEMENTS = 1 << 23  # bound on a products array in the float path (64 MiB)
 
 
@@ -73,14 +75,23 @@ class Operand:
         """``max |values|``, for the exactness bound of fixed-point sums."""
         return float(np.abs(self.values).max(initial=0.0))
 
+    def layout(self, key: str, make: Callable[[Operand], _T]) -> _T:
+        """``make(self)`` (a kernel's layout of the values), computed once per ``key``: an
+        operand serves every run of ``prepare_weights``' weights."""
+        cache: dict[str, Any] = self.__dict__.setdefault("_layouts", {})
+        if key not in cache:
+            cache[key] = make(self)
+        return cast(_T, cache[key])
+
     def chunked32_t(self, lanes: int) -> NDArray[np.float32]:
         """``[Kp, rows]`` float32 (exact when the storage format fits in fp32), laid out in
         chunks for the DPU kernel; computed once per lane count."""
-        cache: dict[int, NDArray[np.float32]] = self.__dict__.setdefault("_chunked32", {})
-        if lanes not in cache:
-            values = np.ascontiguousarray(self.values, dtype=np.float64)
-            cache[lanes] = _chunked32_t(values, lanes, tree_width(lanes))
-        return cache[lanes]
+        return self.layout(
+            f"chunked32_t {lanes}",
+            lambda op: _chunked32_t(
+                np.ascontiguousarray(op.values, dtype=np.float64), lanes, tree_width(lanes)
+            ),
+        )
 
     @cached_property
     def codes_t(self) -> F64 | NDArray[np.float32]:

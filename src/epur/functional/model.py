@@ -33,19 +33,16 @@ from epur.errors import ConfigError
 from epur.functional import _integer, _recurrence
 from epur.functional._phases import Executor, co_executed
 from epur.functional._steps import LayerState, StepHook, load
-from epur.functional.datapath import Datapath
+from epur.functional.prepared import PreparedWeights, datapath_of, prepare_weights
 from epur.functional.reference import LayerResult, layer_name, reference_run
-from epur.numerics import (
-    ActivationFunction,
-    ActivationKind,
-    activation_table,
-    parse_activation,
-)
 from epur.schedule import Dataflow, build_schedule
 from epur.workload.network import FCLayer, Layer, LSTMLayer, Network, Stack
-from epur.workload.weights import FCWeights, NetworkWeights
+from epur.workload.weights import NetworkWeights
 
-__all__ = ["RunResult", "progress_line", "run_network", "sized_to_inputs"]
+__all__ = [
+    "PreparedWeights", "RunResult", "prepare_weights", "progress_line", "run_network",
+    "sized_to_inputs",
+]  # fmt: skip
 
 F64 = NDArray[np.float64]
 
@@ -62,29 +59,9 @@ class RunResult:
     layer_outputs: list[F64] = field(default_factory=list)
 
 
-def _datapath(arch: ArchConfig) -> Datapath:
-    f = arch.formats
-    spec = parse_activation(arch.mfu.activation)
-    for function in ActivationFunction if spec.kind != ActivationKind.EXACT else ():
-        try:
-            activation_table(function, spec, f.accumulator_format)
-        except ValueError as exc:
-            raise ConfigError(
-                f"mfu.activation {spec.name} cannot be built in the accumulator format "
-                f"{f.accumulator}: {exc}"
-            ) from None
-    return Datapath(
-        storage=f.storage_format,
-        acc=f.accumulator_format,
-        psum=f.partial_sums_format,
-        lanes=arch.dpu.lanes,
-        activation=parse_activation(arch.mfu.activation),
-    )
-
-
 def run_network(
     network: Network,
-    weights: NetworkWeights,
+    weights: NetworkWeights | PreparedWeights,
     inputs: Mapping[str, F64],
     arch: ArchConfig,
     dataflow: Dataflow | str = Dataflow.BASELINE,
@@ -100,6 +77,9 @@ def run_network(
     on_steps: StepHook | None = None,
 ) -> RunResult:
     """Run ``network`` on ``inputs`` in ``arch``'s number formats, in ``dataflow`` order.
+
+    ``weights``: the network's weights, or ``prepare_weights(network, weights, arch)``'s
+    (quantised once for many runs: the same bits, without the passes over the weights).
 
     ``inputs`` maps each stack's name to its input ``[T, B, I]`` (and
     ``"<layer>.external_in"`` to a layer's extra features); ``seq_lens [B]`` ends
@@ -118,15 +98,15 @@ def run_network(
     told, from any thread, how many recurrent steps (one time step of one direction)
     were just done, every few hundred steps.
     """
-    weights.check(network)
     workers = 2 if threads is None else threads
-    _check_finite(network, weights, workers)
+    prepared = _prepared(network, weights, arch, workers)
     network = sized_to_inputs(network, inputs)
     schedule = build_schedule(network, arch, dataflow, tile_rows)
-    dp = _datapath(arch)
+    dp = prepared.datapath
     whole = compiled and (_recurrence.fits(dp) or _integer.fits(dp))
-    scales = _int8_scales(network, weights, inputs, reference) if dp.is_int8 else {}
-    states = _states(network, weights, inputs, dp, scales, initial or {}, workers)
+    raw = prepared.weights
+    scales = _int8_scales(network, raw, inputs, reference) if dp.is_int8 else {}
+    states = _states(network, prepared, inputs, scales, initial or {})
     lens = None if seq_lens is None else np.asarray(seq_lens, dtype=np.int64)
     layers = [layer for _, layer in network.layers()]
     started: set[int] = set()
@@ -147,40 +127,19 @@ def run_network(
     )
 
 
-def _check_finite(network: Network, weights: NetworkWeights, threads: int = 1) -> None:
-    """A ConfigError naming the first weight array that holds NaN or an infinity. Each
-    array is summed once (a finite sum has no NaN or infinity behind it), on up to
-    ``threads`` threads (numpy releases the GIL); only a non-finite sum is looked at
-    element by element."""
-    named: list[tuple[int, Layer, str, F64]] = []
-    for k, ((_, layer), w) in enumerate(zip(network.layers(), weights.layers, strict=True)):
-        arrays: list[tuple[str, F64 | None]]
-        if isinstance(w, FCWeights):
-            arrays = [("w", w.w), ("b", w.b)]
-        else:
-            arrays = [
-                (f"{name} (direction {d})", a)
-                for d, wd in enumerate(w)
-                for name, a in (("w", wd.w), ("u", wd.u), ("b", wd.b),
-                                ("peepholes", wd.peepholes), ("projection", wd.projection))
-            ]  # fmt: skip
-        named += [(k, layer, name, a) for name, a in arrays if a is not None]
-
-    def finite(a: F64) -> bool:
-        return bool(np.isfinite(a.sum()))
-
-    if threads > 1 and len(named) > 1:
-        with ThreadPoolExecutor(threads, thread_name_prefix="epur-check") as pool:
-            sums = list(pool.map(finite, [a for *_, a in named]))
-    else:
-        sums = [finite(a) for *_, a in named]
-    for (k, layer, name, a), ok in zip(named, sums, strict=True):
-        if not ok and not np.isfinite(a).all():
-            bad = int(a.size - np.count_nonzero(np.isfinite(a)))
-            raise ConfigError(
-                f"layer {layer_name(layer, k)} weights {name} hold NaN or Inf values "
-                f"({bad} of them); weights must be finite"
-            )
+def _prepared(
+    network: Network, weights: NetworkWeights | PreparedWeights, arch: ArchConfig, threads: int
+) -> PreparedWeights:
+    """``weights`` prepared for ``arch`` (``prepare_weights``), or checked to be so."""
+    if isinstance(weights, NetworkWeights):
+        return prepare_weights(network, weights, arch, threads=threads)
+    same_layers = [x for _, x in weights.network.layers()] == [x for _, x in network.layers()]
+    if not same_layers or weights.datapath != datapath_of(arch):
+        raise ConfigError(
+            "prepared weights were prepared for another network or another datapath "
+            "(formats, lanes, activation): prepare_weights(network, weights, arch) again"
+        )
+    return weights
 
 
 def progress_line(index: int, total: int, layer: Layer) -> str:
@@ -251,12 +210,10 @@ def _finite_peak(a: F64) -> float:
 
 def _states(
     network: Network,
-    weights: NetworkWeights,
+    prepared: PreparedWeights,
     inputs: Mapping[str, F64],
-    dp: Datapath,
     scales: Mapping[int, float],
     initial: Mapping[int, tuple[F64 | None, F64 | None]],
-    threads: int,
 ) -> list[LayerState]:
     states: list[LayerState] = []
     k = 0
@@ -272,17 +229,8 @@ def _states(
                 external = np.asarray(inputs[f"{name}.external_in"], dtype=np.float64)
             y = np.zeros((t, b, layer.output_size))
             st = LayerState(layer, name, below_y, external, y, scales.get(k, 1.0))
+            load(st, prepared.layers[k], prepared.datapath, b, initial.get(k, (None, None)))
             states.append(st)
             below_y = st.y
             k += 1
-    # quantising the weights: layer by layer on ``threads`` threads (numpy releases the GIL)
-    jobs = [(st, weights.layers[k], dp, st.y.shape[1], initial.get(k, (None, None)))
-            for k, st in enumerate(states)]  # fmt: skip
-    if threads == 1 or len(jobs) == 1:
-        for job in jobs:
-            load(*job)
-        return states
-    with ThreadPoolExecutor(min(threads, len(jobs)), thread_name_prefix="epur-load") as pool:
-        for future in [pool.submit(load, *job) for job in jobs]:
-            future.result()
     return states
