@@ -97,6 +97,14 @@ def test_round_float_is_round_to_format(e: int, m: int) -> None:
         want = round_to_format(x, fmt)
     same = (got.view(np.uint64) == want.view(np.uint64)) | (np.isnan(got) & np.isnan(want))
     assert np.all(same), (x[~same][:5], got[~same][:5], want[~same][:5])
-    n = len(x) // 7 * 7  # the array version, on a 2-D array
-    whole = round_float_array(x[:n].reshape(-1, 7), fmt.mantissa_bits, lim.emin, lim.max_finite)
-    assert np.array_equal(whole.ravel(), got[:n], equal_nan=True)
+    n = len(x) // 7 * 7  # the array version, on a 2-D array, into float64 and float32
+    for dtype in (np.float64, np.float32):
+        whole = np.empty((n // 7, 7), dtype=dtype)
+        round_float_array(x[:n].reshape(-1, 7), fmt.mantissa_bits, lim.emin, lim.max_finite,
+                          whole)  # fmt: skip
+        if dtype == np.float32 and fmt.exponent_bits <= 8 and fmt.mantissa_bits <= 23:
+            with np.errstate(invalid="ignore"):  # NaN patterns
+                narrow = got[:n].astype(np.float32)
+            assert np.array_equal(whole.ravel(), narrow, equal_nan=True)
+        elif dtype == np.float64:
+            assert np.array_equal(whole.ravel(), got[:n], equal_nan=True)

@@ -129,7 +129,7 @@ def word_kind(dp: Datapath) -> int:
     return 0
 
 
-def pack(values: NDArray[np.float64], lanes: int, words: int = 0) -> Packed:
+def pack(values: NDArray[np.float64] | F32, lanes: int, words: int = 0) -> Packed:
     """Pack storage values ``[rows, K]`` (exact in float32) for ``lanes`` lanes; ``words``
     (``word_kind``): also as 16-bit words, which the 16-lane kernel then streams."""
     rows, k = values.shape

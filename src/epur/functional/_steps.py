@@ -48,9 +48,12 @@ class LayerState:
 
 
 def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
-    """``w`` in the storage format (int8: its codes too, from the same one pass)."""
+    """``w`` in the storage format, in one pass: int8 as its codes, a format that fp32
+    holds as float32 values (the float64 values follow if a numpy path asks)."""
     if dp.is_int8:
         return Operand.from_codes(dp.codes(w, scale), scale)
+    if dp.fits_fp32():
+        return Operand.of32(dp.store32(w))
     return Operand(dp.store(w), scale)
 
 
@@ -190,7 +193,7 @@ def input_tile(
 
     if compiled and _integer.input_tile(st, dp, d, idx):
         return
-    q = rec.Int8.of(w.scale, w.values.shape[1], st.act_scale, b[idx], None)
+    q = rec.Int8.of(w.scale, w.shape[1], st.act_scale, b[idx], None)
     if compiled and dp.is_int8 and rec.fits(dp) and q is not None:  # exact sums, float32
         xc = _x(st, dp, slice(None), codes=True)
         sums = dp.dot32(w.codes if whole else w.codes.rows(idx), xc, np.zeros(1), threads)
@@ -340,10 +343,10 @@ def lstm_recurrence(
     projection = proj if isinstance(proj, Operand) else None
     int8 = None
     if dp.is_int8:  # integer codes: every sum exact in float32, dequantised as Datapath does
-        int8 = rec.Int8.of(matrix.scale, matrix.values.shape[1], st.act_scale,
+        int8 = rec.Int8.of(matrix.scale, matrix.shape[1], st.act_scale,
                            None if mwl else b,
                            None if projection is None else
-                           (projection.scale, projection.values.shape[1]))  # fmt: skip
+                           (projection.scale, projection.shape[1]))  # fmt: skip
         if int8 is None:  # sums float32 cannot hold, or another dequantisation: numpy
             for t in order:
                 lstm_steps(st, dp, [(d, int(t))], mwl, lens)
@@ -358,7 +361,7 @@ def lstm_recurrence(
     else:
         matrix, xs, init = _baseline_x_chunks(st, dp, matrix, b, int8 is not None)
     words = rec.word_kind(dp)
-    w = matrix.layout(f"packed {dp.lanes} {words}", lambda m: rec.pack(m.values, dp.lanes, words))
+    w = matrix.layout(f"packed {dp.lanes} {words}", lambda m: rec.pack(m.exact, dp.lanes, words))
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
@@ -372,7 +375,7 @@ def lstm_recurrence(
         None
         if projection is None
         else _codes(projection, int8).layout(
-            f"packed {dp.lanes} {words}", lambda m: rec.pack(m.values, dp.lanes, words)
+            f"packed {dp.lanes} {words}", lambda m: rec.pack(m.exact, dp.lanes, words)
         ),
         rec.consts(dp),
         shortcut,

@@ -128,11 +128,10 @@ def round_float(v: float, m: int, emin: int, vmax: float) -> float:  # pragma: n
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def round_float_array(
-    x: NDArray[np.float64], m: int, emin: int, vmax: float
-) -> NDArray[np.float64]:  # pragma: no cover - compiled
-    """``round_float`` of every element of ``x`` (any shape), in one vectorised pass."""
-    flat = x.ravel()
-    out = np.empty(flat.size)
+    x: NDArray[np.float64], m: int, emin: int, vmax: float, out: NDArray[Any]
+) -> None:  # pragma: no cover - compiled
+    """``out`` = ``round_float`` of every element of ``x`` (any shape; ``out`` of its size,
+    float64, or float32 for a format that fp32 holds), in one vectorised pass."""
+    flat, into = x.ravel(), out.ravel()
     for j in range(flat.size):
-        out[j] = round_float(flat[j], m, emin, vmax)
-    return out.reshape(x.shape)
+        into[j] = round_float(flat[j], m, emin, vmax)

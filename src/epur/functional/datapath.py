@@ -63,12 +63,64 @@ _T = TypeVar("_T")
 _BLOCK_ELEMENTS = 1 << 23  # bound on a products array in the float path (64 MiB)
 
 
-@dataclass(frozen=True, eq=False)
 class Operand:
-    """A matrix in the storage format: its values and, for int8, its scale."""
+    """A matrix in the storage format: its values and, for int8, its scale.
 
-    values: F64  # [rows, K], exact values of the storage format
-    scale: float = 1.0  # int8 only: values = codes * scale
+    The float64 ``values`` are what the numpy datapath computes with; the compiled
+    kernels read float32 copies (``values32``: exact when the storage format fits in
+    fp32) and int8 ``codes``. An operand built from one of those (``of32``,
+    ``from_codes``) derives the others only when asked, so a compiled run makes one pass
+    over a weight matrix where the float64 values would cost two more."""
+
+    def __init__(self, values: F64 | None, scale: float = 1.0) -> None:
+        self._values = values  # [rows, K], exact values of the storage format
+        self.scale = scale  # int8 only: values = codes * scale
+
+    @classmethod
+    def of32(cls, values32: NDArray[np.float32]) -> Operand:
+        """The operand whose values are the float32 ``values32`` (exactly)."""
+        op = cls(None)
+        op.__dict__["values32"] = values32  # the cached_property's value
+        return op
+
+    @classmethod
+    def from_codes(cls, codes: F64, scale: float) -> Operand:
+        """int8: the operand of ``codes`` at ``scale`` (values ``codes * scale``), its
+        ``codes`` known already."""
+        op = cls(None, scale)
+        op.__dict__["codes"] = Operand(codes)  # the cached_property's value
+        return op
+
+    @property
+    def values(self) -> F64:
+        if self._values is None:  # derived once (the same array if two threads race)
+            if "values32" in self.__dict__:
+                self._values = self.values32.astype(np.float64)
+            else:
+                self._values = self.codes.values * self.scale
+        return self._values
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        if self._values is not None:
+            rows, k = self._values.shape
+        elif "values32" in self.__dict__:
+            rows, k = self.values32.shape
+        else:
+            rows, k = self.codes.shape
+        return rows, k
+
+    @cached_property
+    def values32(self) -> NDArray[np.float32]:
+        """The values as float32 (exact when the storage format fits in fp32)."""
+        return self.values.astype(np.float32)
+
+    @property
+    def exact(self) -> NDArray[Any]:
+        """The values in the form at hand, float32 or float64 (for a layout that reads
+        them once: no conversion pass first)."""
+        found = self.__dict__.get("values32")
+        return self.values if found is None else found
 
     @cached_property
     def peak(self) -> float:
@@ -88,9 +140,7 @@ class Operand:
         chunks for the DPU kernel; computed once per lane count."""
         return self.layout(
             f"chunked32_t {lanes}",
-            lambda op: _chunked32_t(
-                np.ascontiguousarray(op.values, dtype=np.float64), lanes, tree_width(lanes)
-            ),
+            lambda op: _chunked32_t(np.ascontiguousarray(op.exact), lanes, tree_width(lanes)),
         )
 
     @cached_property
@@ -98,21 +148,13 @@ class Operand:
         """int8: the transposed integer codes ``[K, rows]``, as float32 when every partial
         sum of ``K`` products of codes (``|code| <= 127``) stays below 2**24 and so is
         exact in float32, else as float64 (exact below 2**53)."""
-        codes = np.ascontiguousarray(np.rint(self.values / self.scale).T)
+        codes = np.ascontiguousarray(self.codes.values.T)
         return codes.astype(np.float32) if codes.shape[0] * 127 * 127 < 2**24 else codes
 
     @cached_property
     def codes(self) -> Operand:
         """int8: the integer codes ``values / scale`` (exact small integers), scale 1."""
         return Operand(np.rint(self.values / self.scale))
-
-    @classmethod
-    def from_codes(cls, codes: F64, scale: float) -> Operand:
-        """int8: the operand of ``codes`` at ``scale`` (values ``codes * scale``), its
-        ``codes`` known already."""
-        op = cls(codes * scale, scale)
-        op.__dict__["codes"] = Operand(codes)  # the cached_property's value
-        return op
 
     def rows(self, index: NDArray[np.int64]) -> Operand:
         return Operand(self.values[index], self.scale)
@@ -140,6 +182,14 @@ class Datapath:
             return _store_int8(values.ravel(), float(scale), float(scale)).reshape(values.shape)
         return _round(x, self.storage)
 
+    def fits_fp32(self) -> bool:
+        """Every storage value is a float32: a float format of at most fp32's exponent and
+        fraction bits, or fixed point of at most 24 bits."""
+        s = self.storage
+        if s.kind == FormatKind.FLOAT:
+            return s.exponent_bits <= 8 and s.mantissa_bits <= 23
+        return s.kind == FormatKind.FIXED and s.bits <= 24
+
     def store32(self, x: F64) -> NDArray[np.float32]:
         """``store(x)`` as float32, for a storage format whose values fp32 holds (fp32
         itself: one cast, numpy's, as ``round_to_format`` does)."""
@@ -147,6 +197,12 @@ class Datapath:
         if (s.kind, s.exponent_bits, s.mantissa_bits) == (FormatKind.FLOAT, 8, 23):
             with np.errstate(over="ignore"):
                 return np.asarray(x, dtype=np.float32)
+        if s.kind == FormatKind.FLOAT:  # one compiled pass, as _round's
+            values = np.ascontiguousarray(x, dtype=np.float64)
+            out = np.empty(values.shape, dtype=np.float32)
+            limits = float_limits(s)
+            round_float_array(values, s.mantissa_bits, limits.emin, limits.max_finite, out)
+            return out
         return self.store(x).astype(np.float32)
 
     def codes(self, x: F64, scale: float) -> F64:
@@ -229,12 +285,9 @@ class Datapath:
     def _native_fp32(self) -> bool:
         """fp32 accumulator and storage values that fp32 holds exactly: numpy's float32
         multiply and add are then exactly the DPU's rounded operations."""
-        a, s = self.acc, self.storage
-        if (a.kind, a.exponent_bits, a.mantissa_bits) != (FormatKind.FLOAT, 8, 23):
-            return False
-        if s.kind == FormatKind.FLOAT:
-            return s.exponent_bits <= 8 and s.mantissa_bits <= 23
-        return s.kind == FormatKind.FIXED and s.bits <= 24
+        a = self.acc
+        fp32 = (a.kind, a.exponent_bits, a.mantissa_bits) == (FormatKind.FLOAT, 8, 23)
+        return fp32 and self.fits_fp32()
 
     def _dot_fp32(self, operand: Operand, v: F64, init: F64) -> F64:
         """``_dot_float`` compiled (``_kernels.dot_tree_f32``): same rounding, bit for bit."""
@@ -246,7 +299,7 @@ class Datapath:
         """The DPU with an fp32 accumulator (``_native_fp32``), in float32: ``v [..., K]``
         and ``init`` (broadcast to ``[..., R]``) hold float32 values; ``[..., R]``.
         ``threads``: at most this many (the bits do not depend on it)."""
-        rows = operand.values.shape[0]
+        rows = operand.shape[0]
         lead = v.shape[:-1]
         wt = operand.chunked32_t(self.lanes)
         vc = chunked(np.asarray(v, dtype=np.float32), self.lanes).reshape(-1, wt.shape[0])
@@ -334,7 +387,9 @@ def _round(x: F64, fmt: NumberFormat) -> F64:
     if fmt.kind != FormatKind.FLOAT or native or fmt.mantissa_bits >= 52:
         return round_to_format(values, fmt)
     limits = float_limits(fmt)
-    return round_float_array(values, fmt.mantissa_bits, limits.emin, limits.max_finite)
+    out = np.empty(values.shape)
+    round_float_array(values, fmt.mantissa_bits, limits.emin, limits.max_finite, out)
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -363,7 +418,9 @@ def _round_fixed_array(x: F64, f: Fmt) -> tuple[F64, bool]:  # pragma: no cover 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _chunked32_t(w: F64, lanes: int, width: int) -> NDArray[np.float32]:  # pragma: no cover
+def _chunked32_t(
+    w: NDArray[Any], lanes: int, width: int
+) -> NDArray[np.float32]:  # pragma: no cover - compiled
     """``chunked(w.astype(float32), lanes).T`` in one pass: ``w [rows, K]`` to ``[chunks *
     width, rows]`` float32, column ``k`` of ``w`` at row ``(k // lanes) * width + k %
     lanes``, the padding zero; blocks of 32 rows keep the writes in cache lines."""
