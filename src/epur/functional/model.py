@@ -201,8 +201,11 @@ def _int8_scales(
 
 
 def _finite_peak(a: F64) -> float:
-    """``max |a|`` over the finite values of ``a`` (0 if none)."""
-    peak = float(np.abs(a).max(initial=0.0))  # NaN or inf if a holds one
+    """``max |a|`` over the finite values of ``a`` (0 if none), without an ``abs`` copy
+    where every value is finite."""
+    if a.size == 0:
+        return 0.0
+    peak = max(float(a.max()), -float(a.min()))  # NaN or inf if a holds one
     if np.isfinite(peak):
         return peak
     return float(np.abs(a[np.isfinite(a)]).max(initial=0.0))
