@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from epur.functional.datapath import Datapath, Operand
+from epur.numerics import FormatKind
 from epur.workload.network import FCLayer, Layer, LSTMLayer
 from epur.workload.weights import FCWeights, LSTMWeights
 
@@ -48,11 +49,12 @@ class LayerState:
 
 
 def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
-    """``w`` in the storage format, in one pass: int8 as its codes, a format that fp32
-    holds as float32 values (the float64 values follow if a numpy path asks)."""
+    """``w`` in the storage format, in one pass: int8 as its codes, a float format that
+    fp32 holds as float32 values (the float64 values follow if a numpy path asks); fixed
+    point as float64 values, which its kernels read."""
     if dp.is_int8:
         return Operand.from_codes(dp.codes(w, scale), scale)
-    if dp.fits_fp32():
+    if dp.fits_fp32() and dp.storage.kind == FormatKind.FLOAT:
         return Operand.of32(dp.store32(w))
     return Operand(dp.store(w), scale)
 
@@ -76,7 +78,7 @@ def wu_operand(ops: dict[str, Operand | F64 | None]) -> Operand:
     if "wu" not in ops:
         w, u = ops["w"], ops["u"]
         assert isinstance(w, Operand) and isinstance(u, Operand)
-        ops["wu"] = Operand(np.concatenate([w.values, u.values], axis=1), w.scale)
+        ops["wu"] = Operand.joined(w, u)
     wu = ops["wu"]
     assert isinstance(wu, Operand)
     return wu
@@ -417,8 +419,8 @@ def _baseline_x_chunks(
     if k0 == 0:
         first = np.broadcast_to(start.astype(np.float32), (1, x.shape[1], b.size))
         return wu, np.ascontiguousarray(x), np.ascontiguousarray(first)
-    init = dp.dot32(Operand(wu.values[:, :k0]), x[..., :k0], start)
-    return Operand(wu.values[:, k0:]), np.ascontiguousarray(x[..., k0:]), init
+    init = dp.dot32(wu.columns(0, k0), x[..., :k0], start)
+    return wu.columns(k0), np.ascontiguousarray(x[..., k0:]), init
 
 
 StepHook = Callable[[int], None]

@@ -159,6 +159,23 @@ class Operand:
     def rows(self, index: NDArray[np.int64]) -> Operand:
         return Operand(self.values[index], self.scale)
 
+    def columns(self, lo: int, hi: int | None = None) -> Operand:
+        """Columns ``lo:hi``, in the form at hand (float32 values stay float32)."""
+        found = self.__dict__.get("values32")
+        if found is not None:
+            return Operand.of32(found[:, lo:hi])
+        return Operand(self.values[:, lo:hi], self.scale)
+
+    @staticmethod
+    def joined(a: Operand, b: Operand) -> Operand:
+        """``[a b]`` (columns of ``a``, then of ``b``) at ``a``'s scale, in the form at hand."""
+        if "values32" in a.__dict__ and "values32" in b.__dict__:
+            return Operand.of32(np.concatenate([a.values32, b.values32], axis=1))
+        if "codes" in a.__dict__ and "codes" in b.__dict__ and a.scale == b.scale:
+            codes = np.concatenate([a.codes.values, b.codes.values], axis=1)
+            return Operand.from_codes(codes, a.scale)
+        return Operand(np.concatenate([a.values, b.values], axis=1), a.scale)
+
 
 @dataclass(frozen=True)
 class Datapath:
