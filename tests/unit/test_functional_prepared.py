@@ -61,9 +61,11 @@ def test_prepared_weights_are_refused_for_another_datapath_or_network() -> None:
         run_network(other, prepared, x, arch("fp16"), "mwl")
 
 
-def test_preparing_checks_the_weights() -> None:
+@pytest.mark.parametrize("fmt", ["fp16", "int8"])  # int8 checks W and U by their peaks
+@pytest.mark.parametrize(("name", "bad"), [("u", np.nan), ("w", -np.inf), ("b", np.inf)])
+def test_preparing_checks_the_weights(fmt: str, name: str, bad: float) -> None:
     net = network()
     weights = random_weights(net, np.random.default_rng(0))
-    weights.layers[1][0].u[2, 3] = np.nan
-    with pytest.raises(ConfigError, match=r"weights u \(direction 0\) hold NaN"):
-        prepare_weights(net, weights, arch("fp16"))
+    getattr(weights.layers[1][0], name).flat[3] = bad
+    with pytest.raises(ConfigError, match=rf"weights {name} \(direction 0\) hold NaN or Inf"):
+        prepare_weights(net, weights, arch(fmt))

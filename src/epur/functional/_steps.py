@@ -8,7 +8,7 @@ recurrent step of one or more directions (DPU, MFU, projection, residual).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +59,11 @@ def _stored(dp: Datapath, w: F64, scale: float) -> Operand:
     return Operand(dp.store(w), scale)
 
 
-def _int8_scale(*parts: F64) -> float:
-    """int8: ``max|values| / 127`` of the matrix the parts make up (1.0 for zeros)."""
-    return max(_peak(p) for p in parts) / 127 or 1.0
+def _int8_scale(*parts: F64, peaks: Mapping[int, float] | None = None) -> float:
+    """int8: ``max|values| / 127`` of the matrix the parts make up (1.0 for zeros);
+    ``peaks``: ``max |part|`` already known, by ``id`` of the array."""
+    known = peaks or {}
+    return max(known[id(p)] if id(p) in known else _peak(p) for p in parts) / 127 or 1.0
 
 
 def _peak(a: F64) -> float:
@@ -99,9 +101,12 @@ Ops = dict[str, Operand | F64 | None]
 ``p`` (peepholes), ``proj``; the kernels add their layouts of them on first use."""
 
 
-def operands(layer: Layer, w: object, dp: Datapath) -> list[Ops]:
+def operands(
+    layer: Layer, w: object, dp: Datapath, peaks: Mapping[int, float] | None = None
+) -> list[Ops]:
     """A layer's weights quantised into the storage format: one ``Ops`` per direction
-    (an FC layer: one)."""
+    (an FC layer: one); ``peaks``: int8's ``max |W|`` and ``max |U|`` where known (by
+    ``id`` of the array)."""
     if isinstance(layer, FCLayer):
         assert isinstance(w, FCWeights)
         return [{"w": _operand(dp, w.w), "b": _const(dp, w.b)}]
@@ -109,7 +114,7 @@ def operands(layer: Layer, w: object, dp: Datapath) -> list[Ops]:
     ops: list[Ops] = []
     for wd in w:
         assert isinstance(wd, LSTMWeights)
-        scale = _int8_scale(wd.w, wd.u) if dp.is_int8 else 1.0  # [W U]'s, as one matrix
+        scale = _int8_scale(wd.w, wd.u, peaks=peaks) if dp.is_int8 else 1.0  # [W U]'s
         ops.append(
             {  # [W U] itself (the baseline's) is joined on first use: ``wu_operand``
                 "w": _stored(dp, wd.w, scale),

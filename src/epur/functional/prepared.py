@@ -51,9 +51,10 @@ def prepare_weights(
     compiled passes release the GIL)."""
     weights.check(network)
     workers = 2 if threads is None else threads
-    check_finite(network, weights, workers)
     dp = datapath_of(arch)
-    jobs = [(layer, w, dp) for (_, layer), w in zip(network.layers(), weights.layers, strict=True)]
+    peaks = check_finite(network, weights, workers, peaks=dp.is_int8)
+    pairs = zip(network.layers(), weights.layers, strict=True)
+    jobs = [(layer, w, dp, peaks) for (_, layer), w in pairs]
     if workers == 1 or len(jobs) == 1:
         return PreparedWeights(network, weights, dp, tuple(operands(*job) for job in jobs))
     with ThreadPoolExecutor(min(workers, len(jobs)), thread_name_prefix="epur-load") as pool:
@@ -83,11 +84,15 @@ def datapath_of(arch: ArchConfig) -> Datapath:
     )
 
 
-def check_finite(network: Network, weights: NetworkWeights, threads: int = 1) -> None:
+def check_finite(
+    network: Network, weights: NetworkWeights, threads: int = 1, *, peaks: bool = False
+) -> dict[int, float]:
     """A ConfigError naming the first weight array that holds NaN or an infinity. Each
     array is summed once (a finite sum has no NaN or infinity behind it), on up to
     ``threads`` threads (numpy releases the GIL); only a non-finite sum is looked at
-    element by element."""
+    element by element. ``peaks``: the LSTM matrices ``W`` and ``U`` are checked by
+    their largest and smallest values instead (finite exactly when both are), and their
+    ``max |a|`` is returned by ``id`` of the array (int8's scales need it)."""
     named: list[tuple[int, Layer, str, F64]] = []
     for k, ((_, layer), w) in enumerate(zip(network.layers(), weights.layers, strict=True)):
         arrays: list[tuple[str, F64 | None]]
@@ -101,15 +106,20 @@ def check_finite(network: Network, weights: NetworkWeights, threads: int = 1) ->
                                 ("peepholes", wd.peepholes), ("projection", wd.projection))
             ]  # fmt: skip
         named += [(k, layer, name, a) for name, a in arrays if a is not None]
+    found: dict[int, float] = {}
 
-    def finite(a: F64) -> bool:
-        return bool(np.isfinite(a.sum()))
+    def finite(item: tuple[int, Layer, str, F64]) -> bool:
+        *_, name, a = item
+        if not (peaks and name[:2] in ("w ", "u ")) or a.size == 0:
+            return bool(np.isfinite(a.sum()))
+        found[id(a)] = top = max(float(a.max()), -float(a.min()))  # NaN or inf if a holds one
+        return bool(np.isfinite(top))
 
     if threads > 1 and len(named) > 1:
         with ThreadPoolExecutor(threads, thread_name_prefix="epur-check") as pool:
-            sums = list(pool.map(finite, [a for *_, a in named]))
+            sums = list(pool.map(finite, named))
     else:
-        sums = [finite(a) for *_, a in named]
+        sums = [finite(item) for item in named]
     for (k, layer, name, a), ok in zip(named, sums, strict=True):
         if not ok and not np.isfinite(a).all():
             bad = int(a.size - np.count_nonzero(np.isfinite(a)))
@@ -117,3 +127,4 @@ def check_finite(network: Network, weights: NetworkWeights, threads: int = 1) ->
                 f"layer {layer_name(layer, k)} weights {name} hold NaN or Inf values "
                 f"({bad} of them); weights must be finite"
             )
+    return found
