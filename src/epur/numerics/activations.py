@@ -15,9 +15,15 @@ Samples and breakpoints (all float64)
     ``x >= 0`` and ``exp(x) / (1 + exp(x))`` for ``x < 0`` (``exp`` of
     ``-|x|``, numpy); ``numpy.tanh``.
 Segment index
-    ``k(x)`` = the number of interior breakpoints ``x_1..x_{N-1}`` that are
-    ``<= x`` (exact comparisons): ``clip(floor((x + R) / D), 0, N - 1)`` computed
-    without rounding. ``-inf`` gives 0, ``+inf`` and NaN give ``N - 1``.
+    ``k(x)`` = the number of interior breakpoints ``x_1..x_{N-1}`` (the float64
+    values above, never rounded to a format) that are ``<= x``, compared exactly
+    (``numpy.searchsorted(x_1..x_{N-1}, x, side="right")``). For ``x`` a value of a
+    fixed-point format with ``F`` fraction bits this is the number of breakpoint
+    codes ``ceil(x_j * 2**F)`` that are ``<=`` the code of ``x`` (an integer
+    comparison per breakpoint); for a float format, of the breakpoints rounded up
+    to the format. It is not ``floor((x + R) / D)``: with lut98, ``x_49 = -2**-51``,
+    so ``-2**-51`` is in segment 49 (docs/datapath.md, section 7.2). ``-0.0``
+    counts as ``0.0``; ``-inf`` gives 0, ``+inf`` and NaN give ``N - 1``.
 ``exact``
     ``f64(x)``.
 ``lutN``
