@@ -10,8 +10,11 @@ Baseline and MWL do **not** give identical bits in general: the baseline reduces
 ``[W U] . [x h]`` in one dot product (chunks straddle the x/h boundary), while MWL
 rounds ``W x + b`` to the partial-sum format and starts the recurrent dot product
 from it. They are identical when every sum is exact: fixed-point formats (whose
-accumulators have guard bits) with a partial-sum format that holds the
-accumulator's values, and int8 with fixed scales. The tests check both statements.
+accumulators have guard bits) with a partial-sum format that holds the accumulator's
+values. int8 with fixed scales is not: its cell states can differ by an fp32 unit (and
+so, rarely, an output code), since MWL adds the dequantised recurrent sum, rounded, to
+the partial sum, while the baseline dequantises the whole sum once
+(``docs/datapath.md``). The tests check these statements.
 
 int8 uses per-tensor symmetric scales: one per weight matrix of a layer direction
 (``[W U]``; the projection and FC weights their own) and one per layer for every
