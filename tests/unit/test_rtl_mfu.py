@@ -247,3 +247,22 @@ def test_ports() -> None:
     assert not {"p_i", "p_f", "p_o"} & set(without.signature.members)
     assert with_p.h.shape().width == 16 and with_p.c_new.shape().width == 32
     assert with_p.latency == without.latency == 8
+
+
+def test_products_are_exact_where_float64_is_not() -> None:
+    """q8.24 accumulator: ``f * c_prev`` with ``f`` = sigmoid's top PWL value (code
+    16771590) and ``c_prev`` ~ 100 needs 55 bits; the hardware's product is exact and
+    rounds once (to nearest even), while the functional model's float64 product rounds
+    first and gives one unit less (its ``c_new`` code is 1677297620)."""
+    dp = datapath("q4.12", "pwl16")
+    frac = dp.acc.frac_bits
+    f_code, c_code = 16771590, 1677860267
+    assert activation_table(SIG, dp.activation, dp.acc).values[-1] * 2**frac == f_code
+    inputs = {"z_i": 0, "z_f": 20 << frac, "z_g": 0, "z_o": 0, "c_prev": c_code}  # g = 0
+    got_c, _, _ = simulate(
+        MFU(dp.acc, dp.storage, dp.activation, peepholes=False),
+        {k: np.array([v]) for k, v in inputs.items()},
+    )
+    q, r = divmod(f_code * c_code, 1 << frac)
+    half = 1 << (frac - 1)
+    assert got_c == [q + (r > half or (r == half and q % 2 == 1))] == [1677297621]
