@@ -4,7 +4,8 @@
 ``_fixed_mfu.cell``, and ``Datapath``'s MFU methods as ``lstm_steps`` calls them), for
 q8.8 and q4.12 with their accumulators, PWL and LUT (``lut98``: no power-of-two
 spacing), with and without peepholes; inputs at, just below and just above every
-breakpoint, random ones inside the tables' range and far outside it.
+breakpoint, random ones inside the tables' range and far outside it; and two other
+rounding and overflow modes (q8.8:trunc:wrap, q4.12:rna).
 
 Inputs are what the functional model gives the MFU: accumulator codes, and peephole
 weights that are storage values (``_steps._const``). ``c_prev`` stays below ``2**53``
@@ -182,6 +183,17 @@ def simulate(mfu: MFU, inputs: dict[str, np.ndarray]) -> tuple[list[int], list[i
 @pytest.mark.parametrize("act", ACTIVATIONS)
 @pytest.mark.parametrize("storage", FORMATS)
 def test_mfu_is_the_functional_model(storage: str, act: str, peep: bool) -> None:
+    check_mfu(storage, act, peep)
+
+
+@pytest.mark.parametrize(
+    ("storage", "act", "peep"), [("q8.8:trunc:wrap", "pwl16", True), ("q4.12:rna", "lut98", False)]
+)
+def test_mfu_other_rounding_and_overflow_modes(storage: str, act: str, peep: bool) -> None:
+    check_mfu(storage, act, peep)
+
+
+def check_mfu(storage: str, act: str, peep: bool) -> None:
     dp = datapath(storage, act)
     inputs = cases(dp, peep, seed=len(act) + 3 * peep + 7 * len(storage))
     want_c, want_h = reference(dp, inputs, peep)
