@@ -340,7 +340,7 @@ def _add_rtl(sub: Any) -> None:
         "synthesis to generic cells with Yosys (pip install 'epur[rtl]').",
     )
     cmds = rtl.add_subparsers(dest="rtl_command", required=True, parser_class=_Parser,
-                              metavar="ACTION")  # fmt: skip
+                              metavar="ACTION", help="generate or stats")  # fmt: skip
     gen = cmds.add_parser(
         "generate",
         help="write one Verilog file per unit",

@@ -74,14 +74,12 @@ def _generate(args: argparse.Namespace) -> None:
 
 def _stats(args: argparse.Namespace) -> None:
     from epur.rtl.synth import stats_json, stats_table, synthesize
-    from epur.rtl.top import build, check
+    from epur.rtl.top import UNITS, build, check
 
     request = check(args.lanes, args.format, args.activation)
     if args.json:
         check_output_file(args.json, "--json")  # before the work
-    units = build(args.lanes, args.format, args.activation)
-    if args.unit:
-        units = {name: unit for name, unit in units.items() if name in args.unit}
+    units = build(args.lanes, args.format, args.activation, units=args.unit or UNITS)
     start = time.perf_counter()
     results = synthesize(units, progress=lambda text: _progress(text, start))
     print(

@@ -18,6 +18,7 @@ what is supported (``SUPPORTED``) and names the value given.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,9 +123,11 @@ def check(
 
 def build(
     lanes: int, fmt: str | NumberFormat, activation: str | ActivationSpec = "pwl16",
-    k_max: int | None = None,
+    k_max: int | None = None, units: Sequence[str] = UNITS,
 ) -> dict[str, Any]:  # fmt: skip
-    """The units (``dpu``, ``cu``, ``mfu``: Amaranth components) for the request.
+    """The units (``dpu``, ``cu``, ``mfu``: Amaranth components) for the request, or those
+    of them named in ``units`` (only those are built: Amaranth warns of a unit built and
+    never elaborated).
 
     Raises
     ------
@@ -136,9 +139,13 @@ def build(
     from epur.rtl.dpu import DPU
     from epur.rtl.mfu import MFU
 
+    unknown = [u for u in units if u not in UNITS]
+    if unknown:
+        raise ConfigError(f"units must be among {', '.join(UNITS)}, not {', '.join(unknown)}")
     s, a, p = req.storage, req.accumulator, req.partial_sums
-    return {
-        "dpu": DPU(req.lanes, s, a, p, max_chunks=-(-req.k_max // req.lanes)),
-        "cu": CU(req.lanes, s, a, p, req.k_max),
-        "mfu": MFU(a, s, req.activation),
+    makers: dict[str, Callable[[], Any]] = {
+        "dpu": lambda: DPU(req.lanes, s, a, p, max_chunks=-(-req.k_max // req.lanes)),
+        "cu": lambda: CU(req.lanes, s, a, p, req.k_max),
+        "mfu": lambda: MFU(a, s, req.activation),
     }
+    return {name: makers[name]() for name in UNITS if name in units}
