@@ -345,7 +345,8 @@ def stats_table(results: Iterable[SynthResult]) -> str:
 
 
 def stats_json(results: Iterable[SynthResult]) -> dict[str, Any]:
-    """The results as JSON-ready data: one entry per unit and the method's constants."""
+    """The results as JSON-ready data: one entry per unit and the method's constants (no
+    total: the CU contains a DPU, so a sum over units would count it twice)."""
     rows = list(results)
     return {
         "units": {
@@ -361,12 +362,6 @@ def stats_json(results: Iterable[SynthResult]) -> dict[str, Any]:
                 "synthesis_s": r.seconds,
             }
             for r in rows
-        },
-        "total": {
-            "total_cells": sum(r.total_cells for r in rows),
-            "flip_flops": sum(r.flip_flops for r in rows),
-            "nand2_eq": sum(r.nand2_eq for r in rows),
-            "area_um2": sum(r.area_um2 for r in rows),
         },
         "method": {
             "library": "NanGate FreePDK45 Open Cell Library (typical), 45 nm",
