@@ -8,10 +8,9 @@ breakpoint, random ones inside the tables' range and far outside it; and two oth
 rounding and overflow modes (q8.8:trunc:wrap, q4.12:rna).
 
 Inputs are what the functional model gives the MFU: accumulator codes, and peephole
-weights that are storage values (``_steps._const``). ``c_prev`` stays below ``2**53``
-units of the accumulator divided by ``2**N`` so that its products with gate values
-(at most 1) are exact in float64, as the functional model assumes (the hardware's
-products are always exact).
+weights that are storage values (``_steps._const``); ``c_prev`` over the whole
+accumulator range (its products with gate values need more than float64's 53 bits in
+q8.24: both the hardware and the model round them from the exact product).
 """
 
 from __future__ import annotations
@@ -110,7 +109,7 @@ def cases(dp: Datapath, peep: bool, seed: int) -> dict[str, np.ndarray]:
     sig, tnh = edges(SIG, dp), edges(TANH, dp)
     targeted = max(len(sig) // 3 + 1, len(tnh))
     n = targeted + 2 * RANDOM
-    c_top = min(top, 1 << (53 - fa))  # f * c_prev exact in float64 (module docstring)
+    c_top = top  # the whole range: products beyond float64's 53 bits (module docstring)
     inside = 10 << fa  # beyond both ranges (8 and 4)
 
     def spread(lo: int, hi: int, count: int) -> np.ndarray:
@@ -264,8 +263,8 @@ def test_ports() -> None:
 def test_products_are_exact_where_float64_is_not() -> None:
     """q8.24 accumulator: ``f * c_prev`` with ``f`` = sigmoid's top PWL value (code
     16771590) and ``c_prev`` ~ 100 needs 55 bits; the hardware's product is exact and
-    rounds once (to nearest even), while the functional model's float64 product rounds
-    first and gives one unit less (its ``c_new`` code is 1677297620)."""
+    rounds once (to nearest even), and so does the functional model (``rnd_mul``; a
+    float64 product rounded first gave one unit less: 1677297620)."""
     dp = datapath("q4.12", "pwl16")
     frac = dp.acc.frac_bits
     f_code, c_code = 16771590, 1677860267
@@ -278,3 +277,5 @@ def test_products_are_exact_where_float64_is_not() -> None:
     q, r = divmod(f_code * c_code, 1 << frac)
     half = 1 << (frac - 1)
     assert got_c == [q + (r > half or (r == half and q % 2 == 1))] == [1677297621]
+    model_c, _ = reference(dp, {k: np.array([v]) for k, v in inputs.items()}, False)
+    assert list(model_c) == got_c

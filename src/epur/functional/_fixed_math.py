@@ -32,7 +32,10 @@ from numpy.typing import NDArray
 
 from epur.numerics.formats import NumberFormat, Overflow, Rounding
 
-__all__ = ["MARGIN", "RNA", "RNE", "TRUNC", "Fmt", "dot32", "dot64", "fmt_tuple", "rnd", "unsure"]
+__all__ = [
+    "MARGIN", "RNA", "RNE", "TRUNC", "Fmt", "dot32", "dot64", "fmt_tuple", "rnd", "rnd_mul",
+    "rnd_split", "two_product", "unsure",
+]  # fmt: skip
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -62,15 +65,65 @@ def integral(y: float, rounding: int) -> float:  # pragma: no cover - compiled
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def rnd(x: float, f: Fmt) -> float:  # pragma: no cover - compiled
     """``round_to_format(x, fmt)`` of a finite ``x`` (the module docstring)."""
-    s, inv, half, mod, m, invm, invmod, rounding, wrap = f
+    s, m, invm, rounding, wrap = f[0], f[4], f[5], f[7], f[8]
     xw = x - np.trunc(x * invm) * m
-    r = integral((xw if wrap else x) * s, rounding)
+    return fit(integral((xw if wrap else x) * s, rounding), f)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def fit(r: float, f: Fmt) -> float:  # pragma: no cover - compiled
+    """The value of the integer ``r`` (units of ``2**-N``) after the format's overflow:
+    ``sat`` clips, ``wrap`` keeps the low ``M + N`` bits (the module docstring)."""
+    inv, half, mod, invmod, wrap = f[1], f[2], f[3], f[6], f[8]
     rw = r - np.trunc(r * invmod) * mod
     rw = rw - mod if rw >= half else rw
     rw = rw + mod if rw < -half else rw
     rs = half - 1.0 if r >= half else r
     rs = -half if r < -half else rs
     return ((rw if wrap else rs) + 0.0) * inv
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def two_product(a: float, b: float) -> tuple[float, float]:  # pragma: no cover - compiled
+    """``(p, e)`` with ``p = fl(a * b)`` and ``p + e = a * b`` exactly (Dekker's product with
+    Veltkamp's split, Dekker 1971, docs/sources.md: no fused multiply-add needed), for
+    products far from float64's overflow and underflow."""
+    p = a * b
+    c = 134217729.0 * a  # 2**27 + 1
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def rnd_mul(a: float, b: float, f: Fmt) -> float:  # pragma: no cover - compiled
+    """``round_to_format(a * b, fmt)`` of the exact product: two accumulator values of
+    ``qM.N`` have a ``2N``-bit fraction, beyond float64's 53 bits where ``|a * b| >=
+    2**(53 - 2N)`` (``f * c`` in ``q8.24``), where ``rnd(a * b)`` would round twice."""
+    p, e = two_product(a, b)
+    return rnd_split(p, e, f)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def rnd_split(x: float, ex: float, f: Fmt) -> float:  # pragma: no cover - compiled
+    """``round_to_format(x + ex, fmt)`` of the exact ``x + ex``, where ``|ex|`` is at most
+    half a float64 unit of ``x`` and ``x * 2**(N+1) < 2**53``: the boundaries of the
+    format's rounding (integers of ``y = x * 2**N`` for ``trunc``, their midpoints for
+    ``rne`` and ``rna``) are float64 values, so ``ex`` decides only where ``y`` is one:
+    ``trunc`` goes one down where ``y`` is an integer and ``ex < 0``; a tie goes up or down
+    with the sign of ``ex`` (the exact value is no tie)."""
+    s, m, invm, rounding, wrap = f[0], f[4], f[5], f[7], f[8]
+    xw = x - np.trunc(x * invm) * m
+    y = (xw if wrap else x) * s
+    down = np.floor(y)
+    side = down + 1.0 if ex > 0.0 else down
+    tie = y - down == 0.5 and ex != 0.0
+    r = side if tie and rounding != TRUNC else integral(y, rounding)
+    r = down - 1.0 if rounding == TRUNC and y == down and ex < 0.0 else r
+    return fit(r, f)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from epur.functional._fixed_math import Fmt, rnd, unsure
+from epur.functional._fixed_math import Fmt, rnd, rnd_mul, unsure
 from epur.functional._recurrence import EXACT, LUT, segments
 from epur.functional._vmath import sigmoid64, tanh64
 
@@ -108,9 +108,9 @@ def cell(
     if has_peep:
         pi, pf = peep[0], peep[1]
         for j in range(h):
-            xi[j] = rnd(zi[j] + rnd(pi[j] * c[j], a), a)
+            xi[j] = rnd(zi[j] + rnd_mul(pi[j], c[j], a), a)
         for j in range(h):
-            xf[j] = rnd(zf[j] + rnd(pf[j] * c[j], a), a)
+            xf[j] = rnd(zf[j] + rnd_mul(pf[j], c[j], a), a)
     else:
         for j in range(h):
             xi[j] = zi[j]
@@ -118,11 +118,11 @@ def cell(
     bad = _activate(x[: 2 * h], e[: 2 * h], 0, kind, sig, a)
     bad |= _activate(zg, eg, 1, kind, tnh, a)
     for j in range(h):
-        cn[j] = rnd(rnd(ef[j] * c[j], a) + rnd(ei[j] * eg[j], a), a)
+        cn[j] = rnd(rnd_mul(ef[j], c[j], a) + rnd_mul(ei[j], eg[j], a), a)
     if has_peep:
         po = peep[2]
         for j in range(h):
-            xo[j] = rnd(zo[j] + rnd(po[j] * cn[j], a), a)
+            xo[j] = rnd(zo[j] + rnd_mul(po[j], cn[j], a), a)
     else:
         for j in range(h):
             xo[j] = zo[j]
@@ -131,5 +131,5 @@ def cell(
     bad |= _activate(xo, eo, 0, kind, sig, a)
     bad |= _activate(xc, ec, 1, kind, tnh, a)
     for j in range(h):
-        out[j] = rnd(rnd(eo[j] * ec[j], a), st)
+        out[j] = rnd(rnd_mul(eo[j], ec[j], a), st)
     return bad

@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from epur.functional._fixed_math import Fmt, fmt_tuple, rnd
+from epur.functional._fixed_math import Fmt, fmt_tuple, rnd, rnd_mul
 from epur.functional._kernels import dot_tree_f32
 from epur.functional._vmath import round_float_array
 from epur.numerics import (
@@ -379,8 +379,13 @@ class Datapath:
         return act.tanh(x, self.activation, self.acc)
 
     def mul(self, a: F64, b: F64) -> F64:
-        """``rnd_acc(a * b)``. Float formats follow IEEE 754 (overflow to an infinity, ``0 *
-        inf`` is NaN); fixed-point operands are bounded, so their products are exact."""
+        """``rnd_acc(a * b)`` of the exact product. Float formats follow IEEE 754 (overflow
+        to an infinity, ``0 * inf`` is NaN); a fixed-point product of two accumulator
+        values can need more than float64's 53 bits (``q8.24``: ``2 * 24`` fraction bits),
+        so it is rounded from its exact value (``_fixed_math.rnd_mul``), not from float64's."""
+        if self.acc.kind == FormatKind.FIXED and self.acc.bits <= 53:
+            x, y = (np.ascontiguousarray(v, dtype=np.float64) for v in np.broadcast_arrays(a, b))
+            return _mul_fixed_array(x.ravel(), y.ravel(), fmt_tuple(self.acc)).reshape(x.shape)
         with np.errstate(over="ignore", invalid="ignore"):
             return self.rnd_acc(a * b)
 
@@ -418,6 +423,15 @@ def _store_int8(x: F64, scale: float, times: float) -> F64:  # pragma: no cover 
     for j in range(x.size):
         q = np.rint(x[j] / scale)
         out[j] = (q if q != q else min(max(q, -127.0), 127.0)) * times
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mul_fixed_array(a: F64, b: F64, f: Fmt) -> F64:  # pragma: no cover - compiled
+    """``rnd_mul`` of every pair of the 1-D ``a`` and ``b`` (finite fixed-point values)."""
+    out = np.empty(a.size)
+    for j in range(a.size):
+        out[j] = rnd_mul(a[j], b[j], f)
     return out
 
 
