@@ -12,8 +12,8 @@
 * NAND2 equivalents: each Yosys cell is weighed by the area of the cells of a published
   open standard-cell library that implement it, divided by the area of that library's
   NAND2. The library is the NanGate FreePDK45 Open Cell Library
-  (``NangateOpenCellLibrary_typical.lib``, revision 1.0, 2011; full reference and which
-  areas were checked in ``docs/sources.md``): NAND2_X1 = 0.798 um^2 at 45 nm. A cell
+  (``NangateOpenCellLibrary_typical.lib``, revision 1.0, 2011; full reference and where
+  each area was checked in ``docs/sources.md``): NAND2_X1 = 0.798 um^2 at 45 nm. A cell
   that has no single library equivalent is the sum of the cells that build it (an
   ``$_ANDNOT_`` is INV_X1 + NOR2_X1; a flip-flop with an enable is DFF_X1 + MUX2_X1; a
   synchronous reset adds an AND2_X1 or an OR2_X1).
@@ -59,8 +59,8 @@ __all__ = [
 
 # Areas (um^2, 45 nm) of the cells of the NanGate FreePDK45 Open Cell Library, typical
 # corner (NangateOpenCellLibrary_typical.lib, revision 1.0, Nangate Inc., 2011): the
-# ``area`` attribute of each cell; docs/sources.md says which were read in a copy of the
-# file and which are the library's published figures not re-read here.
+# ``area`` attribute of each cell, every one checked in a copy of the Liberty file
+# (docs/sources.md lists the copy and where each cell's block was read).
 LIBRARY_AREA_UM2: Mapping[str, float] = MappingProxyType(
     {
         "INV_X1": 0.532,
