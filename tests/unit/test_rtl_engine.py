@@ -12,9 +12,11 @@ tiles, forward and reverse):
   schedule (``simulate(build_schedule(...))``; the buffers are preloaded, so no DRAM
   stalls are compared; the timing model's input-buffer port stalls, the ``h`` and ``x``
   writes on a single port, do not arise in the RTL's buffers, which have a write port
-  beside the read port: ``port_stall_cycles`` is reported apart by ``test_..._port``).
+  beside the read port: the model's ``cycles`` are the RTL's plus its ``stall_cycles``
+  and ``port_stall_cycles``, checked as such).
 
-``EPUR_RTL_FULL=1`` runs 100 random vectors per configuration instead of two.
+``EPUR_RTL_FULL=1`` runs 100 random vectors per configuration instead of two (about
+nine minutes on one core).
 """
 
 from __future__ import annotations
@@ -81,7 +83,28 @@ CASES = [
     Case(16, "q8.8", "pwl16", "mwl", True, 5, 11, 5, tile_rows=4),  # one-chunk U rows
     Case(4, "q8.8", "lut256", "baseline", True, 3, 6, 4, reverse=True),
     Case(16, "q4.12", "pwl16", "baseline", True, 2, 3, 2),  # [x h] in one chunk
+    Case(4, "q4.12", "lut256", "mwl", True, 48, 32, 8),  # the largest sizes
+    Case(16, "q8.8", "pwl16", "baseline", False, 48, 32, 8),
+    Case(16, "q4.12", "lut256", "mwl", True, 17, 16, 6, reverse=True, tile_rows=5),
 ]
+
+
+def _drawn(seed: int, count: int) -> list[Case]:
+    """Random configurations: every choice drawn, sizes up to H 32, I 48, T 8."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        h = int(rng.integers(1, 33))
+        flow = str(rng.choice(["mwl", "baseline"]))
+        tile = int(rng.integers(1, h + 1)) if flow == "mwl" and rng.random() < 0.3 else None
+        out.append(Case(int(rng.choice([4, 16])), str(rng.choice(["q8.8", "q4.12"])),
+                        str(rng.choice(["pwl16", "lut256"])), flow,
+                        bool(rng.random() < 0.5), int(rng.integers(1, 49)), h,
+                        int(rng.integers(1, 9)), bool(rng.random() < 0.25), tile))  # fmt: skip
+    return out
+
+
+CASES += _drawn(2024, 4)
 
 
 def ident(c: Case) -> str:
@@ -292,6 +315,10 @@ def check_cycles(bench: Bench, got: dict[str, Any]) -> dict[str, int]:
     layer = model["layer"]
     total = got["mfu_out"][-1] - first
     assert total == layer.compute_cycles + layer.drain_cycles
+    # what the timing model adds: main-memory stalls (the weights' first fetch) and the
+    # input buffer's single port (x and h writes beside the DPU's reads), which the RTL's
+    # preloaded buffers with a write port of their own do not have
+    assert layer.cycles == total + layer.stall_cycles + layer.port_stall_cycles
     assert got["out_cycles"][-1] - got["mfu_out"][-1] == 2  # the FIFO, without stalls
     return {"rtl": total, "model_cycles": layer.cycles, "port_stall": layer.port_stall_cycles,
             "dram_stall": layer.stall_cycles, "step": per_step, "lay": lay.ib_words}  # fmt: skip
