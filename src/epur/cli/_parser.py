@@ -198,6 +198,11 @@ def _add_simulate(sub: Any) -> None:
     )
     _add_network_options(sim)
     _add_energy_options(sim)
+    sim.add_argument(
+        "--logic-area", choices=("table", "rtl"), default="table",
+        help="DPU and MFU area: published per-operation tables, or the RTL synthesised with "
+        "Yosys (fixed-point storage, power-of-two lanes, pwlN/lutN; cached; shown side by side)",
+    )  # fmt: skip
     sim.add_argument("--json", metavar="FILE", help="also write the results as JSON")
 
 

@@ -32,6 +32,7 @@ from epur.arch import ArchConfig, Memory
 from epur.energy.backend import SramBackend
 from epur.energy.banking import cycles_per_access
 from epur.energy.logic import op_area_m2, op_energy_j
+from epur.energy.logic_area import LogicArea
 from epur.energy.sram import SramEntry, SramTable, characterise_srams
 from epur.numerics import FormatKind, NumberFormat, parse_format
 from epur.timing.result import AccessCycles, Counts
@@ -88,9 +89,15 @@ def _dpu_add_format(arch: ArchConfig) -> NumberFormat:
     return arch.formats.accumulator_format
 
 
-def energy_table(arch: ArchConfig, srams: SramTable | SramBackend) -> EnergyTable:
+def energy_table(
+    arch: ArchConfig, srams: SramTable | SramBackend, logic_area: LogicArea | None = None
+) -> EnergyTable:
     """The energy, leakage and area figures of ``arch`` with its SRAMs as characterised
-    (``srams``; given a backend, characterised here as they are, without banking)."""
+    (``srams``; given a backend, characterised here as they are, without banking).
+
+    ``logic_area`` (per computation unit, e.g. the RTL's synthesised area) replaces the
+    per-operation tables' DPU and MFU areas, times ``arch.compute_units``; the energies
+    are the same either way."""
     if not isinstance(srams, SramTable):
         srams = characterise_srams(arch, srams, bank_for_clock=False)
     if srams.arch != arch:
@@ -111,7 +118,10 @@ def energy_table(arch: ArchConfig, srams: SramTable | SramBackend) -> EnergyTabl
         11 * op_area_m2("mul", acc, arch.logic, node) + 9 * op_area_m2("add", acc, arch.logic, node)
     )
     area = {m.value: a for m, a in srams.area_mm2().items()}
-    area.update(dpu=dpu_m2 * 1e6, mfu=mfu_m2 * 1e6)
+    if logic_area is None:
+        area.update(dpu=dpu_m2 * 1e6, mfu=mfu_m2 * 1e6)
+    else:
+        area.update(dpu=cus * logic_area.dpu_mm2, mfu=cus * logic_area.mfu_mm2)
     return EnergyTable(
         backend=srams.backend,
         mul_j=op_energy_j("mul", storage, arch.logic, node),
