@@ -16,7 +16,7 @@ tiles, forward and reverse):
   and ``port_stall_cycles``, checked as such).
 
 ``EPUR_RTL_FULL=1`` runs 100 random vectors per configuration instead of two (about
-nine minutes on one core).
+21 minutes on one core: 1400 vectors, 1283 s measured).
 """
 
 from __future__ import annotations

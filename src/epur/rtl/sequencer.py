@@ -134,7 +134,7 @@ class Layout:
 
     @property
     def h_base(self) -> int:
-        """The first word of ``h``'s regions (MWL) ."""
+        """The first word of ``h``'s regions (MWL)."""
         return self.plan.steps * self.region_words
 
     @property
