@@ -28,18 +28,21 @@ class SyncSRAM(wiring.Component):  # type: ignore[misc]
       word at the ``r_addr`` of a cycle with ``r_en`` high is on ``r_data`` from the next
       cycle on (it holds while ``r_en`` is low); one read per cycle;
     * write: ``w_en`` (in, 1), ``w_addr`` (in), ``w_data`` (in, ``width``): written at the
-      end of the cycle; a read of the same word in that cycle returns the old word.
+      end of the cycle; a read of the same word in that cycle returns the old word, or
+      with ``write_first`` the word being written (a transparent read port).
 
     ``init``: the first words' contents (unsigned integers; the rest are zero), for tests.
     """
 
-    def __init__(self, width: int, depth: int, init: Sequence[int] = ()) -> None:
+    def __init__(
+        self, width: int, depth: int, init: Sequence[int] = (), write_first: bool = False
+    ) -> None:
         if width < 1 or depth < 1 or len(init) > depth:
             self._MustUse__silence = True  # refused: no warning that it was never elaborated
             if len(init) > depth >= 1:
                 raise ValueError(f"{len(init)} initial words do not fit in {depth}")
             raise ValueError(f"an SRAM needs a width and a depth of at least 1 ({width}, {depth})")
-        self.width, self.depth = width, depth
+        self.width, self.depth, self.write_first = width, depth, write_first
         self.init = [int(v) & ((1 << width) - 1) for v in init]
         addr = max(1, (depth - 1).bit_length())
         super().__init__(
@@ -56,8 +59,8 @@ class SyncSRAM(wiring.Component):  # type: ignore[misc]
     def elaborate(self, platform: object) -> Module:
         m = Module()
         m.submodules.mem = mem = Memory(shape=self.width, depth=self.depth, init=self.init)
-        rd = mem.read_port()
         wr = mem.write_port()
+        rd = mem.read_port(transparent_for=(wr,) if self.write_first else ())
         m.d.comb += [
             rd.en.eq(self.r_en),
             rd.addr.eq(self.r_addr),

@@ -29,14 +29,15 @@ __all__ = ["CU"]
 
 class CU(wiring.Component):  # type: ignore[misc]
     """``CU(lanes, storage, acc, psum, k_max, latency=None, w_depth=None, x_depth=None,
-    w_init=(), x_init=())``.
+    w_init=(), x_init=(), x_write_first=False)``.
 
     ``lanes``, ``storage``, ``acc``, ``psum``, ``latency``: as the ``DPU``'s; ``k_max``: the
     longest dot product (elements); ``w_depth``, ``x_depth``: the weight and input buffers'
     words (default: one row of ``k_max``, ``ceil(k_max / L)`` words); ``w_init``,
-    ``x_init``: their first words, for tests. A buffer word is one chunk: ``L`` codes of
-    ``B = storage.bits`` bits, lane ``i`` in bits ``[i*B, (i+1)*B)`` (the architecture's
-    default port, ``lanes x storage bits``).
+    ``x_init``: their first words, for tests; ``x_write_first``: the input buffer's read
+    returns a word written in the same cycle (``SyncSRAM``). A buffer word is one chunk:
+    ``L`` codes of ``B = storage.bits`` bits, lane ``i`` in bits ``[i*B, (i+1)*B)`` (the
+    architecture's default port, ``lanes x storage bits``).
 
     Ports:
 
@@ -66,6 +67,7 @@ class CU(wiring.Component):  # type: ignore[misc]
         x_depth: int | None = None,
         w_init: Sequence[int] = (),
         x_init: Sequence[int] = (),
+        x_write_first: bool = False,
     ) -> None:
         try:
             self.log2_lanes = _check_lanes(lanes)
@@ -81,7 +83,7 @@ class CU(wiring.Component):  # type: ignore[misc]
         self.latency = self.dpu.latency
         width = lanes * storage.bits
         self.wb = SyncSRAM(width, w_depth or chunks, w_init)
-        self.ib = SyncSRAM(width, x_depth or chunks, x_init)
+        self.ib = SyncSRAM(width, x_depth or chunks, x_init, write_first=x_write_first)
         self.start_layout = data.StructLayout(
             {
                 "w_addr": len(self.wb.r_addr),

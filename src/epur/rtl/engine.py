@@ -21,7 +21,7 @@ order the MFU produces them; ``busy`` is high from the start until the last one 
   the region the next step reads (a word is written when its last lane is produced); the
   next step's first dot product is issued in the cycle the step's last ``h`` leaves the
   MFU (the drain the timing model counts at every step: DPU latency + MFU latency). The
-  input buffers return a word written in the same cycle (write-first: ``_BypassSRAM``),
+  input buffers return a word written in the same cycle (``CU(x_write_first=True)``),
   which matters only when a row is one chunk (its last ``h`` word is read at once).
 
 Cycles, with ``n_x = ceil(I/L)``, ``n_h = ceil(H/L)``, ``n_xh = ceil((I+H)/L)``, ``D`` the
@@ -49,7 +49,6 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from epur.arch import ArchConfig
-from epur.rtl.buffers import SyncSRAM
 from epur.rtl.cu import CU
 from epur.rtl.mfu import MFU
 from epur.rtl.rounding import rounded
@@ -61,25 +60,6 @@ __all__ = ["CONSTANTS", "FIFO_DEPTH", "Engine"]
 FIFO_DEPTH = 16
 GATES = 4
 CONSTANTS = ("b_i", "b_f", "b_g", "b_o", "p_i", "p_f", "p_o")  # k_w_sel: 0 .. 6
-
-
-class _BypassSRAM(SyncSRAM):
-    """A ``SyncSRAM`` whose read returns the word written in the same cycle."""
-
-    def elaborate(self, platform: object) -> Module:
-        m = Module()
-        m.submodules.mem = mem = Memory(shape=self.width, depth=self.depth, init=self.init)
-        wr = mem.write_port()
-        rd = mem.read_port(transparent_for=(wr,))
-        m.d.comb += [
-            rd.en.eq(self.r_en),
-            rd.addr.eq(self.r_addr),
-            self.r_data.eq(rd.data),
-            wr.en.eq(self.w_en),
-            wr.addr.eq(self.w_addr),
-            wr.data.eq(self.w_data),
-        ]
-        return m
 
 
 class Engine(wiring.Component):  # type: ignore[misc]
@@ -125,12 +105,10 @@ class Engine(wiring.Component):  # type: ignore[misc]
                 arch.dpu.latency_cycles,
                 lay.wb_words,
                 lay.ib_words,
+                x_write_first=True,  # an h written this cycle is read this cycle
             )
             for _ in range(GATES)
         ]
-        for cu in self.cus:  # write-first input buffers (module docstring)
-            cu.ib._MustUse__silence = True
-            cu.ib = _BypassSRAM(cu.ib.width, cu.ib.depth)
         self.mfu = MFU(self.acc, self.storage, arch.mfu.activation, peepholes=plan.peepholes)
         if arch.mfu.latency_cycles != self.mfu.latency:
             self.mfu._MustUse__silence = True
