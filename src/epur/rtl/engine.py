@@ -42,6 +42,8 @@ words, at no cycle cost).
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -271,14 +273,7 @@ class Engine(wiring.Component):  # type: ignore[misc]
                 *(inits[g].eq(to_acc(bias_r[g].data)) for g in range(GATES)),
             ]
             with m.If(fire):
-                with m.If(i_n != ends[tile]):
-                    m.d.sync += i_n.eq(i_n + 1)
-                with m.Elif(ip != big_t - 1):
-                    m.d.sync += [i_n.eq(starts[tile]), ip.eq(ip + 1)]
-                with m.Elif(tile != len(plan.tiles) - 1):
-                    m.d.sync += [i_n.eq(starts[tile + 1]), ip.eq(0), tile.eq(tile + 1)]
-                with m.Else():
-                    m.d.sync += [issued_all.eq(1), i_n.eq(0), ip.eq(0)]
+                _next_input_row(m, (i_n, ip, tile), starts, ends, big_t, [issued_all.eq(1)])
         with m.Elif(rec_issue):
             if self.mwl:
                 m.d.comb += [
@@ -342,14 +337,8 @@ class Engine(wiring.Component):  # type: ignore[misc]
                 ),
             ]  # fmt: skip
             with m.If(res_fire & ~res_rec):
-                with m.If(r_n != ends[r_tile]):
-                    m.d.sync += r_n.eq(r_n + 1)
-                with m.Elif(r_p != big_t - 1):
-                    m.d.sync += [r_n.eq(starts[r_tile]), r_p.eq(r_p + 1)]
-                with m.Elif(r_tile != len(plan.tiles) - 1):
-                    m.d.sync += [r_n.eq(starts[r_tile + 1]), r_p.eq(0), r_tile.eq(r_tile + 1)]
-                with m.Else():
-                    m.d.sync += [r_n.eq(0), r_p.eq(0), res_rec.eq(1), inputs_in.eq(1)]
+                _next_input_row(m, (r_n, r_p, r_tile), starts, ends, big_t,
+                                [res_rec.eq(1), inputs_in.eq(1)])  # fmt: skip
 
         # the recurrence: the MFU, with c_prev and the peepholes of the result's neuron
         c_mem = Memory(shape=signed(a.bits), depth=max(2, big_h), init=[])
@@ -436,3 +425,26 @@ class Engine(wiring.Component):  # type: ignore[misc]
         with m.If((phase == rec) & (o_p == big_t) & (fifo.level == 0)):
             m.d.sync += phase.eq(idle)
         return m
+
+
+def _next_input_row(
+    m: Module,
+    position: tuple[Value, Value, Value],
+    starts: Array,
+    ends: Array,
+    steps: int,
+    done: list[Any],
+) -> None:
+    """Advance MWL's input-phase position ``(n, t, tile)`` (a neuron row, a step, a tile;
+    ``starts``/``ends``: each tile's first and last row) by one row in the schedule's
+    order: the tile's rows, then its next step, then the next tile; after the last row of
+    the last tile, back to ``(0, 0, tile)`` with ``done`` (statements) taking effect."""
+    n, t, tile = position
+    with m.If(n != ends[tile]):
+        m.d.sync += n.eq(n + 1)
+    with m.Elif(t != steps - 1):
+        m.d.sync += [n.eq(starts[tile]), t.eq(t + 1)]
+    with m.Elif(tile != len(starts) - 1):
+        m.d.sync += [n.eq(starts[tile + 1]), t.eq(0), tile.eq(tile + 1)]
+    with m.Else():
+        m.d.sync += [*done, n.eq(0), t.eq(0)]
