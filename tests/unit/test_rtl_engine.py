@@ -16,14 +16,16 @@ tiles, forward and reverse):
   and ``port_stall_cycles``, checked as such).
 
 ``EPUR_RTL_FULL=1`` runs 100 random vectors per configuration instead of two (about
-21 minutes on one core: 1400 vectors, 1283 s measured).
+21 minutes on one core: 1400 vectors, 1283 s measured). The configurations and the
+random layers come from ``tests/layer_cases.py``, which the functional model
+(``test_functional_layer_cases``) and the timing model (``test_timing_layer_cases``) are
+checked on too: one vector set for all three.
 """
 
 from __future__ import annotations
 
 import os
 import zlib
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,8 +35,7 @@ amaranth = pytest.importorskip("amaranth")
 
 from amaranth.sim import Simulator  # noqa: E402
 
-from epur.api import format_settings  # noqa: E402
-from epur.arch import ArchConfig, apply_overrides, paper_preset  # noqa: E402
+from epur.arch import ArchConfig  # noqa: E402
 from epur.functional.model import run_network  # noqa: E402
 from epur.functional.prepared import datapath_of  # noqa: E402
 from epur.rtl.engine import CONSTANTS, Engine  # noqa: E402
@@ -42,96 +43,12 @@ from epur.rtl.sequencer import Layout, plan_of  # noqa: E402
 from epur.schedule import Dataflow, build_schedule  # noqa: E402
 from epur.schedule.ir import PhaseKind  # noqa: E402
 from epur.timing.model import simulate as timing  # noqa: E402
-from epur.workload.network import LSTMLayer, Network, Stack  # noqa: E402
 from epur.workload.weights import LSTMWeights, NetworkWeights  # noqa: E402
+from tests.layer_cases import CASES, Case, ident, random_layer  # noqa: E402
 
 pytestmark = pytest.mark.rtl
 
 VECTORS = 100 if os.environ.get("EPUR_RTL_FULL") == "1" else 2
-
-
-@dataclass(frozen=True)
-class Case:
-    lanes: int
-    storage: str
-    act: str
-    dataflow: str
-    peep: bool
-    i: int
-    h: int
-    t: int
-    reverse: bool = False
-    tile_rows: int | None = None
-
-    def arch(self) -> ArchConfig:
-        return apply_overrides(
-            paper_preset(),
-            [*format_settings(self.storage), f"mfu.activation={self.act}",
-             f"dpu.lanes={self.lanes}"],
-        )  # fmt: skip
-
-    def network(self, steps: int | None = None) -> Network:
-        layer = LSTMLayer(self.i, self.h, peepholes=self.peep, reverse=self.reverse)
-        return Network("n", (Stack("main", steps or self.t, (layer,)),))
-
-
-CASES = [
-    Case(4, "q8.8", "pwl16", "mwl", True, 13, 9, 4),
-    Case(4, "q4.12", "lut256", "baseline", False, 7, 10, 3),
-    Case(16, "q8.8", "lut256", "baseline", True, 21, 32, 3),
-    Case(16, "q4.12", "pwl16", "mwl", False, 48, 20, 3),
-    Case(16, "q8.8", "pwl16", "mwl", True, 5, 11, 5, tile_rows=4),  # one-chunk U rows
-    Case(4, "q8.8", "lut256", "baseline", True, 3, 6, 4, reverse=True),
-    Case(16, "q4.12", "pwl16", "baseline", True, 2, 3, 2),  # [x h] in one chunk
-    Case(4, "q4.12", "lut256", "mwl", True, 48, 32, 8),  # the largest sizes
-    Case(16, "q8.8", "pwl16", "baseline", False, 48, 32, 8),
-    Case(16, "q4.12", "lut256", "mwl", True, 17, 16, 6, reverse=True, tile_rows=5),
-]
-
-
-def _drawn(seed: int, count: int) -> list[Case]:
-    """Random configurations: every choice drawn, sizes up to H 32, I 48, T 8."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(count):
-        h = int(rng.integers(1, 33))
-        flow = str(rng.choice(["mwl", "baseline"]))
-        tile = int(rng.integers(1, h + 1)) if flow == "mwl" and rng.random() < 0.3 else None
-        out.append(Case(int(rng.choice([4, 16])), str(rng.choice(["q8.8", "q4.12"])),
-                        str(rng.choice(["pwl16", "lut256"])), flow,
-                        bool(rng.random() < 0.5), int(rng.integers(1, 49)), h,
-                        int(rng.integers(1, 9)), bool(rng.random() < 0.25), tile))  # fmt: skip
-    return out
-
-
-CASES += _drawn(2024, 4)
-
-
-def ident(c: Case) -> str:
-    extra = ("-rev" if c.reverse else "") + (f"-tile{c.tile_rows}" if c.tile_rows else "")
-    return (f"L{c.lanes}-{c.storage}-{c.act}-{c.dataflow}-{'peep' if c.peep else 'nopeep'}"
-            f"-I{c.i}H{c.h}T{c.t}{extra}")  # fmt: skip
-
-
-# ---- random layers and the functional model ------------------------------------------------
-
-
-def random_layer(
-    case: Case, rng: np.random.Generator, wide: bool = False
-) -> tuple[LSTMWeights, np.ndarray]:
-    """Weights of a random scale (up to 4/sqrt(H): saturated gates too) and inputs up to
-    4 (``wide``: over the storage format's whole range)."""
-    k = rng.uniform(0.5, 4.0) / np.sqrt(case.h)
-    hi = (2.0 ** (int(case.storage[1]) - 1) if wide else 4.0) * rng.uniform(0.1, 1.0)
-
-    def u(scale: float, *shape: int) -> np.ndarray:
-        return rng.uniform(-scale, scale, size=shape)
-
-    w = LSTMWeights(
-        w=u(k, 4 * case.h, case.i), u=u(k, 4 * case.h, case.h), b=u(2 * k, 4 * case.h),
-        peepholes=u(k, 3, case.h) if case.peep else None,
-    )  # fmt: skip
-    return w, u(hi, case.t, 1, case.i)
 
 
 def model_codes(
