@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,9 +20,12 @@ from epur.numerics import FormatKind
 from epur.workload.network import FCLayer, Layer, LSTMLayer
 from epur.workload.weights import FCWeights, LSTMWeights
 
+if TYPE_CHECKING:
+    from epur.functional._recurrence import Packed
+
 __all__ = [
     "LayerState", "Ops", "fc_rows", "input_tile", "load", "lstm_recurrence", "lstm_steps",
-    "operands",
+    "operands", "peak",
 ]  # fmt: skip
 
 F64 = NDArray[np.float64]
@@ -63,10 +66,10 @@ def _int8_scale(*parts: F64, peaks: Mapping[int, float] | None = None) -> float:
     """int8: ``max|values| / 127`` of the matrix the parts make up (1.0 for zeros);
     ``peaks``: ``max |part|`` already known, by ``id`` of the array."""
     known = peaks or {}
-    return max(known[id(p)] if id(p) in known else _peak(p) for p in parts) / 127 or 1.0
+    return max(known[id(p)] if id(p) in known else peak(p) for p in parts) / 127 or 1.0
 
 
-def _peak(a: F64) -> float:
+def peak(a: F64) -> float:
     """``max |a|`` (0 for an empty array; NaN if ``a`` holds one), without an ``abs``
     copy of ``a``."""
     if a.size == 0:
@@ -368,7 +371,7 @@ def lstm_recurrence(
     else:
         matrix, xs, init = _baseline_x_chunks(st, dp, matrix, b, int8 is not None)
     words = rec.word_kind(dp)
-    w = matrix.layout(f"packed {dp.lanes} {words}", lambda m: rec.pack(m.exact, dp.lanes, words))
+    w = _packed(matrix, dp.lanes, words)  # int8: codes already
     r = layer.recurrent_size
     shortcut = None
     if layer.residual:
@@ -379,11 +382,7 @@ def lstm_recurrence(
     live = np.full(batch, st.y.shape[0], dtype=np.int64) if lens is None else lens
     args = (
         None if not isinstance(p, np.ndarray) else np.ascontiguousarray(p, dtype=np.float64),
-        None
-        if projection is None
-        else _codes(projection, int8).layout(
-            f"packed {dp.lanes} {words}", lambda m: rec.pack(m.exact, dp.lanes, words)
-        ),
+        None if projection is None else _packed(_codes(projection, int8), dp.lanes, words),
         rec.consts(dp),
         shortcut,
         np.ascontiguousarray(live, dtype=np.int64),
@@ -393,6 +392,13 @@ def lstm_recurrence(
         lambda o, s: rec.run_recurrence(w, xs, init, o, s, h, c, *args, st.y, d * r, int8),
         st, dp, d, order, mwl, lens, h, c, h_scale, on_steps,
     )  # fmt: skip
+
+
+def _packed(op: Operand, lanes: int, words: int) -> Packed:
+    """``_recurrence.pack`` of ``op``, kept in it (``Operand.layout``) for the next run."""
+    from epur.functional import _recurrence as rec
+
+    return op.layout(f"packed {lanes} {words}", lambda m: rec.pack(m.exact, lanes, words))
 
 
 def _codes(op: Operand, int8: object) -> Operand:

@@ -216,10 +216,7 @@ class Datapath:
                 return np.asarray(x, dtype=np.float32)
         if s.kind == FormatKind.FLOAT:  # one compiled pass, as _round's
             values = np.ascontiguousarray(x, dtype=np.float64)
-            out = np.empty(values.shape, dtype=np.float32)
-            limits = float_limits(s)
-            round_float_array(values, s.mantissa_bits, limits.emin, limits.max_finite, out)
-            return out
+            return _round_float(values, s, np.empty(values.shape, dtype=np.float32))
         return self.store(x).astype(np.float32)
 
     def codes(self, x: F64, scale: float) -> F64:
@@ -408,9 +405,14 @@ def _round(x: F64, fmt: NumberFormat) -> F64:
     native = (fmt.exponent_bits, fmt.mantissa_bits) in ((8, 23), (11, 52))  # one cast
     if fmt.kind != FormatKind.FLOAT or native or fmt.mantissa_bits >= 52:
         return round_to_format(values, fmt)
+    return _round_float(values, fmt, np.empty(values.shape))
+
+
+def _round_float(x: F64, fmt: NumberFormat, out: _A) -> _A:
+    """``out`` = ``x`` rounded to the float format ``fmt`` (fewer than 52 fraction bits) in
+    one compiled pass (``_vmath.round_float_array``); float32 ``out`` where fp32 holds it."""
     limits = float_limits(fmt)
-    out = np.empty(values.shape)
-    round_float_array(values, fmt.mantissa_bits, limits.emin, limits.max_finite, out)
+    round_float_array(x, fmt.mantissa_bits, limits.emin, limits.max_finite, out)
     return out
 
 

@@ -35,7 +35,7 @@ from epur.arch import ArchConfig
 from epur.errors import ConfigError
 from epur.functional import _integer, _recurrence
 from epur.functional._phases import Executor, co_executed
-from epur.functional._steps import LayerState, StepHook, load
+from epur.functional._steps import LayerState, StepHook, load, peak
 from epur.functional.prepared import PreparedWeights, datapath_of, prepare_weights
 from epur.functional.reference import LayerResult, layer_name, reference_run
 from epur.schedule import Dataflow, build_schedule
@@ -206,11 +206,9 @@ def _int8_scales(
 def _finite_peak(a: F64) -> float:
     """``max |a|`` over the finite values of ``a`` (0 if none), without an ``abs`` copy
     where every value is finite."""
-    if a.size == 0:
-        return 0.0
-    peak = max(float(a.max()), -float(a.min()))  # NaN or inf if a holds one
-    if np.isfinite(peak):
-        return peak
+    top = peak(a)  # NaN or inf if a holds one
+    if np.isfinite(top):
+        return top
     return float(np.abs(a[np.isfinite(a)]).max(initial=0.0))
 
 

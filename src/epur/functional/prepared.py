@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from epur.arch import ArchConfig
 from epur.errors import ConfigError
-from epur.functional._steps import Ops, operands
+from epur.functional._steps import Ops, operands, peak
 from epur.functional.datapath import Datapath
 from epur.functional.reference import layer_name
 from epur.numerics import ActivationFunction, ActivationKind, activation_table, parse_activation
@@ -110,9 +110,9 @@ def check_finite(
 
     def finite(item: tuple[int, Layer, str, F64]) -> bool:
         *_, name, a = item
-        if not (peaks and name[:2] in ("w ", "u ")) or a.size == 0:
+        if not (peaks and name[:2] in ("w ", "u ")):
             return bool(np.isfinite(a.sum()))
-        found[id(a)] = top = max(float(a.max()), -float(a.min()))  # NaN or inf if a holds one
+        found[id(a)] = top = peak(a)  # NaN or inf if a holds one
         return bool(np.isfinite(top))
 
     if threads > 1 and len(named) > 1:
