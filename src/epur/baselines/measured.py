@@ -17,7 +17,7 @@ from epur.errors import ConfigError
 
 __all__ = ["SCHEMA", "DeviceInfo", "MeasuredBaseline", "load_measured_baseline"]
 
-SCHEMA = "epur-baseline/1"
+SCHEMA: Literal["epur-baseline/1"] = "epur-baseline/1"
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 _Seconds = Field(gt=0.0, allow_inf_nan=False)
 
@@ -40,7 +40,7 @@ class DeviceInfo(BaseModel):
 class MeasuredBaseline(BaseModel):
     """One ``epur baseline`` measurement (JSON schema ``epur-baseline/1``)."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     schema_: Literal["epur-baseline/1"] = Field(default=SCHEMA, alias="schema")
     measured: Literal[True] = True
     date: str = Field(min_length=10, description="ISO 8601 UTC time of the measurement")
