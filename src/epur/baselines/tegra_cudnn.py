@@ -46,6 +46,7 @@ __all__ = [
     "POWER_UNDER_LOAD_W",
     "SCENARIOS",
     "STEP_FIXED_S",
+    "TX1_MAX_POWER_W",
     "LayerCost",
     "Source",
     "TegraConfig",
@@ -94,7 +95,7 @@ DEFAULT_SCENARIO = "cudnn_measured"
 """The scenario a summary should use: every value published, fitted to measured TX1
 kernels, or a small assumed launch cost; it does not borrow the paper's claims."""
 
-Status = Literal["published", "derived", "fitted", "assumed", "calibrated"]
+Status = Literal["published", "derived", "fitted", "assumed", "calibrated", "measured"]
 Precision = Literal["fp16", "fp32"]
 _PARAMETERS = (
     "precision",
@@ -123,11 +124,21 @@ class Source(BaseModel):
 _Fraction = Field(gt=0.0, le=1.0)
 
 
+TX1_MAX_POWER_W = 15.0
+"""The Tegra X1's thermal ceiling: a ``tegra_x1`` config's power must not exceed it."""
+
+
 class TegraConfig(BaseModel):
-    """One Tegra X1 as the model sees it; every parameter validated, each with its source."""
+    """One Tegra X1 as the model sees it; every parameter validated, each with its source.
+
+    ``platform`` names the device: ``tegra_x1`` for the paper's scenarios, or a measured
+    device (``epur baseline --platform-out``, ``epur.baselines.measure_platform``) that the
+    same cuDNN-style structure models with its own peaks, fractions and fixed cost.
+    """
 
     model_config = _STRICT
     scenario: str = Field(min_length=1)
+    platform: str = Field(default="tegra_x1", min_length=1)
     precision: Precision
     peak_fp16_flops: float = Field(gt=0.0, allow_inf_nan=False)
     peak_fp32_flops: float = Field(gt=0.0, allow_inf_nan=False)
@@ -138,11 +149,16 @@ class TegraConfig(BaseModel):
     gemv_bandwidth_fraction: float = _Fraction
     gemv_flops_fraction: float = _Fraction
     step_fixed_s: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
-    power_w: float = Field(gt=0.0, le=15.0, description="15 W: the TX1's thermal ceiling")
+    power_w: float = Field(gt=0.0, allow_inf_nan=False, description="board power under load")
     sources: dict[str, Source]
 
     @model_validator(mode="after")
     def _every_parameter_sourced(self) -> TegraConfig:
+        if self.platform == "tegra_x1" and self.power_w > TX1_MAX_POWER_W:
+            raise ValueError(
+                f"power_w must be at most {TX1_MAX_POWER_W:g} W (the TX1's thermal ceiling), "
+                f"not {self.power_w!r}"
+            )
         missing = sorted(set(_PARAMETERS) - set(self.sources))
         extra = sorted(set(self.sources) - set(_PARAMETERS))
         if missing or extra:
@@ -164,7 +180,8 @@ class TegraConfig(BaseModel):
         try:
             return TegraConfig.model_validate(self.model_dump() | changes)
         except ValueError as exc:
-            raise ConfigError(f"Tegra X1 config: {exc}") from None
+            what = "Tegra X1" if self.platform == "tegra_x1" else self.platform
+            raise ConfigError(f"{what} config: {exc}") from None
 
 
 def bytes_per_value(precision: Precision) -> int:
@@ -350,7 +367,7 @@ def evaluate_tegra(network: Network, config: TegraConfig) -> TegraResult:
     duration = network.sequence_duration_s
     rtf = None if duration is None else latency / duration
     return TegraResult(
-        platform="tegra_x1", scenario=config.scenario, latency_s=latency,
+        platform=config.platform, scenario=config.scenario, latency_s=latency,
         energy_j=config.power_w * latency, dram_bytes=nbytes, flops=flops,
         power_w=config.power_w, real_time_factor=rtf,
         bandwidth_bound_s=nbytes / config.dram_bandwidth_bytes_per_s,
