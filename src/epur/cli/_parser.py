@@ -227,6 +227,11 @@ def _add_reproduce(sub: Any) -> None:
         help="write report.html, results.json, results.md and figures there, all at once "
         "(an earlier result in DIR is replaced; a folder holding other files is refused)",
     )
+    rep.add_argument(
+        "--baseline-json", nargs="+", action="extend", metavar="FILE",
+        help="measured baselines (epur baseline --json) to report beside E-PUR and the "
+        "modelled Tegra X1: latency, energy, E-PUR's speedup and energy ratio (repeatable)",
+    )  # fmt: skip
 
 
 def _add_size(sub: Any) -> None:

@@ -9,6 +9,7 @@ from epur._files import check_output_folder, shown, write_folder
 from epur.cli._common import arch
 from epur.energy.backend import sram_backend
 from epur.report import reproduce
+from epur.report.measured import load_baselines
 from epur.report.reproduce import Reproduction
 from epur.report.reproduction_results import ReproductionResults, reproduction_results
 from epur.report.results import reproduction_text
@@ -30,6 +31,7 @@ MARKER = "results.json"
 def main(args: argparse.Namespace) -> None:
     if args.out is not None:  # refused at once, not after the evaluation
         check_output_folder(args.out, "--out", REPORT_FILES, MARKER)
+    baselines = load_baselines(args.baseline_json or [])  # every file read before the work
     backend = sram_backend(args.energy_backend)
     # GMAT twice (faithful and with known inputs), then the sensitivity and consistency
     total = len(ZOO_NAMES) + 1 + (backend is not None)
@@ -47,7 +49,7 @@ def main(args: argparse.Namespace) -> None:
             print(line, file=sys.stderr, flush=True)
 
     rep = reproduce(arch(args), backend, progress)
-    results = reproduction_results(rep)
+    results = reproduction_results(rep, baselines)
     text = reproduction_text(results, rep.changes)
     print(text)
     if args.out is not None:

@@ -15,6 +15,7 @@ from functools import partial
 
 from epur.arch import ArchChange
 from epur.report.designs import DESIGN_TEXT
+from epur.report.measured import MEASURED_HEADERS, measured_notes, measured_rows
 from epur.report.memories import MEMORY_HEADERS
 from epur.report.paper_claims import CLAIM_HEADERS
 from epur.report.parameters import (
@@ -177,6 +178,23 @@ def _uncertainty(results: ReproductionResults) -> str:
 <p><b>{"Yes" if cons.holds else "No"}.</b> {_escape(cons.explanation)}</p>"""
 
 
+def _measured(results: ReproductionResults) -> str:
+    """The measured baselines (``--baseline-json``) beside E-PUR and the modelled Tegra X1;
+    nothing without them."""
+    if not results.measured:
+        return ""
+    rows = measured_rows(results.measured)
+    notes = "".join(f"<li>{_escape(n)}</li>" for n in measured_notes(results.measured))
+    return (
+        "\n<h2>Measured baselines</h2>"
+        "<p>Devices the networks ran on with PyTorch (<code>epur baseline</code>): "
+        "<b>measured</b>, on the device and at the date shown, beside E-PUR and the "
+        "Tegra X1 (both <b>modelled</b>).</p>"
+        + _table(MEASURED_HEADERS, rows, frozenset({1, 2, 3, 10}))
+        + f'<ul class="note">{notes}</ul>'
+    )
+
+
 def report_html(results: ReproductionResults, figures: dict[str, bytes]) -> str:
     """The report page of a reproduction's results and its figures."""
     backend = results.summary.energy_backend
@@ -227,7 +245,7 @@ between reads and fills on one port, as port stalls.</p>
 given), as the paper's MWL result on it needs. MACs are for one sequence.</p>
 <h2>Results</h2>{table}
 <p class="note">Energy per sequence and per step as epur defines them: {definitions}.
-Batch 1 throughout.</p>
+Batch 1 throughout.</p>{_measured(results)}
 <h2>Figures</h2>{_figures(figures)}
 {_uncertainty(results)}
 <h2>SRAMs (CACTI)</h2>{memories}

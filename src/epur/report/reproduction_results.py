@@ -4,7 +4,7 @@ written as ``results.json`` by ``ReproductionResults.json()``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,12 @@ from epur.arch import PROVENANCE, ArchChange, ArchConfig, Memory, Provenance
 from epur.report.case_results import CaseResults, case_results
 from epur.report.consistency import Consistency
 from epur.report.designs import DESIGN_TEXT
+from epur.report.measured import (
+    EPUR_DESIGN,
+    BaselineFile,
+    MeasuredComparison,
+    measured_comparisons,
+)
 from epur.report.memories import SramFigures, memory_figures
 from epur.report.paper_claims import Bands, Claim, Summary, paper_vs_epur
 from epur.report.parameters import changes_json
@@ -125,6 +131,7 @@ class ReproductionResults:
     scenarios: tuple[ScenarioResults, ...]
     sensitivity: Sensitivity | None  # None without an energy model
     consistency: Consistency | None
+    measured: tuple[MeasuredComparison, ...] = ()  # ``--baseline-json`` files, if any
 
     @property
     def networks(self) -> tuple[CaseResults, ...]:
@@ -136,8 +143,9 @@ class ReproductionResults:
         return tuple(c for c in self.cases if c.known_inputs)
 
     def json(self) -> dict[str, Any]:
-        """``results.json`` (schema_version 1)."""
-        return {
+        """``results.json`` (schema_version 1); ``measured_baselines`` only with measured
+        baselines."""
+        out: dict[str, Any] = {
             "schema_version": 1,
             "title": self.title,
             "arch": self.arch.model_dump(mode="json"),
@@ -158,6 +166,9 @@ class ReproductionResults:
             "sensitivity": [] if self.sensitivity is None else self.sensitivity.json(),
             "consistency": None if self.consistency is None else self.consistency.json(),
         }
+        if self.measured:
+            out["measured_baselines"] = [m.json() for m in self.measured]
+        return out
 
 
 def _average(values: list[float]) -> float:
@@ -229,8 +240,11 @@ def _summary(rep: Reproduction) -> Summary:
     )
 
 
-def reproduction_results(rep: Reproduction) -> ReproductionResults:
-    """The results of ``rep``, as every report renders them."""
+def reproduction_results(
+    rep: Reproduction, baselines: Sequence[BaselineFile] = ()
+) -> ReproductionResults:
+    """The results of ``rep``, as every report renders them, with the measured
+    ``baselines`` (``epur.report.measured``) beside them."""
     cases = tuple(case_results(c) for c in rep.cases)
     summary = _summary(rep)
     table = rep.cases[0].designs["mwl"].energy_table
@@ -253,4 +267,9 @@ def reproduction_results(rep: Reproduction) -> ReproductionResults:
         scenarios=_scenarios(rep),
         sensitivity=rep.sensitivity,
         consistency=rep.consistency,
-    )
+        measured=measured_comparisons(
+            baselines, networks, {c.key: c.network.batch for c in rep.faithful()},
+            str(rep.designs[EPUR_DESIGN].arch.formats.storage),
+            rep.tegras[DEFAULT_SCENARIO].precision,
+        ),
+    )  # fmt: skip

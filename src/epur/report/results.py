@@ -13,6 +13,7 @@ from epur.arch import ArchChange
 from epur.report._format import sig
 from epur.report.case_results import CaseResults, DesignEnergy
 from epur.report.designs import DESIGNS
+from epur.report.measured import measured_text
 from epur.report.paper_claims import CLAIM_HEADERS
 from epur.report.parameters import CHANGES_HEADERS, changes_rows
 from epur.report.reproduction_results import ReproductionResults
@@ -74,7 +75,7 @@ def reproduction_table(results: ReproductionResults) -> str:
 
 def reproduction_text(results: ReproductionResults, changes: Sequence[ArchChange]) -> str:
     """The text report: title, the fields changed from the paper preset (if any), the
-    results and the paper's claims beside epur's."""
+    results, the measured baselines (if any) and the paper's claims beside epur's."""
     parts = [results.title]
     if changes:
         parts.append(
@@ -86,8 +87,10 @@ def reproduction_text(results: ReproductionResults, changes: Sequence[ArchChange
         reproduction_table(results),
         "energy/seq: one inference of one sequence; energy/step: energy/seq over the "
         "sequence's time steps, all stacks (GMAT: encoder + decoder steps)",
-        "paper vs epur:\n" + claims,
     ]
+    if results.measured:
+        parts.append(measured_text(results.measured))
+    parts.append("paper vs epur:\n" + claims)
     if results.consistency is not None:
         parts.append("consistency check: " + results.consistency.explanation)
     return "\n\n".join(parts)
