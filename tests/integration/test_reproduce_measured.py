@@ -30,7 +30,7 @@ def test_measured_baselines_are_in_the_text_the_json_and_the_page(
                           "--baseline-json", str(CPU), str(GPU), "--out", str(out))  # fmt: skip
     assert code == 0, err
     assert "measured baselines:" in text
-    cpu_row = next(line for line in text.splitlines() if str(CPU) in line and "EESEN" in line)
+    cpu_row = next(line for line in text.splitlines() if line.endswith(CPU.name))
     assert "Example x86-64 CPU (hand-made) (cpu, measured)" in cpu_row
     assert "2026-11-30" in cpu_row and "2,000" in cpu_row and "n/a" in cpu_row
     assert "energy n/a: RAPL is not readable here" in text

@@ -124,6 +124,7 @@ def test_the_rows_show_each_measurement_then_the_tegra_and_epur(tmp_path: Path) 
     assert tegra[1] == "Tegra X1 (modelled)" and tegra[5:10] == ["1,500", "", "8,000", "6.00",
                                                                   "80.0"]  # fmt: skip
     assert epur[1] == "E-PUR mwl (modelled)" and epur[5] == "250.0" and epur[7] == "100.0"
+    assert [r[10] for r in rows] == ["b.json", "epur", "epur"]  # the full path: in the JSON
 
 
 def test_energy_not_measured_is_na_with_the_files_reason(tmp_path: Path) -> None:

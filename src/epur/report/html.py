@@ -190,7 +190,7 @@ def _measured(results: ReproductionResults) -> str:
         "<p>Devices the networks ran on with PyTorch (<code>epur baseline</code>): "
         "<b>measured</b>, on the device and at the date shown, beside E-PUR and the "
         "Tegra X1 (both <b>modelled</b>).</p>"
-        + _table(MEASURED_HEADERS, rows, frozenset({1, 2, 3, 10}))
+        + _table(MEASURED_HEADERS, rows, frozenset({1, 2, 3, 10}), frozenset({1}))
         + f'<ul class="note">{notes}</ul>'
     )
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from epur.baselines.measured import MeasuredBaseline, load_measured_baseline
@@ -195,9 +196,9 @@ def _batch_note(batch: int, epur_batch: int) -> tuple[str, ...]:
         return ()
     return (
         f"batch {batch} (E-PUR: batch {epur_batch}): per sequence of {batch} sequences "
-        f"processed together, which share each weight read; E-PUR's figures are of "
-        f"{epur_batch} at a time, so the ratios compare the cost per sequence, not the "
-        "latency a streaming application sees",
+        f"processed together, which share each weight read; E-PUR's are at batch "
+        f"{epur_batch}, so the ratios compare the cost per sequence, not the latency a "
+        "streaming application sees",
     )
 
 
@@ -272,7 +273,7 @@ def measured_rows(comparisons: Sequence[MeasuredComparison]) -> list[list[str]]:
         rows.append([
             c.network_name, c.platform, c.date[:10], c.dtype, str(c.batch),
             sig(m.latency_s * 1e3), sig(c.latency_spread_s * 1e3), _energy_mj(m.energy_j),
-            _x(m.epur_speedup), _x(m.epur_energy_ratio), c.file,
+            _x(m.epur_speedup), _x(m.epur_energy_ratio), PurePath(c.file).name,
         ])  # fmt: skip
         last = k + 1 == len(comparisons) or comparisons[k + 1].network != c.network
         if last:
@@ -280,31 +281,35 @@ def measured_rows(comparisons: Sequence[MeasuredComparison]) -> list[list[str]]:
             rows.append([
                 c.network_name, "Tegra X1 (modelled)", "", c.tegra_precision,
                 str(c.epur.batch), sig(t.latency_s * 1e3), "", _energy_mj(t.energy_j),
-                _x(t.epur_speedup), _x(t.epur_energy_ratio), f"model ({c.tegra_scenario})",
+                _x(t.epur_speedup), _x(t.epur_energy_ratio), "epur",
             ])  # fmt: skip
             e = c.epur
             rows.append([
                 c.network_name, f"E-PUR {e.design} (modelled)", "", e.dtype, str(e.batch),
                 sig(e.latency_s * 1e3), "", _energy_mj(e.energy_j), "1",
                 "n/a" if e.energy_j is None else "1",
-                "model",
+                "epur",
             ])  # fmt: skip
     return rows
 
 
 def measured_notes(comparisons: Sequence[MeasuredComparison]) -> list[str]:
-    """What the table's reader must know: E-PUR's design, every n/a energy with its
-    reason, and every batch that differs from E-PUR's."""
+    """What the table's reader must know: E-PUR's design and the Tegra's scenario, every
+    n/a energy with its reason (and the file's full path), and every batch that differs
+    from E-PUR's."""
+    scenario = comparisons[0].tegra_scenario if comparisons else ""
     notes = [
-        f"measured: latency and energy per sequence as `epur baseline` measured them "
+        "measured: latency and energy per sequence as epur baseline measured them "
         f"(median latency; spread: the interquartile range); E-PUR: the {EPUR_DESIGN} "
-        f"design (modelled; GMAT with its autoregressive decoder); E-PUR speedup = the "
-        f"platform's latency / E-PUR's; E-PUR energy ratio = the platform's energy / E-PUR's"
+        "design (modelled; GMAT with its autoregressive decoder); Tegra X1: the modelled "
+        f"default scenario ({scenario}); E-PUR speedup = the platform's latency / E-PUR's; "
+        "E-PUR energy ratio = the platform's energy / E-PUR's"
     ]
     for c in comparisons:
         who = f"{c.network_name}, {c.platform}, {c.dtype}, batch {c.batch} ({c.file})"
         if c.measured.energy_reason is not None:
-            notes.append(f"{who}: energy n/a: {c.measured.energy_reason}")
+            what = "energy" if c.measured.energy_j is None else "energy ratio"
+            notes.append(f"{who}: {what} n/a: {c.measured.energy_reason}")
         notes += [f"{who}: {n}" for n in c.notes]
     return notes
 
