@@ -41,6 +41,17 @@ class Case:
              f"dpu.lanes={self.lanes}"],
         )  # fmt: skip
 
+    def rtl_arch(self) -> ArchConfig:
+        """``arch()`` as the RTL engine builds it: the constants (biases, peepholes) read
+        beside the MFU rather than through the weight buffers' port, weight fills into a
+        spare bank, and a main memory that never holds the layer back (the engine's
+        weights and inputs are loaded before it starts). Same numerics as ``arch()``."""
+        return apply_overrides(
+            self.arch(),
+            ["options.constants_in_mfu=true", "options.double_buffered_weights=true",
+             "dram.latency_ns=0", "dram.refresh_ns=0", "dram.bandwidth_bytes_per_s=1e13"],
+        )  # fmt: skip
+
     def network(self, steps: int | None = None) -> Network:
         layer = LSTMLayer(self.i, self.h, peepholes=self.peep, reverse=self.reverse)
         return Network("n", (Stack("main", steps or self.t, (layer,)),))

@@ -50,7 +50,7 @@ def test_baseline_lstm_by_hand() -> None:
     chunks = 2 * (4 * 2 * 3)  # T * (4 CUs * 2 rows * ceil(5/2))
     # ports: L*w = 32 bits; a full chunk of 2 fp16 is 1 word, the last chunk of 1 is 1 word
     wb_reads = 2 * (4 * 2 * (2 * 1 + 1 + 1))  # T * rows * (chunk words 2+1, bias 1 word)
-    ib_writes = 2 * 4 * (2 + 1)  # T * CUs * (x_t: 3 fp16 = 2 words, h: 2 fp16 = 1 word)
+    ib_writes = 2 * 4 * 3  # T * CUs * ([x_t h]: 5 fp16 packed = 3 words)
     footprint = 2 * (5 + 1) * 2  # per CU: 2 rows of (5 weights + bias), 2 bytes each = 24
     # step 0: 4*24 weight bytes + 6 bytes of x_0 + 4 bytes of h_0 = 106 -> 50 + ceil(2.07) = 53
     # step 1: 6 + 4 = 10 bytes -> 50 + 1 = 51; issue is 2 rows * 3 chunks = 6 a step

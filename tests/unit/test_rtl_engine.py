@@ -1,19 +1,20 @@
-"""The RTL LSTM layer engine (rtl/engine.py, rtl/sequencer.py) co-simulated against the
-functional and timing models, on random small layers (L = 4 and 16, both dataflows, with
-and without peepholes, q8.8 and q4.12, pwl16 and lut256, MWL with one and several
-tiles, forward and reverse):
+"""The RTL LSTM layer engine (rtl/engine.py, rtl/issuer.py, rtl/sequencer.py)
+co-simulated against the functional and timing models, on random small layers (L = 4
+and 16, both dataflows, with and without peepholes, q8.8 and q4.12, pwl16 and lut256,
+MWL with one and several tiles, forward and reverse):
 
 * bits: every ``h`` of every step is ``run_network``'s output ``y`` and every ``c`` its
   final cell state of the sequence cut after that step (``c_n`` of a run of ``t + 1``
   steps), code for code;
-* cycles: each dot product takes its ``ceil(K/L)`` issue cycles plus the DPU's latency
-  (``test_rtl_cu``), back to back; each cell update the MFU's latency; each step, each
-  phase and the whole layer the timing model's compute plus drain cycles for the same
-  schedule (``simulate(build_schedule(...))``; the buffers are preloaded, so no DRAM
-  stalls are compared; the timing model's input-buffer port stalls, the ``h`` and ``x``
-  writes on a single port, do not arise in the RTL's buffers, which have a write port
-  beside the read port: the model's ``cycles`` are the RTL's plus its ``stall_cycles``
-  and ``port_stall_cycles``, checked as such).
+* cycles, against the timing model on the architecture the engine builds
+  (``Case.rtl_arch``: constants beside the MFU, weight fills into a spare bank, main
+  memory never in the way; ``simulate(build_schedule(...))``): each dot product takes
+  its ``ceil(K/L)`` issue cycles plus the DPU's latency (``test_rtl_cu``); each cell
+  update the MFU's latency; the input buffers' writes per CU are the model's; each
+  recurrent step, MWL's input phase and the whole layer take the model's cycles, which
+  there are its compute, its input-buffer port stalls (the operand writes on the
+  buffers' single port) and its drains, with no main-memory stall. The single port is
+  checked too: a read and a write in one cycle fail the simulation (``SyncSRAM``).
 
 ``EPUR_RTL_FULL=1`` runs 100 random vectors per configuration instead of two (about
 21 minutes on one core: 1400 vectors, 1283 s measured). The configurations and the
@@ -86,7 +87,7 @@ class Bench:
     """One engine, loaded and run once per vector in one simulation."""
 
     def __init__(self, case: Case) -> None:
-        self.case, self.arch = case, case.arch()
+        self.case, self.arch = case, case.rtl_arch()
         self.schedule = build_schedule(case.network(), self.arch, case.dataflow, case.tile_rows)
         self.plan = plan_of(self.schedule, case.peep)
         self.engine = Engine(self.arch, self.plan)
@@ -99,18 +100,18 @@ class Bench:
             self.layout.wb_image(wc[g * c.h : (g + 1) * c.h], uc[g * c.h : (g + 1) * c.h], bits)
             for g in range(4)
         ]
-        ib = self.layout.ib_image(storage_codes(arch, x[:, 0, :]), bits)
+        store = self.layout.store_image(storage_codes(arch, x[:, 0, :]), bits)
         consts = [storage_codes(arch, w.b[g * c.h : (g + 1) * c.h]) for g in range(4)]
         if c.peep:
             assert w.peepholes is not None
             consts += storage_codes(arch, w.peepholes)
-        return {"wb": wb, "ib": ib, "consts": consts}
+        return {"wb": wb, "store": store, "consts": consts}
 
     def run(self, vectors: list[dict[str, Any]], stall: float = 0.0) -> list[dict[str, Any]]:
         """Load and run each vector; per vector, the outputs and the cycles of the events
         the checks need (cycle numbers from the start handshake)."""
         e = self.engine
-        cu, results = e.cus[0], []
+        cu, ctl, results = e.cus[0], e.issuer, []
         rng = np.random.default_rng(5)
 
         async def bench(ctx: Any) -> None:
@@ -121,12 +122,12 @@ class Bench:
                     ctx.set(e.wb_w_data, [img[addr] for img in v["wb"]])
                     await ctx.tick()
                 ctx.set(e.wb_w_en, 0)
-                for addr, word in enumerate(v["ib"]):
-                    ctx.set(e.ib_w_en, 1)
-                    ctx.set(e.ib_w_addr, addr)
-                    ctx.set(e.ib_w_data, word)
+                for addr, word in enumerate(v["store"]):
+                    ctx.set(e.x_w_en, 1)
+                    ctx.set(e.x_w_addr, addr)
+                    ctx.set(e.x_w_data, word)
                     await ctx.tick()
-                ctx.set(e.ib_w_en, 0)
+                ctx.set(e.x_w_en, 0)
                 for sel, codes in enumerate(v["consts"]):
                     for n, code in enumerate(codes):
                         ctx.set(e.k_w_en, 1)
@@ -136,7 +137,7 @@ class Bench:
                         await ctx.tick()
                 ctx.set(e.k_w_en, 0)
                 got: dict[str, Any] = {"out": [], "starts": [], "dones": [], "z": [], "mfu_in": [],
-                                       "mfu_out": [], "out_cycles": []}  # fmt: skip
+                                       "mfu_out": [], "out_cycles": [], "writes": []}  # fmt: skip
                 ctx.set(e.start.valid, 1)
                 cycle = 0
                 while not ctx.get(e.start.ready):
@@ -152,6 +153,8 @@ class Bench:
                     if ctx.get(cu.done.valid) and ctx.get(cu.done.ready):
                         got["dones"].append(cycle)
                         got["z"].append([ctx.get(u.done.payload) for u in e.cus])
+                    if ctx.get(ctl.w_en):
+                        got["writes"].append((cycle, ctx.get(ctl.w_rec), ctx.get(ctl.w_word)))
                     if ctx.get(e.mfu.valid):
                         got["mfu_in"].append(cycle)
                     if ctx.get(e.mfu.out_valid):
@@ -188,8 +191,7 @@ def check_bits(case: Case, got: dict[str, Any], h: np.ndarray, c: np.ndarray) ->
 
 
 def model_cycles(bench: Bench) -> dict[str, Any]:
-    """The timing model's cycles for the layer: per phase and per recurrent step (compute
-    + drain, from the per-phase counts of one-phase schedules) and in total."""
+    """The timing model's counts for the layer and for each of its phases alone."""
     arch, sched = bench.arch, bench.schedule
     (layer,) = timing(sched, arch).layers
     per_phase = {}
@@ -202,11 +204,11 @@ def model_cycles(bench: Bench) -> dict[str, Any]:
 
 
 def check_cycles(bench: Bench, got: dict[str, Any]) -> dict[str, int]:
-    case, lay = bench.case, bench.layout
+    case = bench.case
     d = bench.engine.latency
     mfu = bench.engine.mfu.latency
     model = model_cycles(bench)
-    # each dot product: its chunks plus the DPU latency, back to back (test_rtl_cu)
+    # each dot product: its chunks plus the DPU latency (test_rtl_cu)
     mwl = case.dataflow == "mwl"
     n_in = -(-case.i // case.lanes)
     n_rec = -(-case.h // case.lanes) if mwl else -(-(case.i + case.h) // case.lanes)
@@ -217,28 +219,33 @@ def check_cycles(bench: Bench, got: dict[str, Any]) -> dict[str, int]:
     assert [o - i for i, o in zip(got["mfu_in"], got["mfu_out"], strict=True)] == [mfu] * len(
         got["mfu_in"]
     )
-    first = starts[0]
-    assert first == 1  # the cycle after the start handshake
-    rec_starts = starts[case.t * case.h :] if mwl else starts
-    rec = model["phase"][PhaseKind.RECURRENT]
-    # each recurrent step: from its first issue to the next step's (the last: to its last h)
-    ends = [*rec_starts[:: case.h][1:], got["mfu_out"][-1]]
-    steps = [end - s for s, end in zip(rec_starts[:: case.h], ends, strict=True)]
-    per_step = (rec.compute_cycles + rec.drain_cycles) // case.t
-    assert steps == [per_step] * case.t
-    if mwl:  # phase A: its issue cycles and one drain; phase B starts when it ends
-        a = model["phase"][PhaseKind.INPUT]
-        assert rec_starts[0] - first == a.compute_cycles + a.drain_cycles
     layer = model["layer"]
+    # the operand writes: as many per CU as the model counts in each buffer
+    writes = got["writes"]
+    assert 4 * len(writes) == layer.input_buffer_writes
+    first = writes[0][0]
+    assert first == 1  # the cycle after the start handshake
+    # each recurrent step: from its first write to the next step's (the last: to its last h)
+    rec_first = [cyc for cyc, rec, word in writes if rec and word == 0]
+    assert len(rec_first) == case.t
+    ends = [*rec_first[1:], got["mfu_out"][-1]]
+    steps = [end - s for s, end in zip(rec_first, ends, strict=True)]
+    rec = model["phase"][PhaseKind.RECURRENT]
+    assert rec.stall_cycles == 0
+    assert steps == [rec.cycles // case.t] * case.t
+    if mwl:  # phase A: its writes, issue cycles and one drain; phase B starts when it ends
+        a = model["phase"][PhaseKind.INPUT]
+        assert a.stall_cycles == 0
+        assert rec_first[0] - first == a.cycles
+    # the whole layer: the model's cycles, which are its compute, its input-buffer port
+    # stalls (the writes on the single port) and its drains
     total = got["mfu_out"][-1] - first
-    assert total == layer.compute_cycles + layer.drain_cycles
-    # what the timing model adds: main-memory stalls (the weights' first fetch) and the
-    # input buffer's single port (x and h writes beside the DPU's reads), which the RTL's
-    # preloaded buffers with a write port of their own do not have
-    assert layer.cycles == total + layer.stall_cycles + layer.port_stall_cycles
+    assert total == layer.cycles
+    assert layer.stall_cycles == 0
+    assert layer.port_stall_cycles == len(writes)
+    assert total == layer.compute_cycles + layer.port_stall_cycles + layer.drain_cycles
     assert got["out_cycles"][-1] - got["mfu_out"][-1] == 2  # the FIFO, without stalls
-    return {"rtl": total, "model_cycles": layer.cycles, "port_stall": layer.port_stall_cycles,
-            "dram_stall": layer.stall_cycles, "step": per_step, "lay": lay.ib_words}  # fmt: skip
+    return {"rtl": total, "model_cycles": layer.cycles, "port_stall": layer.port_stall_cycles}
 
 
 @pytest.mark.parametrize("case", CASES, ids=ident)

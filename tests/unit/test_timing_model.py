@@ -50,8 +50,8 @@ def test_baseline_by_hand() -> None:
         # the 24 B fetched per CU pass through the buffer: 24*8/32 = 6 words, x4 CUs
         weight_buffer_writes=4 * 6,
         input_buffer_reads=2 * 8 * 3,
-        # x_t: ceil(3*16/32) = 2 words, h: 1 word, into each of 4 buffers, 2 steps
-        input_buffer_writes=2 * 4 * (2 + 1),
+        # [x_t h]: 5 fp16 packed = ceil(5*16/32) = 3 words, into each of 4 buffers, 2 steps
+        input_buffer_writes=2 * 4 * 3,
         dram_weight_bytes=96,
         dram_activation_read_bytes=2 * 6,
         dram_activation_write_bytes=2 * 4,
@@ -61,6 +61,20 @@ def test_baseline_by_hand() -> None:
     assert r.peaks == Peaks(
         weight_buffer_bytes=24, input_buffer_bytes=10, intermediate_memory_bytes=0
     )
+
+
+def test_baseline_writes_its_operand_packed() -> None:
+    """The baseline's [x_t h_{t-1}] is one operand, packed as the DPU reads it: I=3, H=3
+    on 2 lanes (32-bit ports) is ceil(6/2) = 3 words a step, not ceil(3/2) + ceil(3/2) =
+    4 (the word x's tail and h's head share is written once); T=2, 4 buffers. On
+    ports that take it all in one word, 1 a step, not 2."""
+    arch = tiny_arch()
+    net = Network("tiny", (Stack("main", 2, (LSTMLayer(3, 3),)),))
+    r = simulate(build_schedule(net, arch, "baseline"), arch)
+    assert r.total.input_buffer_writes == 2 * 4 * 3
+    wide = tiny_arch(**{"input_buffer.port_bits": 128})
+    r = simulate(build_schedule(net, wide, "baseline"), wide)
+    assert r.total.input_buffer_writes == 2 * 4 * 1
 
 
 def test_mwl_by_hand() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from amaranth.hdl import Module
+from amaranth.hdl import Assert, Format, Module
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -28,21 +28,24 @@ class SyncSRAM(wiring.Component):  # type: ignore[misc]
       word at the ``r_addr`` of a cycle with ``r_en`` high is on ``r_data`` from the next
       cycle on (it holds while ``r_en`` is low); one read per cycle;
     * write: ``w_en`` (in, 1), ``w_addr`` (in), ``w_data`` (in, ``width``): written at the
-      end of the cycle; a read of the same word in that cycle returns the old word, or
-      with ``write_first`` the word being written (a transparent read port).
+      end of the cycle; a read of the same word in that cycle returns the old word.
+
+    ``single_port``: the SRAM has one port (the architecture's, as the timing model
+    charges it): a cycle with ``r_en`` and ``w_en`` both high is a design error, an
+    assertion failure in simulation.
 
     ``init``: the first words' contents (unsigned integers; the rest are zero), for tests.
     """
 
     def __init__(
-        self, width: int, depth: int, init: Sequence[int] = (), write_first: bool = False
+        self, width: int, depth: int, init: Sequence[int] = (), single_port: bool = False
     ) -> None:
         if width < 1 or depth < 1 or len(init) > depth:
             self._MustUse__silence = True  # refused: no warning that it was never elaborated
             if len(init) > depth >= 1:
                 raise ValueError(f"{len(init)} initial words do not fit in {depth}")
             raise ValueError(f"an SRAM needs a width and a depth of at least 1 ({width}, {depth})")
-        self.width, self.depth, self.write_first = width, depth, write_first
+        self.width, self.depth, self.single_port = width, depth, single_port
         self.init = [int(v) & ((1 << width) - 1) for v in init]
         addr = max(1, (depth - 1).bit_length())
         super().__init__(
@@ -60,7 +63,7 @@ class SyncSRAM(wiring.Component):  # type: ignore[misc]
         m = Module()
         m.submodules.mem = mem = Memory(shape=self.width, depth=self.depth, init=self.init)
         wr = mem.write_port()
-        rd = mem.read_port(transparent_for=(wr,) if self.write_first else ())
+        rd = mem.read_port()
         m.d.comb += [
             rd.en.eq(self.r_en),
             rd.addr.eq(self.r_addr),
@@ -69,6 +72,8 @@ class SyncSRAM(wiring.Component):  # type: ignore[misc]
             wr.addr.eq(self.w_addr),
             wr.data.eq(self.w_data),
         ]
+        if self.single_port:
+            m.d.sync += Assert(~(self.r_en & self.w_en), Format("a read and a write in one cycle: {} {} {}", self.r_en, self.w_en, self.w_addr))
         return m
 
 

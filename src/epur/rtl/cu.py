@@ -29,13 +29,14 @@ __all__ = ["CU"]
 
 class CU(wiring.Component):  # type: ignore[misc]
     """``CU(lanes, storage, acc, psum, k_max, latency=None, w_depth=None, x_depth=None,
-    w_init=(), x_init=(), x_write_first=False)``.
+    w_init=(), x_init=(), x_single_port=False)``.
 
     ``lanes``, ``storage``, ``acc``, ``psum``, ``latency``: as the ``DPU``'s; ``k_max``: the
     longest dot product (elements); ``w_depth``, ``x_depth``: the weight and input buffers'
     words (default: one row of ``k_max``, ``ceil(k_max / L)`` words); ``w_init``,
-    ``x_init``: their first words, for tests; ``x_write_first``: the input buffer's read
-    returns a word written in the same cycle (``SyncSRAM``). A buffer word is one chunk:
+    ``x_init``: their first words, for tests; ``x_single_port``: the input buffer has one
+    port (``SyncSRAM``): it reads only in the cycles a chunk is issued, and a write must
+    not come in one of them. A buffer word is one chunk:
     ``L`` codes of ``B = storage.bits`` bits, lane ``i`` in bits ``[i*B, (i+1)*B)`` (the
     architecture's default port, ``lanes x storage bits``).
 
@@ -67,7 +68,7 @@ class CU(wiring.Component):  # type: ignore[misc]
         x_depth: int | None = None,
         w_init: Sequence[int] = (),
         x_init: Sequence[int] = (),
-        x_write_first: bool = False,
+        x_single_port: bool = False,
     ) -> None:
         try:
             self.log2_lanes = _check_lanes(lanes)
@@ -83,7 +84,7 @@ class CU(wiring.Component):  # type: ignore[misc]
         self.latency = self.dpu.latency
         width = lanes * storage.bits
         self.wb = SyncSRAM(width, w_depth or chunks, w_init)
-        self.ib = SyncSRAM(width, x_depth or chunks, x_init, write_first=x_write_first)
+        self.ib = SyncSRAM(width, x_depth or chunks, x_init, single_port=x_single_port)
         self.start_layout = data.StructLayout(
             {
                 "w_addr": len(self.wb.r_addr),
@@ -179,7 +180,8 @@ class CU(wiring.Component):  # type: ignore[misc]
                 c_psum.eq(init_psum),
             ]
             m.d.sync += [remaining.eq(remaining - 1), w_addr.eq(w_addr + 1), x_addr.eq(x_addr + 1)]
-        m.d.comb += [wb.r_en.eq(advance), ib.r_en.eq(advance)]
+        x_read = advance & issue if ib.single_port else advance  # one port: read only to issue
+        m.d.comb += [wb.r_en.eq(advance), ib.r_en.eq(x_read)]
 
         # the chunk's control bits, aligned with the buffers' data (one cycle later)
         valid, first, last = Signal(), Signal(), Signal()

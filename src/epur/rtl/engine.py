@@ -3,41 +3,45 @@ g, o, each computing one neuron's gate pre-activation per dot product), the MFU,
 partial-sum buffer (MWL) and a sequencer that walks the layer's schedule
 (``rtl/sequencer.py``: ``plan_of`` and the buffer ``Layout``).
 
-Operation. Weights, biases, peepholes and the inputs are written into the buffers through
-the load ports before ``start``; ``h`` and ``c`` start at zero (``h_{-1}``: the zero ``h``
-lanes of the input-buffer image, ``Layout.ib_image``; ``c``: the MFU's ``c_prev`` is zero
-at the first step). A ``start`` handshake runs the layer; each neuron's cell update leaves
-on ``out`` as ``(t, n, h, c)`` (``h`` a storage code, ``c`` an accumulator code), in the
-order the MFU produces them; ``busy`` is high from the start until the last one is taken.
+Operation. Weights, biases, peepholes and the inputs are written in through the load
+ports before ``start``: the weights into the CUs' weight buffers, the constants into a
+constant store beside them, every step's ``x`` into the input store (the part of the
+intermediate memory the engine models, ``Layout.store_image``). ``h`` and ``c`` start at
+zero. A ``start`` handshake runs the layer; each neuron's cell update leaves on ``out`` as
+``(t, n, h, c)`` (``h`` a storage code, ``c`` an accumulator code), in the order the MFU
+produces them; ``busy`` is high from the start until the last one is taken.
 
-* MWL, phase A: for each tile, step position and row, the four CUs start
-  ``W_g[n] . x_t`` from the bias ``b_g[n]``; each result is rounded to the partial-sum
-  format into the partial-sum buffer. Phase B starts in the cycle the last partial sum
-  arrives (the timing model's end-of-phase drain: the DPU's latency): for each step and
-  neuron, ``U_g[n] . h_{t-1}`` from the partial sum, then the MFU.
-* Baseline: for each step and neuron, ``[W_g U_g][n] . [x_t h_{t-1}]`` from the bias,
-  then the MFU.
-* Every ``h`` goes back into the input buffers (all four) as the MFU produces it, into
-  the region the next step reads (a word is written when its last lane is produced); the
-  next step's first dot product is issued in the cycle the step's last ``h`` leaves the
-  MFU (the drain the timing model counts at every step: DPU latency + MFU latency). The
-  input buffers return a word written in the same cycle (``CU(x_write_first=True)``),
-  which matters only when a row is one chunk (its last ``h`` word is read at once).
+The control is ``rtl/issuer.py``'s: each step first writes its operand into the input
+buffers, one word per cycle through their single port (a read and a write in one cycle
+is an assertion failure in simulation), then issues its dot products back to back:
+
+* MWL, phase A: for each tile and step position, ``x`` from the input store, then the
+  four CUs compute ``W_g[n] . x_t`` from the bias ``b_g[n]`` for the tile's rows; each
+  result is rounded to the partial-sum format into the partial-sum buffer. Phase B, for
+  each step: ``h_{t-1}``, then ``U_g[n] . h_{t-1}`` from the partial sum, then the MFU.
+* Baseline: for each step, ``[x_t h_{t-1}]`` (``x`` from the input store, ``h`` from the
+  ``h`` buffer, merged in the word they share), then ``[W_g U_g][n] . [x_t h_{t-1}]``
+  from the bias, then the MFU.
+* Every ``h`` goes into the ``h`` buffer as the MFU produces it, at its place in the
+  next step's operand (a word is complete when its last lane is produced); the next
+  step's writes start in the cycle the step's last ``h`` leaves the MFU (read through:
+  a word completed in that cycle is copied with it).
 
 Cycles, with ``n_x = ceil(I/L)``, ``n_h = ceil(H/L)``, ``n_xh = ceil((I+H)/L)``, ``D`` the
-DPU's latency and ``M`` the MFU's, from the first dot product's issue: the baseline's step
-takes ``H n_xh + D + M`` cycles; MWL's phase A ``T H n_x + D`` and each recurrent step
-``H n_h + D + M``: the timing model's compute plus drain cycles (``epur.timing``) with the
-buffers preloaded. The first dot product is issued the cycle after the ``start``
-handshake; an ``(t, n, h, c)`` reaches ``out`` two cycles after it leaves the MFU (the
-output FIFO).
+DPU's latency and ``M`` the MFU's, from the cycle after the start handshake: the
+baseline's step takes ``n_xh + H n_xh + D + M`` cycles; MWL's phase A
+``tiles T (n_x + rows n_x) + D`` and each recurrent step ``n_h + H n_h + D + M``: the
+timing model's compute, input-buffer port stall and drain cycles (``epur.timing``) when
+nothing else holds the layer back (constants in the MFU, weights preloaded: see
+``docs/rtl.md``). An ``(t, n, h, c)`` reaches ``out`` two cycles after it leaves the MFU
+(the output FIFO).
 
 Backpressure: ``out`` has a FIFO of ``FIFO_DEPTH`` entries; when it and the MFU hold that
 many cell updates, the CUs hold their results (``done.ready`` low) and stop issuing.
 
-The per-row constants (bias, peepholes) sit in a constant store beside the weight
-buffers, read in the cycle they are needed (the timing model counts them as weight-buffer
-words, at no cycle cost).
+The per-row constants (bias, peepholes) are read from the constant store in the cycle
+they are needed, as ``options.constants_in_mfu`` has them (not through the weight
+buffers' port).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from amaranth.lib.wiring import In, Out
 
 from epur.arch import ArchConfig
 from epur.rtl.cu import CU
+from epur.rtl.issuer import IDLE, Issuer, next_input_row
 from epur.rtl.mfu import MFU
 from epur.rtl.rounding import rounded
 from epur.rtl.sequencer import Layout, Plan
@@ -77,12 +82,12 @@ class Engine(wiring.Component):  # type: ignore[misc]
     * ``busy`` (out, 1);
     * weight buffers: ``wb_w_en``, ``wb_w_addr``, ``wb_w_data`` (in, an array of 4 words,
       one per gate's CU): the words of ``Layout.wb_image``;
-    * input buffers: ``ib_w_en``, ``ib_w_addr``, ``ib_w_data`` (in): one word into all
-      four (``Layout.ib_image``); ignored while ``busy``;
+    * the input store: ``x_w_en``, ``x_w_addr``, ``x_w_data`` (in): the words of
+      ``Layout.store_image``;
     * constants: ``k_w_en``, ``k_w_sel`` (``CONSTANTS``' index), ``k_w_addr`` (the neuron),
       ``k_w_data`` (a storage code).
 
-    ``cus``, ``mfu``: the units, for test benches.
+    ``cus``, ``mfu``, ``issuer``: the units, for test benches.
     """
 
     def __init__(self, arch: ArchConfig, plan: Plan) -> None:
@@ -98,24 +103,16 @@ class Engine(wiring.Component):  # type: ignore[misc]
             raise ValueError(f"the engine needs I, H, T >= 1, not {i}, {h}, {plan.steps}")
         k_max = max(i, h) if self.mwl else i + h
         self.cus = [
-            CU(
-                self.lanes,
-                self.storage,
-                self.acc,
-                self.psum,
-                k_max,
-                arch.dpu.latency_cycles,
-                lay.wb_words,
-                lay.ib_words,
-                x_write_first=True,  # an h written this cycle is read this cycle
-            )
+            CU(self.lanes, self.storage, self.acc, self.psum, k_max, arch.dpu.latency_cycles,
+               lay.wb_words, lay.ib_words, x_single_port=True)
             for _ in range(GATES)
-        ]
+        ]  # fmt: skip
         self.mfu = MFU(self.acc, self.storage, arch.mfu.activation, peepholes=plan.peepholes)
+        self.issuer = Issuer(lay)
         if arch.mfu.latency_cycles != self.mfu.latency:
-            self.mfu._MustUse__silence = True
-            for cu in self.cus:
-                cu._MustUse__silence = True
+            units: list[Any] = [self.mfu, self.issuer, *self.cus]
+            for unit in units:
+                unit._MustUse__silence = True
             raise ValueError(
                 f"the RTL MFU's latency is {self.mfu.latency} cycles, "
                 f"not mfu.latency_cycles = {arch.mfu.latency_cycles}"
@@ -138,9 +135,9 @@ class Engine(wiring.Component):  # type: ignore[misc]
                 "wb_w_en": In(1),
                 "wb_w_addr": In(len(self.cus[0].wb.w_addr)),
                 "wb_w_data": In(data.ArrayLayout(width, GATES)),
-                "ib_w_en": In(1),
-                "ib_w_addr": In(len(self.cus[0].ib.w_addr)),
-                "ib_w_data": In(width),
+                "x_w_en": In(1),
+                "x_w_addr": In(range(max(2, lay.store_words))),
+                "x_w_data": In(width),
                 "k_w_en": In(1),
                 "k_w_sel": In(range(len(CONSTANTS))),
                 "k_w_addr": In(range(max(2, h))),
@@ -153,24 +150,24 @@ class Engine(wiring.Component):  # type: ignore[misc]
         plan, lay, lanes = self.plan, self.layout, self.lanes
         s, a = self.storage, self.acc
         b = s.bits
-        big_t, big_h, big_i = plan.steps, plan.hidden, plan.inputs
+        big_t, big_h = plan.steps, plan.hidden
         shift = a.frac_bits - s.frac_bits  # a storage code as an accumulator code
-        cus, mfu = self.cus, self.mfu
+        cus, mfu, ctl = self.cus, self.mfu, self.issuer
         for g, cu in enumerate(cus):
             m.submodules[f"cu_{'ifgo'[g]}"] = cu
         m.submodules.mfu = mfu
+        m.submodules.issuer = ctl
 
         def to_acc(code: Value) -> Value:
             return code.as_signed() << shift
 
-        # ---- state ---------------------------------------------------------------------
-        idle, inp, rec = 0, 1, 2
-        phase = Signal(range(3))  # what the issuer does
-        res_rec = Signal()  # the results are the recurrence's (else phase A's)
-        m.d.comb += [self.busy.eq(phase != idle), self.start.ready.eq(phase == idle)]
-        begin = self.start.valid & self.start.ready
+        m.d.comb += [self.busy.eq(ctl.phase != IDLE), self.start.ready.eq(ctl.phase == IDLE)]
+        m.d.comb += [
+            ctl.begin.eq(self.start.valid & self.start.ready),
+            ctl.cu_ready.eq(Cat(*(cu.start.ready for cu in cus)).all()),
+        ]
 
-        # ---- load ports ----------------------------------------------------------------
+        # ---- the stores loaded before the start: weights, constants, inputs -----------------
         for g, cu in enumerate(cus):
             m.d.comb += [
                 cu.wb_w_en.eq(self.wb_w_en),
@@ -188,124 +185,62 @@ class Engine(wiring.Component):  # type: ignore[misc]
                 wr.data.eq(self.k_w_data),
             ]
             consts.append(mem)
-        # the x lanes of the word [x h] regions share (the baseline, I not a multiple of L)
-        straddle = not self.mwl and big_i % lanes != 0
-        tails = [Signal(lanes * b, name=f"tail_{r}") for r in range(big_t + 1)]
-        if straddle:
-            for r, tail in enumerate(tails):
-                here = r * lay.region_words + big_i // lanes
-                with m.If(self.ib_w_en & ~self.busy & (self.ib_w_addr == here)):
-                    m.d.sync += tail.eq(self.ib_w_data)
-        h_w_en, h_w_addr = Signal(), Signal.like(self.ib_w_addr)
-        h_w_data = Signal.like(self.ib_w_data)
+        store = Memory(shape=lanes * b, depth=max(2, lay.store_words), init=[])
+        m.submodules.store = store
+        st_w = store.write_port()
+        st_r = store.read_port(domain="comb")
+        m.d.comb += [st_w.en.eq(self.x_w_en & ~self.busy), st_w.addr.eq(self.x_w_addr),
+                     st_w.data.eq(self.x_w_data)]  # fmt: skip
+
+        # ---- the h buffer: the next step's h at its place in the operand ----------------
+        hbuf = Memory(shape=lanes * b, depth=max(2, lay.operand_words), init=[])
+        m.submodules.hbuf = hbuf
+        hb_w = hbuf.write_port()
+        hb_r = hbuf.read_port(domain="comb")
+        hb_value = Mux(hb_w.en & (hb_w.addr == hb_r.addr), hb_w.data, hb_r.data)  # read through
+
+        # ---- the operand writes into the input buffers --------------------------------------
+        word, pos = ctl.w_word, ctl.p
+        from_store = Mux(word < lay.x_words, st_r.data, 0)
+        from_h = Mux(pos == 0, 0, hb_value)  # h_{-1} = 0
+        m.d.comb += [st_r.addr.eq(pos * lay.x_words + word), hb_r.addr.eq(word)]
+        operand = Mux(ctl.w_rec, from_h if self.mwl else from_store | from_h, from_store)
         for cu in cus:
             m.d.comb += [
-                cu.ib_w_en.eq(Mux(self.busy, h_w_en, self.ib_w_en)),
-                cu.ib_w_addr.eq(Mux(self.busy, h_w_addr, self.ib_w_addr)),
-                cu.ib_w_data.eq(Mux(self.busy, h_w_data, self.ib_w_data)),
+                cu.ib_w_en.eq(ctl.w_en),
+                cu.ib_w_addr.eq(word),
+                cu.ib_w_data.eq(operand),
             ]
 
-        # ---- the partial-sum buffer (MWL) ------------------------------------------------
+        # ---- the dot products -------------------------------------------------------------
         pbits = self.psum.bits
         psum = Memory(shape=GATES * pbits, depth=max(2, big_t * big_h), init=[])
         m.submodules.psum = psum
         ps_w = psum.write_port()
         ps_r = psum.read_port(domain="comb")
-        ps_value = Mux(ps_w.en & (ps_w.addr == ps_r.addr), ps_w.data, ps_r.data)  # write-first
-
-        # ---- the issuer -------------------------------------------------------------------
-        ip = Signal(range(big_t + 1))  # step position
-        i_n = Signal(range(big_h + 1))  # neuron
-        tile = Signal(range(max(2, len(plan.tiles) + 1)))
-        issued_all = Signal()  # the current phase has issued its last dot product
-        valid = Signal()
-        w_addr, x_addr = (
-            Signal.like(cus[0].start.payload.w_addr),
-            Signal.like(cus[0].start.payload.x_addr),
-        )
-        k = Signal.like(cus[0].start.payload.k)
-        inits = [Signal.like(cus[0].start.payload.init, name=f"init_{g}") for g in range(GATES)]
-        init_psum = Signal()
-        fire = Signal()
-        m.d.comb += fire.eq(valid & Cat(*(cu.start.ready for cu in cus)).all())
-        for g, cu in enumerate(cus):
-            m.d.comb += [
-                cu.start.valid.eq(valid),
-                cu.start.payload.w_addr.eq(w_addr),
-                cu.start.payload.x_addr.eq(x_addr),
-                cu.start.payload.k.eq(k),
-                cu.start.payload.init.eq(inits[g]),
-                cu.start.payload.init_psum.eq(init_psum),
-            ]
+        ps_value = Mux(ps_w.en & (ps_w.addr == ps_r.addr), ps_w.data, ps_r.data)  # read through
         bias_r = [consts[g].read_port(domain="comb") for g in range(GATES)]
         for port in bias_r:
-            m.d.comb += port.addr.eq(i_n)
-
-        # the MFU's output side (below) tells the issuer when a step is complete
-        o_p = Signal(range(big_t + 1))  # steps complete
-        o_n = Signal(range(big_h + 1))
-        last_h = Signal()  # the step's last h leaves the MFU this cycle
-
-        # phase A's results (below) tell the issuer when the recurrence may start
-        inputs_in = Signal()  # every partial sum is in the buffer
-        last_psum = Signal()  # the last one arrives this cycle
-
-        step_ready = (i_n != 0) | (ip == 0) | (o_p == ip) | ((o_p + 1 == ip) & last_h)
-        rec_issue = Signal()
-        m.d.comb += rec_issue.eq(
-            ((phase == rec) | ((phase == inp) & issued_all & (inputs_in | last_psum)))
-            & ~((phase == rec) & issued_all)
-            & step_ready
-        )
-
-        with m.If(begin):
-            m.d.sync += [ip.eq(0), i_n.eq(0), tile.eq(0), issued_all.eq(0)]
-            m.d.sync += phase.eq(inp if self.mwl else rec)
-        with m.Elif((phase == inp) & ~issued_all):  # MWL phase A
-            starts = Array(Const(t0, range(big_h + 1)) for t0, _ in plan.tiles)
-            ends = Array(Const(t0 + r - 1, range(big_h + 1)) for t0, r in plan.tiles)
-            m.d.comb += [
-                valid.eq(1),
-                w_addr.eq(i_n * lay.row_words),
-                x_addr.eq(ip * lay.region_words),
-                k.eq(big_i),
-                init_psum.eq(0),
-                *(inits[g].eq(to_acc(bias_r[g].data)) for g in range(GATES)),
-            ]
-            with m.If(fire):
-                _next_input_row(m, (i_n, ip, tile), starts, ends, big_t, [issued_all.eq(1)])
-        with m.Elif(rec_issue):
+            m.d.comb += port.addr.eq(ctl.n)
+        m.d.comb += ps_r.addr.eq(pos * big_h + ctl.n)
+        from_psum = Signal()
+        m.d.comb += from_psum.eq(ctl.rec & self.mwl)
+        for g, cu in enumerate(cus):
+            init_g = Mux(from_psum, ps_value[g * pbits : (g + 1) * pbits].as_signed(),
+                         to_acc(bias_r[g].data))  # fmt: skip
             if self.mwl:
-                m.d.comb += [
-                    ps_r.addr.eq(ip * big_h + i_n),
-                    w_addr.eq(lay.u_base + i_n * lay.u_words),
-                    x_addr.eq(lay.h_base + ip[0] * lay.u_words),
-                    k.eq(big_h),
-                    init_psum.eq(1),
-                    *(
-                        inits[g].eq(ps_value[g * pbits : (g + 1) * pbits].as_signed())
-                        for g in range(GATES)
-                    ),
-                ]
+                w_addr = Mux(ctl.rec, lay.u_base + ctl.n * lay.u_words, ctl.n * lay.row_words)
+                k = Mux(ctl.rec, big_h, plan.inputs)
             else:
-                m.d.comb += [
-                    w_addr.eq(i_n * lay.row_words),
-                    x_addr.eq(ip * lay.region_words),
-                    k.eq(big_i + big_h),
-                    init_psum.eq(0),
-                    *(inits[g].eq(to_acc(bias_r[g].data)) for g in range(GATES)),
-                ]
-            m.d.comb += valid.eq(1)
-            with m.If(fire):
-                m.d.sync += phase.eq(rec)
-                with m.If(phase == inp):
-                    m.d.sync += issued_all.eq(0)
-                with m.If(i_n != big_h - 1):
-                    m.d.sync += i_n.eq(i_n + 1)
-                with m.Elif(ip != big_t - 1):
-                    m.d.sync += [i_n.eq(0), ip.eq(ip + 1)]
-                with m.Else():
-                    m.d.sync += issued_all.eq(1)
+                w_addr, k = ctl.n * lay.row_words, Const(plan.inputs + big_h)
+            m.d.comb += [
+                cu.start.valid.eq(ctl.valid),
+                cu.start.payload.w_addr.eq(w_addr),
+                cu.start.payload.x_addr.eq(0),
+                cu.start.payload.k.eq(k),
+                cu.start.payload.init.eq(init_g),
+                cu.start.payload.init_psum.eq(from_psum),
+            ]
 
         # ---- the results ------------------------------------------------------------------
         fifo = SyncFIFOBuffered(width=self.out_layout.size, depth=FIFO_DEPTH)
@@ -313,6 +248,7 @@ class Engine(wiring.Component):  # type: ignore[misc]
         in_mfu = Signal(range(mfu.latency + 2))
         credit = Signal()
         m.d.comb += credit.eq(fifo.level + in_mfu < FIFO_DEPTH)
+        res_rec = Signal()  # the results are the recurrence's (else phase A's)
         res_valid = Cat(*(cu.done.valid for cu in cus)).all()
         for cu in cus:
             m.d.comb += cu.done.ready.eq(~res_rec | credit)
@@ -321,24 +257,26 @@ class Engine(wiring.Component):  # type: ignore[misc]
         # phase A: partial sums, in the issuer's order
         r_p = Signal(range(big_t + 1))
         r_n = Signal(range(big_h + 1))
-        r_tile = Signal.like(tile)
+        r_tile = Signal(range(max(2, len(plan.tiles) + 1)))
+        psums_in = Signal()  # every partial sum is in the buffer
         if self.mwl:
-            starts = Array(Const(t0, range(big_h + 1)) for t0, _ in plan.tiles)
-            ends = Array(Const(t0 + r - 1, range(big_h + 1)) for t0, r in plan.tiles)
+            starts = [Const(t0, range(big_h + 1)) for t0, _ in plan.tiles]
+            ends = [Const(t0 + r - 1, range(big_h + 1)) for t0, r in plan.tiles]
             m.d.comb += [
                 ps_w.addr.eq(r_p * big_h + r_n),
                 ps_w.data.eq(
                     Cat(*(rounded(cu.done.payload, a.frac_bits, self.psum) for cu in cus))
                 ),
                 ps_w.en.eq(res_fire & ~res_rec),
-                last_psum.eq(
+                ctl.psums_in.eq(psums_in),
+                ctl.last_psum.eq(
                     res_fire & ~res_rec & (r_tile == len(plan.tiles) - 1)
-                    & (r_p == big_t - 1) & (r_n == ends[r_tile])
+                    & (r_p == big_t - 1) & (r_n == ends[-1])
                 ),
             ]  # fmt: skip
             with m.If(res_fire & ~res_rec):
-                _next_input_row(m, (r_n, r_p, r_tile), starts, ends, big_t,
-                                [res_rec.eq(1), inputs_in.eq(1)])  # fmt: skip
+                next_input_row(m, (r_n, r_p, r_tile), Array(starts), Array(ends), big_t,
+                               [res_rec.eq(1), psums_in.eq(1)])  # fmt: skip
 
         # the recurrence: the MFU, with c_prev and the peepholes of the result's neuron
         c_mem = Memory(shape=signed(a.bits), depth=max(2, big_h), init=[])
@@ -365,9 +303,13 @@ class Engine(wiring.Component):  # type: ignore[misc]
                 m.d.sync += [r_n.eq(0), r_p.eq(r_p + 1)]
         m.d.sync += in_mfu.eq(in_mfu + mfu.valid - mfu.out_valid)
 
-        # the MFU's output: c back, h into the next step's input region, (t, n, h, c) out
+        # the MFU's output: c back, h into the h buffer, (t, n, h, c) out
+        o_p = Signal(range(big_t + 1))  # steps complete
+        o_n = Signal(range(big_h + 1))
         m.d.comb += [
-            last_h.eq(mfu.out_valid & (o_n == big_h - 1)),
+            ctl.h_steps.eq(o_p),
+            ctl.last_h.eq(mfu.out_valid & (o_n == big_h - 1)),
+            ctl.drained.eq(fifo.level == 0),
             c_w.en.eq(mfu.out_valid),
             c_w.addr.eq(o_n),
             c_w.data.eq(mfu.c_new),
@@ -387,25 +329,16 @@ class Engine(wiring.Component):  # type: ignore[misc]
         ]
         element = lay.h_offset + o_n
         log2 = lanes.bit_length() - 1
-        lane, word = element[:log2] if log2 else Const(0, 1), element >> log2
-        hword = Signal(lanes * b)
-        first = Array(tails)[o_p + 1] if straddle else Const(0, lanes * b)
-        current = Mux(o_n == 0, first, hword)
+        lane, hw_word = element[:log2] if log2 else Const(0, 1), element >> log2
+        hword = Signal(lanes * b)  # the word being assembled (its earlier lanes)
         merged = Cat(
-            *(
-                Mux(lane == j, mfu.h.as_unsigned(), current[j * b : (j + 1) * b])
-                for j in range(lanes)
-            )
+            *(Mux(lane == j, mfu.h.as_unsigned(), hword[j * b : (j + 1) * b]) for j in range(lanes))
         )
         complete = (lane == lanes - 1) | (o_n == big_h - 1)
-        if self.mwl:
-            region = lay.h_base + (o_p + 1)[0] * lay.u_words
-        else:
-            region = (o_p + 1) * lay.region_words
         m.d.comb += [
-            h_w_en.eq(mfu.out_valid & complete),
-            h_w_addr.eq(region + word),
-            h_w_data.eq(merged),
+            hb_w.en.eq(mfu.out_valid & complete),
+            hb_w.addr.eq(hw_word),
+            hb_w.data.eq(merged),
         ]
         with m.If(mfu.out_valid):
             m.d.sync += hword.eq(Mux(complete, 0, merged))
@@ -414,37 +347,12 @@ class Engine(wiring.Component):  # type: ignore[misc]
             with m.Else():
                 m.d.sync += [o_n.eq(0), o_p.eq(o_p + 1)]
 
-        # ---- start and end ---------------------------------------------------------------
-        with m.If(begin):
+        # ---- start ------------------------------------------------------------------------
+        with m.If(ctl.begin):
             m.d.sync += [
                 r_p.eq(0), r_n.eq(0), r_tile.eq(0), res_rec.eq(not self.mwl),
-                inputs_in.eq(0), o_p.eq(0), o_n.eq(0),
+                psums_in.eq(0), o_p.eq(0), o_n.eq(0),
             ]  # fmt: skip
             if self.mwl:
-                m.d.sync += [i_n.eq(plan.tiles[0][0])]
-        with m.If((phase == rec) & (o_p == big_t) & (fifo.level == 0)):
-            m.d.sync += phase.eq(idle)
+                m.d.sync += r_n.eq(plan.tiles[0][0])
         return m
-
-
-def _next_input_row(
-    m: Module,
-    position: tuple[Value, Value, Value],
-    starts: Array,
-    ends: Array,
-    steps: int,
-    done: list[Any],
-) -> None:
-    """Advance MWL's input-phase position ``(n, t, tile)`` (a neuron row, a step, a tile;
-    ``starts``/``ends``: each tile's first and last row) by one row in the schedule's
-    order: the tile's rows, then its next step, then the next tile; after the last row of
-    the last tile, back to ``(0, 0, tile)`` with ``done`` (statements) taking effect."""
-    n, t, tile = position
-    with m.If(n != ends[tile]):
-        m.d.sync += n.eq(n + 1)
-    with m.Elif(t != steps - 1):
-        m.d.sync += [n.eq(starts[tile]), t.eq(t + 1)]
-    with m.Elif(tile != len(starts) - 1):
-        m.d.sync += [n.eq(starts[tile + 1]), t.eq(0), tile.eq(tile + 1)]
-    with m.Else():
-        m.d.sync += [*done, n.eq(0), t.eq(0)]

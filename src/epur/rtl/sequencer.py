@@ -23,12 +23,11 @@ buffer holds its gate's rows, one row every ``row_words`` words: the baseline's
 ``[W U]`` rows (``ceil((I+H)/L)`` words each, W's elements then U's, packed across the
 boundary); MWL's ``W`` rows (``ceil(I/L)`` words) from word 0, then its ``U`` rows
 (``ceil(H/L)`` words) from ``u_base``. The input buffers (all four hold the same words)
-hold, for the baseline, one region of ``ceil((I+H)/L)`` words per step position ``p``:
-``[x_t, h_{p-1}]`` (the engine writes ``h`` of step ``p`` into region ``p + 1``, keeping
-the ``x`` lanes of the word the two share; region 0's ``h`` lanes are the initial
-``h``, zero); for MWL, ``x_t`` of position ``p`` at ``p * ceil(I/L)``, then two regions of
-``ceil(H/L)`` words for ``h`` (position ``p`` reads region ``p % 2``, writes the other;
-region 0 is the initial ``h``, zero).
+hold one step's operand from word 0, packed as the DPU reads it: MWL's ``x_p`` in phase
+A, ``h_{p-1}`` in phase B; the baseline's ``[x_p h_{p-1}]`` (``h`` from element ``I``,
+the word the two share holding both). The layer's inputs wait in an input store (the
+intermediate memory's part the engine models), ``x`` of step position ``p`` at word
+``p * ceil(I/L)``; each step copies its operand in.
 """
 
 from __future__ import annotations
@@ -128,26 +127,30 @@ class Layout:
         return p.hidden * (self.row_words + (self.u_words if self.mwl else 0))
 
     @property
-    def region_words(self) -> int:
-        """Words of the input of one step position (the baseline's ``[x h]``, MWL's ``x``)."""
-        return self.row_words
+    def x_words(self) -> int:
+        """Words of one step's ``x`` (``ceil(I/L)``), in the input store and in MWL's
+        phase A operand."""
+        return _ceil(self.plan.inputs, self.lanes)
 
     @property
-    def h_base(self) -> int:
-        """The first word of ``h``'s regions (MWL)."""
-        return self.plan.steps * self.region_words
+    def operand_words(self) -> int:
+        """Words of one recurrent step's operand: MWL's ``h``, the baseline's ``[x h]``."""
+        return self.u_words if self.mwl else self.row_words
 
     @property
     def ib_words(self) -> int:
-        p = self.plan
-        if self.mwl:
-            return self.h_base + 2 * self.u_words
-        return (p.steps + 1) * self.region_words  # region T: the last step's h, unused
+        """The input buffer holds one step's operand, from word 0."""
+        return max(self.operand_words, self.x_words if self.mwl else 0)
 
     @property
     def h_offset(self) -> int:
-        """Element offset of ``h`` in its region (the baseline: after ``x``)."""
+        """Element offset of ``h`` in the recurrent operand (the baseline: after ``x``)."""
         return 0 if self.mwl else self.plan.inputs
+
+    @property
+    def store_words(self) -> int:
+        """Words of the input store: every step's ``x``, in step-position order."""
+        return self.plan.steps * self.x_words
 
     def pack(self, codes: list[int], bits: int) -> list[int]:
         """Codes (two's complement, ``bits`` wide) packed into words, the last one padded
@@ -167,13 +170,8 @@ class Layout:
             return words + [v for row in u for v in self.pack(row, bits)]
         return [v for a, b in zip(w, u, strict=True) for v in self.pack(a + b, bits)]
 
-    def ib_image(self, x: list[list[int]], bits: int) -> list[int]:
-        """The input buffers' words for the inputs ``x[t]`` (storage codes) and ``h = 0``."""
+    def store_image(self, x: list[list[int]], bits: int) -> list[int]:
+        """The input store's words for the inputs ``x[t]`` (storage codes): ``x`` of step
+        position ``p`` at word ``p * x_words``, zero-padded."""
         p = self.plan
-        order = [x[p.step_of(q)] for q in range(p.steps)]
-        if self.mwl:
-            words = [v for row in order for v in self.pack(row, bits)]
-            return words + [0] * (2 * self.u_words)
-        zero = [0] * p.hidden
-        words = [v for row in order for v in self.pack(row + zero, bits)]
-        return words + [0] * self.region_words
+        return [v for q in range(p.steps) for v in self.pack(x[p.step_of(q)], bits)]

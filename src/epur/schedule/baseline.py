@@ -65,7 +65,9 @@ def lstm_work(
         mfu=lstm_ops(layer),
         reads=reads,
         writes=writes,
-        ib_writes=(*io.input_vectors(), r),
+        # the operand [x_t, h_{t-1}], written packed as the DPU reads it (docs/datapath.md):
+        # one word shared by x's tail and h's head is written once
+        ib_writes=(sum(io.input_vectors()) + r,),
         ib_footprint=layer.input_size + r,
         mfu_ib_reads=(io.out_elements,) if layer.residual else (),
         weights=Weights(footprint, footprint),
@@ -87,7 +89,7 @@ def fc_work(
         mfu=fc_ops(layer, sum(rows)),
         reads=io.input_reads(),
         writes=(io.output_write(tuple(x for x in rows if x)),),
-        ib_writes=io.input_vectors(),
+        ib_writes=(sum(io.input_vectors()),),  # x_t, one packed operand
         ib_footprint=layer.input_size,
         mfu_ib_reads=(),
         weights=Weights(footprint, footprint),

@@ -198,7 +198,9 @@ class Weights:
 class Work:
     """What one layer direction does at one step, for one batch element.
 
-    ``ib_writes``: vectors written into *each* CU's input buffer; ``ib_footprint``:
+    ``ib_writes``: vectors written into *each* CU's input buffer, each packed into port
+    words as the DPU reads it (a dot product's operand, e.g. the baseline's ``[x_t,
+    h_{t-1}]``, is one vector however many arrays it comes from); ``ib_footprint``:
     elements the input buffer must hold; ``mfu_ib_reads``: vectors the MFU reads
     from one input buffer (the residual shortcut).
     """

@@ -76,7 +76,7 @@ def _input_work(
         mfu=MfuOps(),
         reads=io.input_reads(),
         writes=(Access(psum, (rows,) * N_GATES),),
-        ib_writes=io.input_vectors(),
+        ib_writes=(sum(io.input_vectors()),),  # x_t, one packed operand
         ib_footprint=layer.input_size,
         mfu_ib_reads=(),
         weights=Weights(footprint, footprint),
