@@ -41,10 +41,12 @@ ALLOWED["api"] = ALLOWED["functional"] | {"functional"}
 # epur.evaluate: the analytical models and, given an input, the functional model's accuracy
 ALLOWED["assess"] = ALLOWED["evaluation"] | ALLOWED["api"] | {"evaluation", "functional"}
 ALLOWED["sweep"] = ALLOWED["report"] | ALLOWED["api"] | {"report", "functional", "api"}
+# peer simulators (SCALE-Sim) beside an evaluation: what evaluation and report may use
+ALLOWED["peers"] = ALLOWED["report"] | {"evaluation", "report"}
 # the RTL: circuits built from the numerics, the architecture, the schedule and the
 # timing model's latencies (the functional and timing models check it from the tests)
 ALLOWED["rtl"] = ALLOWED["timing"] | {"timing"}
-ALLOWED["cli"] = ALLOWED["sweep"] | {"sweep", "rtl"}  # the top: every part
+ALLOWED["cli"] = ALLOWED["sweep"] | {"sweep", "rtl", "peers"}  # the top: every part
 # the package itself re-exports the public API (lazily) and runs the command line
 ALLOWED["__init__"] = ALLOWED["api"] | {"api", "assess", "evaluation", "timing", "workload", "arch"}
 ALLOWED["__main__"] = {"cli"}
