@@ -60,6 +60,11 @@ def test_measured_baselines_are_in_the_text_the_json_and_the_page(
                  "E-PUR mwl (modelled)", "2026-11-30", "batch 64 (E-PUR: batch 1)",
                  "energy n/a: RAPL is not readable here"):  # fmt: skip
         assert cell in section
+    # the figure, inline: a speedup bar for each platform (the CPU, the GPU and the Tegra
+    # on each network) and an energy-ratio bar for all but the CPU (n/a); not a file
+    assert section.count('id="vs_measured-bar-speedup-') == 4
+    assert section.count('id="vs_measured-bar-energy_ratio-') == 3
+    assert not any(p.name.startswith("vs_measured") for p in out.iterdir())
 
 
 def test_the_flag_repeats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

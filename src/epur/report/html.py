@@ -92,6 +92,11 @@ _CAPTIONS = {
 }
 
 
+_MEASURED = ("E-PUR's speedup and energy ratio (the platform's latency and energy per "
+             "sequence over E-PUR's, log scale) against each measured baseline and the "
+             "modelled Tegra X1; n/a: energy not measured.")  # fmt: skip
+
+
 def _cell(text: str, wrap: bool) -> str:
     """A cell's text; prose in a block that keeps a readable width (a table cell's own
     min-width is not honoured by browsers)."""
@@ -178,13 +183,19 @@ def _uncertainty(results: ReproductionResults) -> str:
 <p><b>{"Yes" if cons.holds else "No"}.</b> {_escape(cons.explanation)}</p>"""
 
 
-def _measured(results: ReproductionResults) -> str:
-    """The measured baselines (``--baseline-json``) beside E-PUR and the modelled Tegra X1;
-    nothing without them."""
+def _measured(results: ReproductionResults, figures: dict[str, bytes]) -> str:
+    """The measured baselines (``--baseline-json``) beside E-PUR and the modelled Tegra X1,
+    with their figure (``vs_measured.svg`` of ``figures``, inline only); nothing without
+    them."""
     if not results.measured:
         return ""
     rows = measured_rows(results.measured)
     notes = "".join(f"<li>{_escape(n)}</li>" for n in measured_notes(results.measured))
+    svg = figures.get("vs_measured.svg")
+    figure = "" if svg is None else (
+        f"<figure>{svg.decode('utf-8').split('?>', 1)[-1]}<figcaption>{_escape(_MEASURED)}"
+        "</figcaption></figure>"
+    )  # fmt: skip
     return (
         "\n<h2>Measured baselines</h2>"
         "<p>Devices the networks ran on with PyTorch (<code>epur baseline</code>): "
@@ -192,6 +203,7 @@ def _measured(results: ReproductionResults) -> str:
         "Tegra X1 (both <b>modelled</b>).</p>"
         + _table(MEASURED_HEADERS, rows, frozenset({1, 2, 3, 10}), frozenset({1}))
         + f'<ul class="note">{notes}</ul>'
+        + figure
     )
 
 
@@ -245,7 +257,7 @@ between reads and fills on one port, as port stalls.</p>
 given), as the paper's MWL result on it needs. MACs are for one sequence.</p>
 <h2>Results</h2>{table}
 <p class="note">Energy per sequence and per step as epur defines them: {definitions}.
-Batch 1 throughout.</p>{_measured(results)}
+Batch 1 throughout.</p>{_measured(results, figures)}
 <h2>Figures</h2>{_figures(figures)}
 {_uncertainty(results)}
 <h2>SRAMs (CACTI)</h2>{memories}
@@ -267,12 +279,19 @@ def report_files(rep: Reproduction, results: ReproductionResults, text: str) -> 
     (``results.json()``), ``results.md`` (``text``)."""
     import json
 
-    from epur.report.plots import area_breakdown, energy_breakdown, tornado, versus_tegra
+    from epur.report.plots import (
+        area_breakdown,
+        energy_breakdown,
+        tornado,
+        versus_measured,
+        versus_tegra,
+    )
 
     files: dict[str, bytes] = {}
     if results.summary.energy_reduction_avg is not None:
         files |= energy_breakdown(rep) | versus_tegra(rep) | area_breakdown(rep) | tornado(rep)
-        files["report.html"] = report_html(results, files).encode("utf-8")
+        inline = versus_measured(results.measured) if results.measured else {}
+        files["report.html"] = report_html(results, files | inline).encode("utf-8")
     files["results.json"] = (json.dumps(results.json(), indent=2) + "\n").encode("utf-8")
     files["results.md"] = (text + "\n").encode("utf-8")
     return files

@@ -20,6 +20,9 @@ from epur.arch import Memory
 from epur.report._format import sig
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from epur.report.measured import MeasuredComparison
     from epur.report.reproduce import Reproduction
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "figure",
     "render",
     "tornado",
+    "versus_measured",
     "versus_tegra",
 ]
 
@@ -188,6 +192,54 @@ def versus_tegra(rep: Reproduction) -> dict[str, bytes]:
         fig.legend(handles, [h.get_label() for h in handles], fontsize=8,
                    loc="outside lower center", ncol=len(handles), frameon=False)  # fmt: skip
         return render(fig, "vs_tegra_x1")
+
+
+_KIND_COLOURS = {"cpu": "#4c78a8", "cuda": "#54a24b", "tegra_x1": "#7f7f7f"}
+
+
+def versus_measured(measured: Sequence[MeasuredComparison]) -> dict[str, bytes]:
+    """E-PUR's speedup and energy ratio (log axes, bars from 1x) against each measured
+    baseline and, for reference, the modelled Tegra X1 on the same network; ``n/a`` where
+    an energy is unknown. Not a file of ``--out``: the report page shows it inline."""
+    import textwrap
+
+    bars: list[tuple[str, str, float, float | None]] = []  # (label, kind, speedup, ratio)
+    for k, c in enumerate(measured):
+        m = c.measured
+        device = textwrap.fill(c.device, 18)
+        bars.append((f"{c.network_name}\n{device}\n{c.dtype}, batch {c.batch}",
+                     c.device_kind, m.epur_speedup, m.epur_energy_ratio))  # fmt: skip
+        if k + 1 == len(measured) or measured[k + 1].network != c.network:
+            t = c.tegra_x1
+            bars.append((f"{c.network_name}\nTegra X1\n(modelled)\n{c.tegra_precision}",
+                         "tegra_x1", t.epur_speedup, t.epur_energy_ratio))  # fmt: skip
+    xs = list(range(len(bars)))
+    colours = [_KIND_COLOURS.get(kind, colour(kind)) for _, kind, _, _ in bars]
+    speedups: list[float | None] = [b[2] for b in bars]
+    ratios = [b[3] for b in bars]
+    with figure(min(24.0, max(8.0, 2.6 * len(bars))), 5.0, ncols=2) as (fig, (left, right)):
+        for ax, values, what in ((left, speedups, "speedup"), (right, ratios, "energy ratio")):
+            known = [(x, v, c) for x, v, c in zip(xs, values, colours, strict=True)
+                     if v is not None and v > 0]  # fmt: skip
+            drawn = ax.bar([x for x, _, _ in known], [v - 1.0 for _, v, _ in known], 0.7,
+                           bottom=1.0, color=[c for _, _, c in known])  # fmt: skip
+            _tag(drawn, "vs_measured", what.replace(" ", "_"))
+            ax.set_yscale("log")
+            ax.axhline(1.0, color="black", linewidth=1)
+            for x, height, _ in known:
+                ax.text(x, height, f"{sig(height, 3)}x", ha="center",
+                        va="bottom" if height >= 1 else "top", fontsize=7)  # fmt: skip
+            for x, value in zip(xs, values, strict=True):
+                if value is None or value <= 0:
+                    ax.text(x, 1.0, "n/a", ha="center", va="bottom", fontsize=8)
+            heights = [v for _, v, _ in known] + [1.0]
+            ax.set_ylim(min(heights) / 3, max(heights) * 3)
+            ax.set_xticks(xs, [b[0] for b in bars], fontsize=7)
+            ax.set_xlim(-0.6, len(bars) - 0.4)
+            _labels(ax, "vs_measured", "platform (measured; the Tegra X1 modelled)",
+                    f"E-PUR {what}: platform / E-PUR (x)")  # fmt: skip
+            ax.set_title(f"E-PUR {what} (mwl, modelled)", fontsize=9)
+        return render(fig, "vs_measured")
 
 
 def area_breakdown(rep: Reproduction) -> dict[str, bytes]:
