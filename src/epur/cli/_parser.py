@@ -379,6 +379,50 @@ def _add_rtl(sub: Any) -> None:
     stats.add_argument("--json", metavar="FILE", help="also write the counts as JSON")
 
 
+SCALESIM_DATAFLOWS = ("ws", "os", "is")  # == [d.value for d in epur.peers.SystolicDataflow]
+
+
+def _sample_cycles(text: str) -> int:
+    """SCALE-Sim's budget per distinct GEMM: 1,000 to 10,000,000 simulated cycles."""
+    return _integer(text, 1_000, 10_000_000)
+
+
+def _add_compare(sub: Any) -> None:
+    compare = sub.add_parser(
+        "compare",
+        help="a peer simulator beside epur: SCALE-Sim (epur[peers])",
+        description="Run the network's GEMMs on a peer simulator and print its figures "
+        "beside E-PUR's (pip install 'epur[peers]').",
+    )
+    peers = compare.add_subparsers(dest="peer", required=True, parser_class=_Parser,
+                                   metavar="PEER", help="scalesim")  # fmt: skip
+    ss = peers.add_parser(
+        "scalesim",
+        help="SCALE-Sim 3.0.0's systolic array beside E-PUR with as many MACs",
+        description="Write the network's work (MWL's whole-sequence input GEMMs, the "
+        "per-step recurrent GEMVs) as a SCALE-Sim topology and configuration, simulate a "
+        "sample of each GEMM (whole folds), scale it, and print SCALE-Sim's cycles, "
+        "utilisation and SRAM/DRAM traffic beside E-PUR's, with why they differ.",
+    )
+    _add_model_source(ss, _network_help())
+    _add_arch_options(ss)
+    _add_network_options(ss)
+    ss.add_argument("--array", metavar="RxC", help="SCALE-Sim's array, rows x columns, "
+                    "with E-PUR's MAC count (default: lanes x CUs, 16x4 on the paper "
+                    "preset)")  # fmt: skip
+    ss.add_argument("--dataflow", choices=SCALESIM_DATAFLOWS, default="ws",
+                    dest="scalesim_dataflow", help="SCALE-Sim's dataflow: weight, output or "
+                    "input stationary (E-PUR runs MWL)")  # fmt: skip
+    ss.add_argument("--sample-cycles", type=_sample_cycles, default=40_000, metavar="N",
+                    help="simulated cycles per distinct GEMM at most (about 25,000 a second; "
+                    "a GEMM whose one fold is longer gets the closed form only)")  # fmt: skip
+    ss.add_argument("--energy-backend", choices=BACKENDS, default="auto",
+                    help="E-PUR's SRAM figures, as in epur simulate")  # fmt: skip
+    ss.add_argument("--json", metavar="FILE", help="also write the comparison as JSON")
+    ss.add_argument("--out", metavar="DIR", help="keep SCALE-Sim's inputs, reports and "
+                    "log there (a new or empty folder, or an earlier one)")  # fmt: skip
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     """The ``epur`` parser with its seven subcommands."""
     parser = _Parser(prog="epur", description="E-PUR LSTM accelerator simulator")
@@ -398,4 +442,5 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     nets.add_argument("--json", metavar="FILE", help="also write the list as JSON")
     _add_rtl(sub)
+    _add_compare(sub)
     return parser
