@@ -20,7 +20,9 @@ from importlib import import_module
 
 __all__ = ["COMMANDS", "main", "one_line"]
 
-COMMANDS = ("simulate", "reproduce", "size", "run", "sweep", "networks", "rtl", "compare")
+COMMANDS = (
+    "simulate", "reproduce", "size", "run", "sweep", "networks", "rtl", "compare", "baseline",
+)  # fmt: skip
 MAX_MESSAGE = 600  # characters of an error line; longer messages are cut with "..."
 
 

@@ -379,6 +379,37 @@ def _add_rtl(sub: Any) -> None:
     stats.add_argument("--json", metavar="FILE", help="also write the counts as JSON")
 
 
+def _add_baseline(sub: Any) -> None:
+    base = sub.add_parser(
+        "baseline",
+        help="measure a network with PyTorch on this CPU or GPU (epur[torch])",
+        description="Run a network with PyTorch (nn.LSTM per layer; the model's weights "
+        "when imported, random otherwise) and measure its latency per sequence (median and "
+        "interquartile range of the repeats), energy where a counter is readable (RAPL, "
+        "NVML), achieved weight bandwidth and FLOPS against the device's peaks, and the "
+        "fixed cost per step (docs/baselines.md).",
+    )
+    _add_model_source(base, _network_help() + ", with random weights")
+    base.add_argument("--device", required=True, choices=("cpu", "cuda"),
+                      help="where PyTorch runs the network")  # fmt: skip
+    base.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32",
+                      help="weights and activations")  # fmt: skip
+    _add_network_options(base)
+    base.add_argument("--repeats", type=_positive_int, default=10, metavar="N",
+                      help="timed passes (after the warm-up)")  # fmt: skip
+    base.add_argument("--warmup", type=_nonnegative_int, default=2, metavar="N",
+                      help="untimed passes first")  # fmt: skip
+    base.add_argument("--seed", type=_nonnegative_int, default=0,
+                      help="seed of the random weights and inputs")  # fmt: skip
+    base.add_argument("--threads", type=_threads, metavar="N",
+                      help="PyTorch's CPU threads (default: PyTorch's, the cores available); "
+                      "1 is steadiest on a machine shared with other work")  # fmt: skip
+    base.add_argument("--json", metavar="FILE", help="also write the measurement as JSON "
+                      "(epur-baseline/1)")  # fmt: skip
+    base.add_argument("--platform-out", metavar="FILE", help="also write the device as a "
+                      "platform file of the Tegra-style model (epur-platform/1)")  # fmt: skip
+
+
 SCALESIM_DATAFLOWS = ("ws", "os", "is")  # == [d.value for d in epur.peers.SystolicDataflow]
 
 
@@ -443,4 +474,5 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     nets.add_argument("--json", metavar="FILE", help="also write the list as JSON")
     _add_rtl(sub)
     _add_compare(sub)
+    _add_baseline(sub)
     return parser

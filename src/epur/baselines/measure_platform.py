@@ -1,0 +1,104 @@
+"""A measured device as a platform of the Tegra-style model (``epur baseline --platform-out``).
+
+The file (JSON, schema ``epur-platform/1``) holds the parameters ``TegraConfig`` takes,
+each with its source, as measured by ``epur baseline`` on one device for one network:
+the probed peaks, the fractions of peak that the network's GEMVs and input GEMMs reach
+when timed alone, the per-step fixed cost, the last-level cache as on-chip storage, and
+the measured average power, or ``null`` with the reason when no energy counter could be
+read. ``load_platform`` turns it into a ``TegraConfig`` for ``evaluate_tegra``; a file
+without a power needs ``assume_power_w`` (an energy is then the caller's assumption,
+recorded as such in the sources), as epur never invents one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from epur.baselines.tegra_cudnn import Precision, Source, TegraConfig
+from epur.errors import ConfigError
+
+__all__ = ["PLATFORM_SCHEMA", "PlatformFile", "load_platform"]
+
+PLATFORM_SCHEMA: Literal["epur-platform/1"] = "epur-platform/1"
+_Fraction = Field(gt=0.0, le=1.0)
+_Positive = Field(gt=0.0, allow_inf_nan=False)
+
+
+class PlatformFile(BaseModel):
+    """The ``epur-platform/1`` file: a ``TegraConfig`` whose power may be unknown."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    schema_: Literal["epur-platform/1"] = Field(default=PLATFORM_SCHEMA, alias="schema")
+    platform: str = Field(min_length=1, description="the device, as epur baseline named it")
+    date: str = Field(min_length=10)
+    network: str = Field(min_length=1, description="the network the fractions were measured on")
+    batch: int = Field(ge=1)
+    dtype: Literal["fp32", "fp16", "bf16"]
+    precision: Precision
+    peak_fp16_flops: float = _Positive
+    peak_fp32_flops: float = _Positive
+    dram_bandwidth_bytes_per_s: float = _Positive
+    onchip_bytes: int = Field(ge=0)
+    gemm_bandwidth_fraction: float = _Fraction
+    gemm_flops_fraction: float = _Fraction
+    gemv_bandwidth_fraction: float = _Fraction
+    gemv_flops_fraction: float = _Fraction
+    step_fixed_s: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    power_w: float | None = Field(gt=0.0, allow_inf_nan=False)
+    power_reason: str | None = None  # why power_w is null
+    sources: dict[str, Source]
+
+    def config(self, assume_power_w: float | None = None) -> TegraConfig:
+        """The ``TegraConfig`` (scenario ``measured``); ``assume_power_w`` stands in for an
+        unknown power (and is refused when the file has a measured one)."""
+        sources = dict(self.sources)
+        power = self.power_w
+        if power is None:
+            if assume_power_w is None:
+                raise ConfigError(
+                    f"power_w is null ({self.power_reason or 'not measured'}): energy cannot "
+                    "be modelled without assume_power_w"
+                )
+            power = assume_power_w
+            sources["power_w"] = Source(
+                status="assumed", source=f"given to load_platform: {self.power_reason}"
+            )
+        elif assume_power_w is not None:
+            raise ConfigError(
+                f"assume_power_w applies to files without a measured power; this one has "
+                f"{self.power_w:.4g} W"
+            )
+        fields = self.model_dump(exclude={"schema_", "date", "network", "batch", "dtype",
+                                          "power_reason", "sources", "power_w"})  # fmt: skip
+        try:
+            return TegraConfig(scenario="measured", power_w=power, sources=sources, **fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"]) or "(config)"
+            raise ConfigError(f"{where}: {first['msg']}") from None
+
+
+def load_platform(path: str | Path, assume_power_w: float | None = None) -> TegraConfig:
+    """Read a platform file written by ``epur baseline --platform-out``: a ``ConfigError``
+    naming the file and the field for anything that is not a valid one."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"platform file {p}: cannot read it ({exc.strerror})") from None
+    try:
+        data = PlatformFile.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(file)"
+        raise ConfigError(
+            f"platform file {p}: {where}: {first['msg']} "
+            f"(an {PLATFORM_SCHEMA} file written by `epur baseline --platform-out`)"
+        ) from None
+    try:
+        return data.config(assume_power_w)
+    except ConfigError as exc:
+        raise ConfigError(f"platform file {p}: {exc}") from None
