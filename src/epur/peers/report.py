@@ -7,6 +7,7 @@ stored word (2 bytes for fp16) so that both columns count the same data.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import fields
 from typing import Any
 
@@ -65,41 +66,64 @@ def scalesim_figures(cmp: ScaleSimComparison) -> dict[str, float]:
     }
 
 
+def _wrapped(head: str, text: str) -> list[str]:
+    """``text`` after ``head`` (14 characters), wrapped at 100 columns."""
+    return textwrap.wrap(text, 100, initial_indent=f"  {head:<14}", subsequent_indent=" " * 16)
+
+
 def _how(cmp: ScaleSimComparison) -> list[str]:
     arch, a = cmp.epur.arch, cmp.array
     chosen = "the default: " if cmp.array_is_default else ""
+    rec = [g for g in cmp.gemms if g.gemm.kind is GemmKind.RECURRENT]
+    runs = sum(g.gemm.count for g in rec)
+    steps = (
+        f"one step of each recurrent GEMV is simulated and counted {runs:,} times (steps x "
+        "directions x layers); "
+        if rec
+        else ""
+    )
     return [
         f"SCALE-Sim {cmp.scalesim_version} beside E-PUR: {cmp.epur.network.name}, "
         f"batch {cmp.epur.network.batch}",
-        f"  E-PUR         {changes_summary(user_changes(cmp.epur))}, MWL dataflow: "
-        f"{arch.compute_units} CUs x {arch.dpu.lanes} lanes = {arch.compute_units * arch.dpu.lanes}"
-        f" MACs at {arch.clock_hz / 1e6:g} MHz",
-        f"  SCALE-Sim     {a} array ({chosen}{a.macs} MACs, as many as E-PUR's; rows x "
-        f"columns = lanes x CUs), {cmp.dataflow.long_name}, {SRAM_KB} KB SRAM per operand, "
-        "CALC bandwidth (never stalls on DRAM)",
-        f"  sampling      each distinct GEMM simulated once on whole folds with its streamed "
-        f"dimension whole (at most {cmp.sample_cycles:,} simulated cycles each), scaled by "
-        f"its fold ratio and by its runs: {cmp.simulated_cycles:,} cycles simulated in "
-        f"{cmp.wall_s:.1f} s",
+        *_wrapped(
+            "E-PUR",
+            f"{changes_summary(user_changes(cmp.epur))}, MWL dataflow: {arch.compute_units} "
+            f"CUs x {arch.dpu.lanes} lanes = {arch.compute_units * arch.dpu.lanes} MACs at "
+            f"{arch.clock_hz / 1e6:g} MHz",
+        ),
+        *_wrapped(
+            "SCALE-Sim",
+            f"{a} array ({chosen}{a.macs} MACs, as many as E-PUR's; rows x columns = lanes x "
+            f"CUs), {cmp.dataflow.long_name}, {SRAM_KB} KB SRAM per operand, CALC bandwidth "
+            "(never stalls on DRAM)",
+        ),
+        *_wrapped(
+            "sampled",
+            f"{steps}MWL's input GEMMs keep all their steps; each distinct GEMM is simulated "
+            f"on whole folds (at most {cmp.sample_cycles:,} simulated cycles: 'sample' below) "
+            f"and scaled by its fold ratio ('scale'); {cmp.simulated_cycles:,} cycles "
+            f"simulated in {cmp.wall_s:.1f} s",
+        ),
     ]
 
 
 def _row(g: GemmResult, array_macs: int) -> str:
-    part = g.sample.shape if g.sample is not None else "-"
-    scale = f"x{g.sample.fold_ratio:,.1f}" if g.sample is not None else "-"
+    if g.sample is None:
+        part, scale = "closed form", "-"
+    else:
+        part = "whole" if g.sample.is_whole else str(g.sample.shape)
+        scale = f"x{g.sample.fold_ratio:,.1f}"
     util = g.gemm.shape.macs / ((g.cycles or 1) * array_macs)
     return (
-        f"{g.gemm.label:<26} {g.gemm.kind.value:<11} {g.gemm.shape!s:>15} {g.gemm.count:>7,} "
-        f"{g.source.value:<11} {part!s:>15} {scale:>8} {g.cycles:>13,} "
-        f"{g.closed_form_cycles:>13,} {util:>6.3f}"
+        f"{g.gemm.label:<22} {g.gemm.kind.value:<9} {g.gemm.shape!s:>14} {g.gemm.count:>6,} "
+        f"{part:>13} {scale:>7} {g.cycles:>12,} {g.closed_form_cycles:>12,} {util:>5.3f}"
     )
 
 
 def _gemm_table(cmp: ScaleSimComparison) -> list[str]:
     head = (
-        f"{'GEMM (per run)':<26} {'kind':<11} {'M x K x N':>15} {'runs':>7} "
-        f"{'SCALE-Sim':<11} {'sample':>15} {'scale':>8} {'cycles':>13} {'closed form':>13} "
-        f"{'util':>6}"
+        f"{'GEMM (cycles per run)':<22} {'kind':<9} {'M x K x N':>14} {'runs':>6} "
+        f"{'sample':>13} {'scale':>7} {'SCALE-Sim':>12} {'closed form':>12} {'util':>5}"
     )
     return [head, "-" * len(head), *(_row(g, cmp.array.macs) for g in cmp.gemms)]
 
@@ -167,6 +191,12 @@ def explanation(cmp: ScaleSimComparison) -> str:
             f"keeps {cmp.utilization(GemmKind.INPUT):.3f} of its MACs busy."
         )
     text += (
+        f" E-PUR reads {_number('sram_read_bytes', ep['sram_read_bytes'])} from its SRAMs "
+        f"against SCALE-Sim's {_number('sram_read_bytes', ss['sram_read_bytes'])}: its DPUs "
+        "read a weight and an input at every use, where the systolic array holds one operand "
+        "in its processing elements for a fold and passes the others between neighbours."
+    )
+    text += (
         f" SCALE-Sim has no recurrence: every step is an independent GEMM, so it reads "
         f"{_number('dram_weight_read_bytes', ss['dram_weight_read_bytes'])} of weights from "
         f"DRAM against E-PUR's {_number('dram_weight_read_bytes', ep['dram_weight_read_bytes'])}"
@@ -186,7 +216,7 @@ def _streamed(g: GemmResult, df: SystolicDataflow) -> int:
 def comparison_text(cmp: ScaleSimComparison) -> str:
     """What ``epur compare scalesim`` prints."""
     lines = [*_how(cmp), "", *_gemm_table(cmp), "", *_totals(cmp), ""]
-    lines.append(f"why they differ: {explanation(cmp)}")
+    lines += textwrap.wrap(f"why they differ: {explanation(cmp)}", 100)
     notes = [
         f"SCALE-Sim counts one-byte words: its counts are shown at E-PUR's "
         f"{cmp.word_bytes}-byte stored word",
@@ -197,7 +227,8 @@ def comparison_text(cmp: ScaleSimComparison) -> str:
             "GEMMs given by the closed form only (one fold over the sampling budget: raise "
             "--sample-cycles) count no SRAM or DRAM accesses in the totals"
         )
-    lines += [f"  note: {n}" for n in notes]
+    for n in notes:
+        lines += textwrap.wrap(f"note: {n}", 100, initial_indent="  ", subsequent_indent="    ")
     return "\n".join(lines)
 
 
