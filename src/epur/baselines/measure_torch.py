@@ -114,7 +114,8 @@ def build(
         mods = []
         for layer in stack.layers:
             given = next(layer_weights) if layer_weights is not None else None
-            mod = _module(torch, layer, given, gen).to(device=device, dtype=tdtype)
+            mod = _module(torch, layer).to(device=device, dtype=tdtype)
+            _init(torch, layer, mod, given, gen)  # on the device: the generator is there
             mods.append(mod.eval())
         stacks.append(tuple(mods))
         b, t = network.batch, (1 if stack.autoregressive else stack.seq_len)
@@ -144,26 +145,31 @@ def _extra(stack: Stack, k: int, t: int, b: int, rand: Callable[..., Any]) -> An
     return rand(t, b, extra) if extra > 0 else None
 
 
-def _module(torch: Any, layer: Layer, given: object, gen: Any) -> Any:
+def _module(torch: Any, layer: Layer) -> Any:
     nn = torch.nn
     if isinstance(layer, FCLayer):
         lin = nn.Linear(layer.input_size, layer.output_size)
+        act = {Activation.RELU: nn.ReLU(), Activation.SIGMOID: nn.Sigmoid(),
+               Activation.TANH: nn.Tanh()}.get(layer.activation)  # fmt: skip
+        return lin if act is None else nn.Sequential(lin, act)
+    return nn.LSTM(layer.input_size, layer.hidden_size, bidirectional=layer.bidirectional,
+                   proj_size=layer.projection_size or 0)  # fmt: skip
+
+
+def _init(torch: Any, layer: Layer, mod: Any, given: object, gen: Any) -> None:
+    """The model's weights (``given``) or PyTorch's initialisation drawn from ``gen``."""
+    if isinstance(layer, FCLayer):
+        lin = mod[0] if isinstance(mod, torch.nn.Sequential) else mod
         if isinstance(given, FCWeights):
             _copy(torch, lin.weight, given.w)
             _copy(torch, lin.bias, given.b)
         else:
             _uniform(torch, lin, 1 / np.sqrt(layer.input_size), gen)
-        act = {Activation.RELU: nn.ReLU(), Activation.SIGMOID: nn.Sigmoid(),
-               Activation.TANH: nn.Tanh()}.get(layer.activation)  # fmt: skip
-        return lin if act is None else nn.Sequential(lin, act)
-    lstm = nn.LSTM(layer.input_size, layer.hidden_size, bidirectional=layer.bidirectional,
-                   proj_size=layer.projection_size or 0)  # fmt: skip
-    if isinstance(given, tuple):
+    elif isinstance(given, tuple):
         for d, wd in enumerate(given):
-            _copy_direction(torch, lstm, "_reverse" if d else "", wd)
+            _copy_direction(torch, mod, "_reverse" if d else "", wd)
     else:
-        _uniform(torch, lstm, 1 / np.sqrt(layer.hidden_size), gen)
-    return lstm
+        _uniform(torch, mod, 1 / np.sqrt(layer.hidden_size), gen)
 
 
 def _uniform(torch: Any, module: Any, k: float, gen: Any) -> None:
