@@ -115,14 +115,14 @@ def _row(g: GemmResult, array_macs: int) -> str:
         scale = f"x{g.sample.fold_ratio:,.1f}"
     util = g.gemm.shape.macs / ((g.cycles or 1) * array_macs)
     return (
-        f"{g.gemm.label:<22} {g.gemm.kind.value:<9} {g.gemm.shape!s:>14} {g.gemm.count:>6,} "
+        f"{g.gemm.label:<26} {g.gemm.kind.value:<9} {g.gemm.shape!s:>14} {g.gemm.count:>6,} "
         f"{part:>13} {scale:>7} {g.cycles:>12,} {g.closed_form_cycles:>12,} {util:>5.3f}"
     )
 
 
 def _gemm_table(cmp: ScaleSimComparison) -> list[str]:
     head = (
-        f"{'GEMM (cycles per run)':<22} {'kind':<9} {'M x K x N':>14} {'runs':>6} "
+        f"{'GEMM (cycles per run)':<26} {'kind':<9} {'M x K x N':>14} {'runs':>6} "
         f"{'sample':>13} {'scale':>7} {'SCALE-Sim':>12} {'closed form':>12} {'util':>5}"
     )
     return [head, "-" * len(head), *(_row(g, cmp.array.macs) for g in cmp.gemms)]
@@ -200,12 +200,27 @@ def explanation(cmp: ScaleSimComparison) -> str:
         f" SCALE-Sim has no recurrence: every step is an independent GEMM, so it reads "
         f"{_number('dram_weight_read_bytes', ss['dram_weight_read_bytes'])} of weights from "
         f"DRAM against E-PUR's {_number('dram_weight_read_bytes', ep['dram_weight_read_bytes'])}"
-        f", which keeps U in its weight buffers for the whole sequence and fetches W once."
+        f"{_epur_weights(cmp, ep['dram_weight_read_bytes'])}."
         f" It does not model the MFU (sigmoid, tanh, the cell update) nor main-memory stalls "
         f"(CALC mode), which are in E-PUR's cycles ({ep['stall_cycles']:,.0f} stall and "
         f"{ep['drain_cycles']:,.0f} drain cycles)."
     )
     return text
+
+
+def _epur_weights(cmp: ScaleSimComparison, fetched: float) -> str:
+    """How E-PUR's weight traffic compares with the network's weights (read once)."""
+    weights = cmp.epur.network.parameter_count() * cmp.word_bytes
+    if fetched <= 1.05 * weights:
+        return (
+            ", which fetches each weight once per sequence: MWL reads W for all steps at "
+            "once and U stays in the weight buffers"
+        )
+    return (
+        f", {fetched / weights:.1f}x the network's {weights / MB:,.2f} MB of weights: MWL "
+        "reads W once, but the part of U that does not fit the weight buffers is "
+        "re-fetched at every step"
+    )
 
 
 def _streamed(g: GemmResult, df: SystolicDataflow) -> int:
