@@ -188,11 +188,12 @@ class ScaleSimComparison:
 def _check_macs(arch: ArchConfig, array: Array) -> None:
     epur_macs = arch.dpu.lanes * arch.compute_units
     if array.macs != epur_macs:
+        lanes, rest = divmod(array.macs, arch.compute_units)
+        other = f", or --set dpu.lanes={lanes}" if not rest else ""
         raise ConfigError(
             f"--array {array} has {array.macs} MACs but E-PUR has {epur_macs} "
             f"({arch.compute_units} CUs x {arch.dpu.lanes} lanes): give an array of "
-            f"{epur_macs} MACs, or --set dpu.lanes={array.macs // arch.compute_units} "
-            "where that is a whole number"
+            f"{epur_macs} MACs{other}"
         )
 
 

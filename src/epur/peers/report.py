@@ -16,7 +16,7 @@ from epur.evaluation import Evaluation
 from epur.peers.compare import GemmResult, ScaleSimComparison
 from epur.peers.gemms import GemmKind
 from epur.peers.scalesim import SRAM_KB, Accesses
-from epur.peers.systolic import SystolicDataflow
+from epur.peers.systolic import folds, occupancy, streamed
 from epur.report.parameters import changes_json, changes_summary, user_changes
 
 __all__ = ["SCHEMA", "comparison_json", "comparison_text", "epur_figures", "explanation"]
@@ -73,7 +73,7 @@ def _wrapped(head: str, text: str) -> list[str]:
 
 def _how(cmp: ScaleSimComparison) -> list[str]:
     arch, a = cmp.epur.arch, cmp.array
-    chosen = "the default: " if cmp.array_is_default else ""
+    chosen = "the default: lanes x CUs, " if cmp.array_is_default else ""
     rec = [g for g in cmp.gemms if g.gemm.kind is GemmKind.RECURRENT]
     runs = sum(g.gemm.count for g in rec)
     steps = (
@@ -93,8 +93,8 @@ def _how(cmp: ScaleSimComparison) -> list[str]:
         ),
         *_wrapped(
             "SCALE-Sim",
-            f"{a} array ({chosen}{a.macs} MACs, as many as E-PUR's; rows x columns = lanes x "
-            f"CUs), {cmp.dataflow.long_name}, {SRAM_KB} KB SRAM per operand, CALC bandwidth "
+            f"{a} array ({chosen}{a.macs} MACs, as many as E-PUR's), "
+            f"{cmp.dataflow.long_name}, {SRAM_KB} KB SRAM per operand, CALC bandwidth "
             "(never stalls on DRAM)",
         ),
         *_wrapped(
@@ -168,7 +168,6 @@ def explanation(cmp: ScaleSimComparison) -> str:
     ss, ep = scalesim_figures(cmp), epur_figures(cmp.epur)
     rec = [g for g in cmp.gemms if g.gemm.kind is GemmKind.RECURRENT]
     rec_share = cmp.cycles_of(GemmKind.RECURRENT) / cmp.cycles if cmp.cycles else 0.0
-    streamed = {SystolicDataflow.WS: "M", SystolicDataflow.OS: "K", SystolicDataflow.IS: "N"}
     text = (
         f"SCALE-Sim needs {ss['cycles'] / ep['cycles']:,.1f}x E-PUR's cycles for the same "
         f"{cmp.macs:,} MACs on as many multipliers ({ss['mac_utilization']:.3f} against "
@@ -176,14 +175,18 @@ def explanation(cmp: ScaleSimComparison) -> str:
     )
     if rec:
         g = max(rec, key=lambda r: r.total_cycles)
+        fr, fc = folds(g.gemm.shape, cmp.array, cmp.dataflow)
+        name, length = streamed(g.gemm.shape, cmp.dataflow)
         text += (
-            f" {rec_share:.0%} of its cycles are the recurrent steps: a systolic array runs "
-            f"each step's GEMV ({g.gemm.shape}) as folds that each pay {cmp.fill_cycles} "
-            f"cycles of fill and drain ({cmp.dataflow.value}: the streamed dimension "
-            f"{streamed[cmp.dataflow]} is only {_streamed(g, cmp.dataflow)} long), so it uses "
-            f"{cmp.utilization(GemmKind.RECURRENT):.3f} of its MACs there, while E-PUR's "
-            f"adder-tree DPUs stream a {cmp.epur.arch.dpu.lanes}-element chunk per CU every "
-            f"cycle and pay their {cmp.epur.arch.drain_cycles}-cycle pipeline once per step."
+            f" {rec_share:.0%} of its cycles are the recurrent steps: the array runs each "
+            f"step's GEMV ({g.gemm.shape}) as {fr * fc:,} folds, each holding work for "
+            f"{occupancy(g.gemm.shape, cmp.array, cmp.dataflow):.0%} of its multipliers and "
+            f"paying {cmp.fill_cycles} cycles of systolic fill and drain for {length} cycles of "
+            f"streaming (the {cmp.dataflow.value} dataflow streams {name}), so it keeps "
+            f"{cmp.utilization(GemmKind.RECURRENT):.3f} of its MACs busy there, while E-PUR's "
+            f"adder-tree DPUs take a {cmp.epur.arch.dpu.lanes}-element chunk per CU every "
+            f"cycle and pay their {cmp.epur.arch.drain_cycles}-cycle pipeline (DPU and MFU) "
+            "once per step."
         )
     if any(g.gemm.kind is GemmKind.INPUT for g in cmp.gemms):
         text += (
@@ -221,11 +224,6 @@ def _epur_weights(cmp: ScaleSimComparison, fetched: float) -> str:
         "reads W once, but the part of U that does not fit the weight buffers is "
         "re-fetched at every step"
     )
-
-
-def _streamed(g: GemmResult, df: SystolicDataflow) -> int:
-    s = g.gemm.shape
-    return {SystolicDataflow.WS: s.m, SystolicDataflow.OS: s.k, SystolicDataflow.IS: s.n}[df]
 
 
 def comparison_text(cmp: ScaleSimComparison) -> str:

@@ -25,7 +25,19 @@ from enum import StrEnum
 from epur.errors import ConfigError
 from epur.units import ceil_div
 
-__all__ = ["Array", "GemmShape", "Sample", "SystolicDataflow", "closed_form_cycles", "sample"]
+__all__ = [
+    "Array",
+    "GemmShape",
+    "Sample",
+    "SystolicDataflow",
+    "closed_form_cycles",
+    "fill_cycles",
+    "fold_cycles",
+    "folds",
+    "occupancy",
+    "sample",
+    "streamed",
+]
 
 MAX_ARRAY_SIDE = 4096
 
@@ -115,6 +127,19 @@ def folds(shape: GemmShape, array: Array, df: SystolicDataflow) -> tuple[int, in
 def fold_cycles(shape: GemmShape, array: Array, df: SystolicDataflow) -> int:
     """The cycles of one fold: fill and drain plus the streamed length."""
     return fill_cycles(array, df) + _roles(shape, df)[2]
+
+
+def occupancy(shape: GemmShape, array: Array, df: SystolicDataflow) -> float:
+    """The share of the array's processing elements a fold holds work for, on average."""
+    rows, cols, _ = _roles(shape, df)
+    fr, fc = folds(shape, array, df)
+    return (rows / (fr * array.rows)) * (cols / (fc * array.cols))
+
+
+def streamed(shape: GemmShape, df: SystolicDataflow) -> tuple[str, int]:
+    """The streamed dimension's name and length."""
+    name = {SystolicDataflow.WS: "M", SystolicDataflow.OS: "K", SystolicDataflow.IS: "N"}[df]
+    return name, _roles(shape, df)[2]
 
 
 def closed_form_cycles(shape: GemmShape, array: Array, df: SystolicDataflow) -> int:
