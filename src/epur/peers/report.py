@@ -68,7 +68,13 @@ def scalesim_figures(cmp: ScaleSimComparison) -> dict[str, float]:
 
 def _wrapped(head: str, text: str) -> list[str]:
     """``text`` after ``head`` (14 characters), wrapped at 100 columns."""
-    return textwrap.wrap(text, 100, initial_indent=f"  {head:<14}", subsequent_indent=" " * 16)
+    return textwrap.wrap(
+        text,
+        100,
+        break_on_hyphens=False,
+        initial_indent=f"  {head:<14}",
+        subsequent_indent=" " * 16,
+    )
 
 
 def _how(cmp: ScaleSimComparison) -> list[str]:
@@ -229,7 +235,7 @@ def _epur_weights(cmp: ScaleSimComparison, fetched: float) -> str:
 def comparison_text(cmp: ScaleSimComparison) -> str:
     """What ``epur compare scalesim`` prints."""
     lines = [*_how(cmp), "", *_gemm_table(cmp), "", *_totals(cmp), ""]
-    lines += textwrap.wrap(f"why they differ: {explanation(cmp)}", 100)
+    lines += textwrap.wrap(f"why they differ: {explanation(cmp)}", 100, break_on_hyphens=False)
     notes = [
         f"SCALE-Sim counts one-byte words: its counts are shown at E-PUR's "
         f"{cmp.word_bytes}-byte stored word",
@@ -241,7 +247,9 @@ def comparison_text(cmp: ScaleSimComparison) -> str:
             "--sample-cycles) count no SRAM or DRAM accesses in the totals"
         )
     for n in notes:
-        lines += textwrap.wrap(f"note: {n}", 100, initial_indent="  ", subsequent_indent="    ")
+        lines += textwrap.wrap(
+            f"note: {n}", 100, break_on_hyphens=False, initial_indent="  ", subsequent_indent="    "
+        )
     return "\n".join(lines)
 
 
