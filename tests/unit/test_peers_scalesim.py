@@ -164,6 +164,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]
         ("32x32", "ws"): [GemmShape(700, 320, 32)],
         ("8x8", "os"): [*TINY, GemmShape(1, 640, 64)],
         ("8x8", "is"): TINY,
+        ("16x4", "os"): [GemmShape(100, 400, 8), GemmShape(40, 400, 8)],
     }
     out: dict[tuple[str, str], Any] = {}
     for (array, df), shapes in cases.items():
@@ -175,7 +176,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]
 
 @needs_scalesim
 @pytest.mark.parametrize(
-    ("array", "df"), [("8x8", "ws"), ("16x4", "ws"), ("32x32", "ws"), ("8x8", "os"), ("8x8", "is")]
+    ("array", "df"),
+    [("8x8", "ws"), ("16x4", "ws"), ("32x32", "ws"), ("8x8", "os"), ("8x8", "is"), ("16x4", "os")],
 )
 def test_scalesim_cycles_are_the_closed_form(runs: Any, array: str, df: str) -> None:
     _, layers = runs[(array, df)]
@@ -242,3 +244,19 @@ def test_the_inputs_and_reports_are_kept(runs: Any) -> None:
         parse_reports(work / "out" / scalesim.RUN_NAME, 4)
     with pytest.raises(BackendError, match=r"SCALE-Sim wrote no COMPUTE_REPORT\.csv"):
         parse_reports(work, 3)
+
+
+@needs_scalesim
+def test_inputs_over_half_the_sram_are_read_once_per_column_fold(runs: Any) -> None:
+    """What ``scale_layer`` assumes of a one-fold sample: output stationary re-reads inputs
+    of 100 x 400 (over 32 KiB) at each of its 2 column folds, and reads 40 x 400 once."""
+    _, layers = runs[("16x4", "os")]
+    assert layers[GemmShape(100, 400, 8)].accesses.dram_ifmap_reads == 2 * 40_000
+    assert layers[GemmShape(40, 400, 8)].accesses.dram_ifmap_reads == 16_000
+    # and the scaled one-fold sample agrees with the two-fold run
+    _, a = scale_layer(
+        _layer(1, 1, 1, 40_000, 1, 1),
+        Sample(GemmShape(100, 400, 8), GemmShape(100, 400, 4), 14, 7),
+        OS,
+    )
+    assert a.dram_ifmap_reads == 80_000
