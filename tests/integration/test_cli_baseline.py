@@ -39,7 +39,8 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One measurement of ``NET`` at batch 2 (JSON and platform file) for several tests."""
     d = tmp_path_factory.mktemp("baseline")
     (d / "net.yaml").write_text(NET)
-    code = main(["baseline", "--network", str(d / "net.yaml"), *FAST, "--batch", "2",
+    steady = ("--device", "cpu", "--repeats", "21", "--warmup", "2", "--threads", "1")
+    code = main(["baseline", "--network", str(d / "net.yaml"), *steady, "--batch", "2",
                  "--json", str(d / "b.json"), "--platform-out", str(d / "p.json")])  # fmt: skip
     assert code == 0
     return d
@@ -132,3 +133,17 @@ def test_unwritable_json_refused_before_the_work(
     code, _, err = call(capsys, "baseline", "--network", "eesen", "--device", "cpu",
                         "--json", str(tmp_path / "absent" / "b.json"))  # fmt: skip
     assert code == 2 and "--json" in err and "probing" not in err
+
+
+def test_torch_model_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    torch.manual_seed(0)
+    torch.save(torch.nn.LSTM(4, 6, num_layers=2).state_dict(), tmp_path / "m.pt")
+    code, _, err = call(capsys, "baseline", "--torch", str(tmp_path / "m.pt"), *FAST,
+                        "--json", str(tmp_path / "b.json"))  # fmt: skip
+    assert code == 2 and "--seq-len is required" in err
+    code, _, _ = call(capsys, "baseline", "--torch", str(tmp_path / "m.pt"), "--seq-len", "5",
+                      *FAST, "--json", str(tmp_path / "b.json"))  # fmt: skip
+    b = load_measured_baseline(tmp_path / "b.json")
+    assert code == 0
+    assert (b.source, b.weights, b.steps) == ("torch", "model", 5)
+    assert b.flops_per_sequence == 5 * (2 * 24 * (4 + 6) + 2 * 24 * (6 + 6))

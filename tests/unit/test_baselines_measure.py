@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from epur.baselines.measure_energy import nvml_counter, rapl_counter, rapl_delta_uj
-from epur.baselines.measure_platform import PlatformFile, load_platform
+from epur.baselines.measure_platform import PlatformFile, fit_fixed_cost, load_platform
 from epur.baselines.measure_probe import last_level_cache_bytes
 from epur.baselines.measure_work import (
     GemvShape,
@@ -23,7 +23,6 @@ from epur.baselines.measure_work import (
     layer_weight_values,
     network_work,
     shortened,
-    step_fixed_s,
     time_stats,
 )
 from epur.baselines.tegra_cudnn import Source, TegraConfig, evaluate_tegra, tegra_scenarios
@@ -107,9 +106,6 @@ def test_fit_and_fixed_cost() -> None:
     assert fit.intercept_s == pytest.approx(0.2)
     assert fit_steps(10, 1.0, 10, 2.0) is None
     assert fit_steps(100, 1.0, 50, 1.2) == StepFit(1.0, 0.0)  # noise: never negative
-    w = network_work(KWS, "fp32")  # 100 steps, 200 kernel pairs
-    assert step_fixed_s(fit, w, 0.3) == pytest.approx((0.8 - 0.3) / 200)
-    assert step_fixed_s(fit, w, 0.9) == 0.0
 
 
 # --- energy counters ------------------------------------------------------------------
@@ -236,6 +232,21 @@ def test_platform_file_errors_name_file_and_field(tmp_path: Path) -> None:
     bad.write_text(_platform().model_dump_json().replace('"batch":1', '"batch":0'))
     with pytest.raises(ConfigError, match=r"bad\.json: batch: Input should be greater"):
         load_platform(bad)
+
+
+def test_fixed_cost_makes_the_model_step_time_the_measured_one() -> None:
+    p = _platform(step_fixed_s=0.0, gemv_flops_fraction=0.2, gemv_bandwidth_fraction=0.3)
+    kernels = sum(c.steps_s for c in evaluate_tegra(KWS, p.config()).layers)
+    slower, fixed = fit_fixed_cost(p, KWS, kernels + 0.002)
+    assert fixed == pytest.approx(0.002 / 200)  # 200 kernel pairs: 2 layers x 100 steps
+    r = evaluate_tegra(KWS, slower.config())
+    assert sum(c.steps_s + c.fixed_s for c in r.layers) == pytest.approx(kernels + 0.002)
+    faster, fixed = fit_fixed_cost(p, KWS, kernels / 2)  # a fused step beats the kernels
+    assert fixed == 0.0
+    assert faster.gemv_flops_fraction == pytest.approx(0.4)
+    assert faster.gemv_bandwidth_fraction == pytest.approx(0.6)
+    r = evaluate_tegra(KWS, faster.config())
+    assert sum(c.steps_s for c in r.layers) == pytest.approx(kernels / 2)
 
 
 def test_tx1_keeps_its_power_ceiling() -> None:

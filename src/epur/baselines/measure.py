@@ -5,8 +5,11 @@ device's peaks (``measure_probe``); time ``repeats`` forward passes of ``batch``
 sequences after ``warmup`` untimed ones, reading the energy counter around the timed
 passes (``measure_energy``); time the network again with every stack's sequence halved
 and fit ``time = a + b x steps`` through the two medians; time each per-step GEMV and each
-input GEMM alone. The result is the ``epur-baseline/1`` record (``MeasuredBaseline``)
-and the ``epur-platform/1`` file (``PlatformFile``) built from the same numbers.
+input GEMM alone, whose rates over the peaks are the platform's fractions; the fixed
+cost per step is the fitted step time less the per-step kernels at those fractions
+(``measure_platform.fit_fixed_cost``). The result is the ``epur-baseline/1`` record
+(``MeasuredBaseline``) and the ``epur-platform/1`` file (``PlatformFile``) built from the
+same numbers.
 
 Per sequence: ``latency_s`` = median pass time / batch; ``energy_j`` = counter energy
 over the timed passes / (repeats x batch). Achieved weight bandwidth = the sequence's
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from epur.baselines.measure_energy import EnergyCounter, nvml_counter, rapl_counter
-from epur.baselines.measure_platform import PlatformFile
+from epur.baselines.measure_platform import PlatformFile, fit_fixed_cost
 from epur.baselines.measure_probe import describe_device, kernel_s, probe_peaks, time_calls
 from epur.baselines.measure_torch import DTYPES, build, load_torch, torch_device
 from epur.baselines.measure_work import (
@@ -32,7 +35,6 @@ from epur.baselines.measure_work import (
     gemv_shapes,
     network_work,
     shortened,
-    step_fixed_s,
     time_stats,
 )
 from epur.baselines.measured import DeviceInfo, MeasuredBaseline
@@ -113,7 +115,7 @@ def _measure(
     short = shortened(net)
     say(f"{net.name}: the same at half the sequence length (the per-step fit)")
     short_model = build(torch, short, weights, device, options.dtype, options.seed)
-    short_times = time_calls(torch, device, short_model.run, max(3, options.repeats // 2), 1)
+    short_times = time_calls(torch, device, short_model.run, options.repeats, 1)
     work = network_work(net, options.dtype)
     short_steps = network_work(short, options.dtype).steps
     fit = fit_steps(work.steps, stats.median_s, short_steps, statistics.median(short_times))
@@ -121,7 +123,6 @@ def _measure(
     gemv = _gemv_alone(torch, device, tdtype, net)
     batch_s = stats.median_s
     per_seq = batch_s / options.batch
-    fixed = None if fit is None else step_fixed_s(fit, work, gemv[0])
     info = DeviceInfo(
         kind=options.device, name=facts.name, cores=facts.cores, threads=facts.threads,
         memory_bytes=facts.memory_bytes, clocks_mhz=facts.clocks_mhz, peak_flops=peaks.flops,
@@ -139,15 +140,14 @@ def _measure(
         steps=work.steps, weight_bytes_per_step=work.weight_bytes_per_step,
         flops_per_sequence=float(work.flops),
         achieved_weight_bandwidth_bytes_per_s=work.weight_bytes / batch_s,
-        achieved_flops=work.flops * options.batch / batch_s, step_fixed_s=fixed,
+        achieved_flops=work.flops * options.batch / batch_s, step_fixed_s=None,
         versions=_versions(torch, options.epur_version),
     )  # fmt: skip
     gemm = _gemm_alone(torch, device, tdtype, net)
-    if fit is not None and 0 < fit.slope_s * work.steps < gemv[0]:
-        # the network's steps beat its GEMVs timed alone (fused or pre-packed kernels):
-        # the platform's GEMV runs at the rate the steps show, with no fixed cost left
-        gemv = (fit.slope_s * work.steps, gemv[1], gemv[2])
     platform = _platform_file(baseline, facts.onchip_bytes, gemv, gemm, per_seq)
+    if fit is not None:
+        platform, fixed = fit_fixed_cost(platform, net, fit.slope_s * work.steps)
+        baseline = baseline.model_copy(update={"step_fixed_s": fixed})
     return Measurement(baseline, platform)
 
 
@@ -181,7 +181,8 @@ def _gemv_alone(torch: Any, device: Any, dtype: Any, net: Network) -> tuple[floa
     flops = values = 0
     for shape in gemv_shapes(net):
         n = shape.count * shape.steps
-        seconds += n * kernel_s(torch, device, dtype, (shape.rows, shape.cols, net.batch))
+        shape_s = kernel_s(torch, device, dtype, (shape.rows, shape.cols, net.batch), best=True)
+        seconds += n * shape_s
         flops += n * shape.flops * net.batch
         values += n * shape.rows * shape.cols
     return seconds, flops, values
@@ -201,7 +202,7 @@ def _gemm_alone(torch: Any, device: Any, dtype: Any, net: Network) -> tuple[floa
             cols = layer.input_size
             columns = min(stack.seq_len * net.batch, GEMM_COLUMNS)
             d = 1 if isinstance(layer, FCLayer) else layer.directions
-            seconds += d * kernel_s(torch, device, dtype, (rows, cols, columns), 2, 3)
+            seconds += d * kernel_s(torch, device, dtype, (rows, cols, columns), 2, 3, True)
             flops += d * 2 * rows * cols * columns
             nbytes += d * size * rows * cols
     return None if seconds == 0 else (flops / seconds, nbytes / seconds)
@@ -230,20 +231,26 @@ def _platform_file(
 ) -> PlatformFile:  # fmt: skip
     """The platform file of measurement ``m`` (see ``measure_platform``)."""
     dev = m.device
-    peak_flops = dev.peak_flops or 1.0
-    peak_bw = dev.peak_bandwidth_bytes_per_s or 1.0
     size = 4 if m.dtype == "fp32" else 2
     seconds, flops, values = gemv
+    # a kernel that beat the probe shows the peak is at least its rate
+    rates = [dev.peak_flops or 0.0, flops / seconds if seconds else 0.0, gemm[0] if gemm else 0.0]
+    peak_flops = max(rates) or 1.0
+    peak_bw = dev.peak_bandwidth_bytes_per_s or 1.0
     gemv_f = _fraction(flops / seconds / peak_flops) if seconds else 1.0
     gemv_b = _fraction(values * size / seconds / peak_bw) if seconds else 1.0
     gemm_f, gemm_b = (gemv_f, gemv_b) if gemm is None else (
         _fraction(gemm[0] / peak_flops), _fraction(gemm[1] / peak_bw))  # fmt: skip
     probed = Source(status="measured", source=f"{dev.name}: {dev.peaks_source}")
+    peak = probed
+    if peak_flops > (dev.peak_flops or 0.0):
+        peak = Source(status="measured", source=f"{dev.name}: the rate {m.network}'s kernels "
+                      f"reached, above the probe ({dev.peaks_source})")  # fmt: skip
     alone = Source(status="measured", source=f"{m.network}'s kernels timed alone / the peak")
     sources = {
         "precision": Source(status="measured", source=f"the measured dtype, {m.dtype}"),
-        "peak_fp16_flops": probed if m.dtype != "fp32" else _unused("fp16"),
-        "peak_fp32_flops": probed if m.dtype == "fp32" else _unused("fp32"),
+        "peak_fp16_flops": peak if m.dtype != "fp32" else _unused("fp16"),
+        "peak_fp32_flops": peak if m.dtype == "fp32" else _unused("fp32"),
         "dram_bandwidth_bytes_per_s": probed,
         "onchip_bytes": Source(status="measured", source="the last-level cache (CPU) or L2 "
                                "(GPU) as read" if onchip else "unreadable: 0, nothing resident"),
@@ -252,7 +259,7 @@ def _platform_file(
         "gemv_bandwidth_fraction": alone,
         "gemv_flops_fraction": alone,
         "step_fixed_s": Source(status="measured", source="epur baseline's two-length fit, "
-                               "less the GEMVs timed alone (docs/baselines.md)"),
+                               "less the per-step kernels at these fractions (docs/baselines.md)"),
         "power_w": Source(status="measured", source=f"{m.energy_source} energy / time")
         if m.energy_j is not None else Source(status="assumed", source="unknown"),
     }  # fmt: skip
@@ -263,7 +270,7 @@ def _platform_file(
         dram_bandwidth_bytes_per_s=peak_bw, onchip_bytes=onchip or 0,
         gemm_bandwidth_fraction=gemm_b, gemm_flops_fraction=gemm_f,
         gemv_bandwidth_fraction=gemv_b, gemv_flops_fraction=gemv_f,
-        step_fixed_s=min(m.step_fixed_s or 0.0, 1.0),
+        step_fixed_s=0.0,  # fit_fixed_cost sets it
         power_w=None if m.energy_j is None else m.energy_j / per_seq,
         power_reason=m.energy_reason, sources=sources,
     )  # fmt: skip

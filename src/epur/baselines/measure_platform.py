@@ -17,10 +17,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from epur.baselines.tegra_cudnn import Precision, Source, TegraConfig
+from epur.baselines.tegra_cudnn import Precision, Source, TegraConfig, evaluate_tegra
 from epur.errors import ConfigError
+from epur.workload.network import Network
 
-__all__ = ["PLATFORM_SCHEMA", "PlatformFile", "load_platform"]
+__all__ = ["PLATFORM_SCHEMA", "PlatformFile", "fit_fixed_cost", "load_platform"]
 
 PLATFORM_SCHEMA: Literal["epur-platform/1"] = "epur-platform/1"
 _Fraction = Field(gt=0.0, le=1.0)
@@ -102,3 +103,32 @@ def load_platform(path: str | Path, assume_power_w: float | None = None) -> Tegr
         return data.config(assume_power_w)
     except ConfigError as exc:
         raise ConfigError(f"platform file {p}: {exc}") from None
+
+
+def fit_fixed_cost(platform: PlatformFile, network: Network, steps_s: float) -> tuple[
+    PlatformFile, float
+]:  # fmt: skip
+    """``platform`` with the fixed cost that makes the model's per-step time of ``network``
+    (its batch) equal ``steps_s``, the measured time of all the steps of one pass (the
+    two-length slope x steps), and that cost.
+
+    The model's per-step kernels at ``platform``'s fractions (GEMVs and point-wise, no
+    fixed cost) take ``K``; the fixed cost per kernel pair is ``(steps_s - K) /
+    kernel_pairs``. When ``K`` exceeds ``steps_s`` (a framework's fused step beats its
+    kernels timed alone), the fixed cost is 0 and the GEMV fractions rise by ``K /
+    steps_s`` (at most to 1) instead.
+    """
+    base = platform.model_copy(update={"step_fixed_s": 0.0})
+    result = evaluate_tegra(network, base.config(None if base.power_w else 1.0))
+    kernels = sum(c.steps_s for c in result.layers)
+    if result.fixed_steps == 0 or steps_s <= 0:
+        return base, 0.0
+    if steps_s >= kernels:
+        fixed = min((steps_s - kernels) / result.fixed_steps, 1.0)
+        return base.model_copy(update={"step_fixed_s": fixed}), fixed
+    k = kernels / steps_s
+    faster = {
+        "gemv_flops_fraction": min(base.gemv_flops_fraction * k, 1.0),
+        "gemv_bandwidth_fraction": min(base.gemv_bandwidth_fraction * k, 1.0),
+    }
+    return base.model_copy(update=faster), 0.0

@@ -32,7 +32,6 @@ __all__ = [
     "layer_weight_values",
     "network_work",
     "shortened",
-    "step_fixed_s",
     "time_stats",
 ]
 
@@ -187,12 +186,3 @@ def fit_steps(steps_a: int, time_a_s: float, steps_b: int, time_b_s: float) -> S
         return None
     slope = max((time_a_s - time_b_s) / (steps_a - steps_b), 0.0)
     return StepFit(time_a_s - slope * steps_a, slope)
-
-
-def step_fixed_s(fit: StepFit, work: NetworkWork, gemv_s: float) -> float:
-    """The fixed cost of one per-step kernel pair: the time of all the sequence's steps
-    (``slope x steps``) less its GEMVs timed alone (``gemv_s``), over its kernel pairs;
-    0 when the GEMVs alone take longer, 0 without per-step kernels."""
-    if work.kernel_steps == 0:
-        return 0.0
-    return max(fit.slope_s * work.steps - gemv_s, 0.0) / work.kernel_steps

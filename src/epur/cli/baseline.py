@@ -101,7 +101,7 @@ def summary_text(m: Measurement) -> str:
         f"  arithmetic             {_si(b.achieved_flops, 'FLOPS')}"
         + _share(b.achieved_flops, d.peak_flops, "FLOPS"),
         f"  fixed cost per step    {_si(b.step_fixed_s, 's')} per layer direction "
-        "(two-length fit less the GEMVs alone)",
+        "(two-length fit less the per-step kernels)",
         f"  device                 {d.cores} cores/SMs, {d.threads or '-'} threads, clocks "
         f"{clocks}; peaks: {d.peaks_source}",
         "  versions               " + ", ".join(f"{k} {v}" for k, v in b.versions.items()),
