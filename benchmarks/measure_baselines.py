@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,8 +87,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         m = r["measured"]
         peak = m["device"]["peak_flops"]
         share = f" ({100 * m['achieved_flops'] / peak:.2g} %)" if peak else ""
-        energy = (_si(m["energy_j"], "J") if m["energy_j"] is not None
-                  else f"n/a ({m['energy_reason']})")  # fmt: skip
+        energy = _si(m["energy_j"], "J") if m["energy_j"] is not None else "n/a (below)"
         lines.append(
             f"| {m['network']} | {m['dtype']} | {m['batch']} | {_si(m['latency_s'], 's')} "
             f"| {_si(m['latency_spread_s'], 's')} | {energy} "
@@ -95,24 +95,32 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"| {_si(m['achieved_flops'], 'FLOPS')}{share} | {_si(m['step_fixed_s'], 's')} "
             f"| {_si(r['epur_latency_s'], 's')} | {_si(r['tegra_x1_latency_s'], 's')} |"
         )
+    reasons = sorted({r["measured"]["energy_reason"] for r in rows} - {None})
+    lines += [f"\nEnergy n/a: {reason}." for reason in reasons]
     return "\n".join(lines)
 
 
 def header(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """Device, date, peaks and how the runs were made, above the table."""
-    d = rows[0]["measured"]["device"]
     m = rows[0]["measured"]
+    d = m["device"]
+    peaks = {}
+    for r in rows:  # each run probes its own peaks, in its dtype: their medians
+        peaks.setdefault(r["measured"]["dtype"], []).append(r["measured"]["device"]["peak_flops"])
+    bws = sorted(r["measured"]["device"]["peak_bandwidth_bytes_per_s"] for r in rows)
+    flops = ", ".join(f"{k} {_si(statistics.median(v), 'FLOPS')}" for k, v in peaks.items())
     length = f"--seq-len {args.seq_len}" if args.seq_len else "full sequence lengths"
     return (
         f"Measured on {d['kind']}: {d['name']} ({d['cores']} cores/SMs, "
         f"{d['threads'] or '-'} PyTorch threads), {m['date'][:10]}, "
-        f"{', '.join(f'{k} {v}' for k, v in m['versions'].items())}. Peaks: "
-        f"{_si(d['peak_flops'], 'FLOPS')}, {_si(d['peak_bandwidth_bytes_per_s'], 'B/s')} "
+        f"{', '.join(f'{k} {v}' for k, v in m['versions'].items())}. Peaks, probed by "
+        f"each run (medians): {flops}; {_si(statistics.median(bws), 'B/s')} "
         f"({d['peaks_source']}). {args.repeats} timed passes after {args.warmup} warm-up, "
         f"{length}, random weights; latency, IQR and energy per sequence (batch time / "
-        "batch); weight bandwidth = weights read once per step / time. Modelled: E-PUR "
-        "(paper preset, MWL; at batch > 1 its input buffers scaled by the batch to hold "
-        "it) and the Tegra X1 (cudnn_measured), per sequence at the same batch."
+        "batch); weight bandwidth = weights read once per step / time; FLOPS against the "
+        "run's own probed peak. Modelled: E-PUR (paper preset, MWL; at batch > 1 its input "
+        "buffers scaled by the batch to hold it) and the Tegra X1 (cudnn_measured), per "
+        "sequence at the same batch."
     )
 
 
@@ -126,11 +134,19 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, help="PyTorch's CPU threads (default: PyTorch's)")
     p.add_argument("--seq-len", type=int, help="shorten every stack (default: the zoo's)")
+    p.add_argument("--render", action="store_true",
+                   help="only rewrite the table from the JSON of an earlier run")  # fmt: skip
     args = p.parse_args()
+    stem = RESULTS / f"baselines_{args.device}"
+    if args.render:
+        rows = json.loads(stem.with_suffix(".json").read_text())
+        text = header(rows, args) + "\n\n" + table(rows) + "\n"
+        stem.with_suffix(".md").write_text(text)
+        print(text)
+        return
     dtypes = args.dtypes or ["fp32", *NATIVE_16BIT[args.device]]
     rows = []
     RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"baselines_{args.device}"
     for network in args.networks:
         for batch in args.batches:
             for dtype in dtypes:
