@@ -158,6 +158,11 @@ class _FakeNvml:
     def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
         return f"gpu{index}"
 
+    def nvmlDeviceGetHandleByUUID(self, uuid: str) -> str:
+        if not uuid.startswith("GPU-"):
+            raise RuntimeError("Not Found")
+        return uuid
+
     def nvmlDeviceGetTotalEnergyConsumption(self, handle: str) -> int:
         return self.mj
 
@@ -169,6 +174,9 @@ def test_nvml_counter_reads_millijoules() -> None:
     before = counter.read()
     fake.mj += 2_500
     assert counter.joules(before, counter.read()) == pytest.approx(2.5)
+    assert counter.handle == "gpu0"
+    assert nvml_counter(0, lambda: fake, uuid="GPU-1234").handle == "GPU-1234"
+    assert nvml_counter(3, lambda: fake, uuid="1234").handle == "gpu3"  # unknown: by index
 
 
 def test_nvml_counter_says_why_it_cannot_read() -> None:

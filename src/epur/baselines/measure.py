@@ -101,7 +101,7 @@ def _measure(
     tdtype = getattr(torch, DTYPES[options.dtype])
     net = Network(network.name, network.stacks, options.batch, network.frame_period_s,
                   network.description, network.provenance)  # fmt: skip
-    handle, nvml, counter = _energy_counter(device)
+    handle, nvml, counter = _energy_counter(torch, device)
     say(f"probing the peaks of {options.device}")
     peaks = probe_peaks(torch, device, tdtype, handle, nvml)
     facts = describe_device(torch, device, handle, nvml)
@@ -151,16 +151,19 @@ def _measure(
     return Measurement(baseline, platform)
 
 
-def _energy_counter(device: Any) -> tuple[Any, Any, EnergyCounter]:
-    """The NVML handle and module (GPU) and the energy counter of ``device``."""
+def _energy_counter(torch: Any, device: Any) -> tuple[Any, Any, EnergyCounter]:
+    """The NVML handle and module (GPU) and the energy counter of ``device``; the GPU is
+    found in NVML by its UUID (CUDA's numbering skips the GPUs it does not see)."""
     if device.type != "cuda":
         return None, None, rapl_counter()
-    counter = nvml_counter(device.index or 0)
+    props = torch.cuda.get_device_properties(device)
+    uuid = getattr(props, "uuid", None)
+    counter = nvml_counter(device.index or 0, uuid=None if uuid is None else f"GPU-{uuid}")
     if counter.read is None:
         return None, None, counter
     import pynvml  # type: ignore[import-not-found,unused-ignore]  # loaded by nvml_counter
 
-    return pynvml.nvmlDeviceGetHandleByIndex(device.index or 0), pynvml, counter
+    return counter.handle, pynvml, counter
 
 
 def _energy(

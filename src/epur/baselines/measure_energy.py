@@ -47,6 +47,7 @@ class EnergyCounter:
     read: Callable[[], tuple[int, ...]] | None
     joules: Callable[[tuple[int, ...], tuple[int, ...]], float] | None
     reason: str | None  # why ``read`` is None
+    handle: Any = None  # NVML's device handle (clocks, bus width), when there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,22 @@ def _pynvml() -> Any:
     return importlib.import_module("pynvml")
 
 
-def nvml_counter(index: int, nvml: Callable[[], Any] = _pynvml) -> EnergyCounter:
-    """NVML's total-energy counter of GPU ``index`` (millijoules)."""
+def _handle(lib: Any, index: int, uuid: str | None) -> Any:
+    """The device by UUID, or by index when there is none or NVML does not know it."""
+    if uuid is not None:
+        try:
+            return lib.nvmlDeviceGetHandleByUUID(uuid)
+        except Exception:  # pynvml.NVMLError_NotFound: a UUID spelled otherwise
+            pass
+    return lib.nvmlDeviceGetHandleByIndex(index)
+
+
+def nvml_counter(
+    index: int, nvml: Callable[[], Any] = _pynvml, uuid: str | None = None
+) -> EnergyCounter:
+    """NVML's total-energy counter (millijoules) of the GPU with ``uuid`` (``GPU-...``,
+    as CUDA reports it: NVML numbers all GPUs, CUDA only the visible ones), else of NVML's
+    GPU ``index``."""
     try:
         lib = nvml()
     except ImportError:
@@ -113,7 +128,7 @@ def nvml_counter(index: int, nvml: Callable[[], Any] = _pynvml) -> EnergyCounter
         )
     try:
         lib.nvmlInit()
-        handle = lib.nvmlDeviceGetHandleByIndex(index)
+        handle = _handle(lib, index, uuid)
         lib.nvmlDeviceGetTotalEnergyConsumption(handle)
     except Exception as exc:  # pynvml.NVMLError and its many subclasses
         return EnergyCounter("nvml", None, None, f"NVML total energy unavailable: {exc}")
@@ -124,4 +139,4 @@ def nvml_counter(index: int, nvml: Callable[[], Any] = _pynvml) -> EnergyCounter
     def joules(before: tuple[int, ...], after: tuple[int, ...]) -> float:
         return (after[0] - before[0]) * 1e-3
 
-    return EnergyCounter("nvml", read, joules, None)
+    return EnergyCounter("nvml", read, joules, None, handle)
