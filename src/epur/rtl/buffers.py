@@ -73,7 +73,8 @@ class SyncSRAM(wiring.Component):  # type: ignore[misc]
             wr.data.eq(self.w_data),
         ]
         if self.single_port:
-            m.d.sync += Assert(~(self.r_en & self.w_en), Format("a read and a write in one cycle: {} {} {}", self.r_en, self.w_en, self.w_addr))
+            clash = Format("a read and a write in one cycle (writing word {})", self.w_addr)
+            m.d.sync += Assert(~(self.r_en & self.w_en), clash)
         return m
 
 
