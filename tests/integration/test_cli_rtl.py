@@ -94,7 +94,7 @@ def test_without_amaranth_the_command_says_how_to_install_it(
 
 
 def test_the_parser_offers_the_rtl_units() -> None:
-    from epur.cli._parser import RTL_UNITS
+    from epur.cli._parser_tools import RTL_UNITS
     from epur.rtl.top import UNITS
 
     assert RTL_UNITS == UNITS
