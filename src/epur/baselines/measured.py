@@ -52,7 +52,7 @@ class MeasuredBaseline(BaseModel):
     batch: int = Field(ge=1)
     repeats: int = Field(ge=1)
     warmup: int = Field(ge=0)
-    latency_s: float = _Seconds  # median latency of one sequence (of the batch at --batch B)
+    latency_s: float = _Seconds  # per sequence: the median pass time / batch
     latency_spread_s: float = Field(ge=0.0, allow_inf_nan=False)  # IQR of the repeats
     latency_min_s: float = _Seconds
     latency_max_s: float = _Seconds
