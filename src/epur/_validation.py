@@ -6,13 +6,16 @@ allowed, e.g. ``layers[2].hidden: must be greater than 0, not -3``.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from epur.errors import ConfigError
 
-__all__ = ["config_error", "dotted", "one_line", "shown"]
+__all__ = ["config_error", "dotted", "load_json_model", "one_line", "shown"]
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:
@@ -76,3 +79,18 @@ def schema_is_one(value: Any) -> Any:
     if type(value) is not int:
         raise ValueError("must be 1 (the only schema version)")
     return value
+
+
+def load_json_model(path: str | Path, model: type[_M], what: str, hint: str) -> _M:
+    """``model`` read from the JSON file ``path``: a one-line ``ConfigError`` naming
+    ``what`` (e.g. "baseline file"), the file and the field for a file that cannot be
+    read or is not a valid ``model``, followed by ``hint`` (what a valid file is)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{what} {p}: cannot read it ({exc.strerror})") from None
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise ConfigError(f"{config_error(exc, f'{what} {p}')} ({hint})") from None

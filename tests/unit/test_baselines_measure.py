@@ -238,7 +238,7 @@ def test_platform_file_errors_name_file_and_field(tmp_path: Path) -> None:
         load_platform(tmp_path / "absent.json")
     bad = tmp_path / "bad.json"
     bad.write_text(_platform().model_dump_json().replace('"batch":1', '"batch":0'))
-    with pytest.raises(ConfigError, match=r"bad\.json: batch: Input should be greater"):
+    with pytest.raises(ConfigError, match=r"bad\.json: batch: must be greater than or equal to 1"):
         load_platform(bad)
 
 

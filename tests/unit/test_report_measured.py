@@ -186,12 +186,12 @@ def _without(key: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("content", "field"),
     [
-        (_without("latency_s"), "latency_s: Field required"),
-        (_baseline(latency_s=-1.0), "latency_s: Input should be greater than 0"),
-        (_baseline(schema="epur-baseline/2"), "schema: Input should be 'epur-baseline/1'"),
-        (_baseline(device={"kind": "tpu", "name": "x"}), "device.kind: Input should be"),
-        (_baseline(energy_j="a lot"), "energy_j: Input should be a valid number"),
-        ("{not json", r"\(file\): Invalid JSON"),
+        (_without("latency_s"), "latency_s: required field is missing"),
+        (_baseline(latency_s=-1.0), r"latency_s: must be greater than 0, not -1\.0"),
+        (_baseline(schema="epur-baseline/2"), "schema: must be 'epur-baseline/1', not 'epur-"),
+        (_baseline(device={"kind": "tpu", "name": "x"}), "device.kind: must be 'cpu' or 'cuda'"),
+        (_baseline(energy_j="a lot"), "energy_j: must be a valid number"),
+        ("{not json", r"\(top level\): invalid JSON"),
     ],
 )
 def test_a_malformed_file_names_the_file_and_the_field(

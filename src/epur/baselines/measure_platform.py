@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from epur._validation import load_json_model
 from epur.baselines.tegra_cudnn import Precision, Source, TegraConfig, evaluate_tegra
 from epur.errors import ConfigError
 from epur.workload.network import Network
@@ -86,19 +87,8 @@ def load_platform(path: str | Path, assume_power_w: float | None = None) -> Tegr
     """Read a platform file written by ``epur baseline --platform-out``: a ``ConfigError``
     naming the file and the field for anything that is not a valid one."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"platform file {p}: cannot read it ({exc.strerror})") from None
-    try:
-        data = PlatformFile.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "(file)"
-        raise ConfigError(
-            f"platform file {p}: {where}: {first['msg']} "
-            f"(an {PLATFORM_SCHEMA} file written by `epur baseline --platform-out`)"
-        ) from None
+    hint = f"an {PLATFORM_SCHEMA} file written by `epur baseline --platform-out`"
+    data = load_json_model(p, PlatformFile, "platform file", hint)
     try:
         return data.config(assume_power_w)
     except ConfigError as exc:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from epur.errors import ConfigError
+from epur._validation import load_json_model
 
 __all__ = ["SCHEMA", "DeviceInfo", "MeasuredBaseline", "load_measured_baseline"]
 
@@ -72,17 +72,5 @@ class MeasuredBaseline(BaseModel):
 def load_measured_baseline(path: str | Path) -> MeasuredBaseline:
     """Read and validate one baseline file; a ``ConfigError`` naming the file and the
     field for anything that is not a valid ``epur-baseline/1`` measurement."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"baseline file {p}: cannot read it ({exc.strerror})") from None
-    try:
-        return MeasuredBaseline.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "(file)"
-        raise ConfigError(
-            f"baseline file {p}: {where}: {first['msg']} "
-            f"(an {SCHEMA} file written by `epur baseline --json`)"
-        ) from None
+    hint = f"an {SCHEMA} file written by `epur baseline --json`"
+    return load_json_model(path, MeasuredBaseline, "baseline file", hint)
