@@ -147,3 +147,13 @@ def test_torch_model_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 0
     assert (b.source, b.weights, b.steps) == ("torch", "model", 5)
     assert b.flops_per_sequence == 5 * (2 * 24 * (4 + 6) + 2 * 24 * (6 + 6))
+
+
+def test_shares_of_the_peak_read_as_percentages() -> None:
+    from epur.cli.baseline import _share
+
+    assert _share(41.0, 100.0, "FLOPS") == " (41 % of the peak 100 FLOPS)"
+    assert _share(0.5, 100.0, "FLOPS") == " (0.5 % of the peak 100 FLOPS)"
+    above = _share(630.0, 100.0, "B/s")
+    assert above == " (630 % of the peak 100 B/s; above it: served from on-chip caches)"
+    assert _share(1.0, None, "B/s") == ""

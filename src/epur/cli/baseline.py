@@ -73,7 +73,13 @@ def _si(value: float | None, unit: str) -> str:
 
 
 def _share(achieved: float, peak: float | None, unit: str) -> str:
-    return "" if not peak else f" ({100 * achieved / peak:.2g}% of the peak {_si(peak, unit)})"
+    """`` (41 % of the peak 173 GFLOPS)``; above the peak, why that can be."""
+    if not peak:
+        return ""
+    pct = 100 * achieved / peak
+    shown = f"{pct:.0f}" if pct >= 10 else f"{pct:.2g}"
+    above = "; above it: served from on-chip caches" if pct > 100 else ""
+    return f" ({shown} % of the peak {_si(peak, unit)}{above})"
 
 
 def summary_text(m: Measurement) -> str:
