@@ -15,21 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from epur._validation import load_json_model
-from epur.baselines.tegra_cudnn import Precision, Source, TegraConfig, evaluate_tegra
+from epur.baselines.tegra_cudnn import PlatformRates, Source, TegraConfig, evaluate_tegra
 from epur.errors import ConfigError
 from epur.workload.network import Network
 
 __all__ = ["PLATFORM_SCHEMA", "PlatformFile", "fit_fixed_cost", "load_platform"]
 
 PLATFORM_SCHEMA: Literal["epur-platform/1"] = "epur-platform/1"
-_Fraction = Field(gt=0.0, le=1.0)
-_Positive = Field(gt=0.0, allow_inf_nan=False)
 
 
-class PlatformFile(BaseModel):
+class PlatformFile(PlatformRates):
     """The ``epur-platform/1`` file: a ``TegraConfig`` whose power may be unknown."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -39,16 +37,6 @@ class PlatformFile(BaseModel):
     network: str = Field(min_length=1, description="the network the fractions were measured on")
     batch: int = Field(ge=1)
     dtype: Literal["fp32", "fp16", "bf16"]
-    precision: Precision
-    peak_fp16_flops: float = _Positive
-    peak_fp32_flops: float = _Positive
-    dram_bandwidth_bytes_per_s: float = _Positive
-    onchip_bytes: int = Field(ge=0)
-    gemm_bandwidth_fraction: float = _Fraction
-    gemm_flops_fraction: float = _Fraction
-    gemv_bandwidth_fraction: float = _Fraction
-    gemv_flops_fraction: float = _Fraction
-    step_fixed_s: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
     power_w: float | None = Field(gt=0.0, allow_inf_nan=False)
     power_reason: str | None = None  # why power_w is null
     sources: dict[str, Source]

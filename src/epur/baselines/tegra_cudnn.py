@@ -48,6 +48,7 @@ __all__ = [
     "STEP_FIXED_S",
     "TX1_MAX_POWER_W",
     "LayerCost",
+    "PlatformRates",
     "Source",
     "TegraConfig",
     "TegraResult",
@@ -128,17 +129,12 @@ TX1_MAX_POWER_W = 15.0
 """The Tegra X1's thermal ceiling: a ``tegra_x1`` config's power must not exceed it."""
 
 
-class TegraConfig(BaseModel):
-    """One Tegra X1 as the model sees it; every parameter validated, each with its source.
-
-    ``platform`` names the device: ``tegra_x1`` for the paper's scenarios, or a measured
-    device (``epur baseline --platform-out``, ``epur.baselines.measure_platform``) that the
-    same cuDNN-style structure models with its own peaks, fractions and fixed cost.
-    """
+class PlatformRates(BaseModel):
+    """What the cuDNN-style model needs of a device besides its power: peaks, the
+    fractions of them its kernels reach, on-chip bytes and the fixed cost of a step (the
+    fields of ``TegraConfig`` and of a measured platform file)."""
 
     model_config = _STRICT
-    scenario: str = Field(min_length=1)
-    platform: str = Field(default="tegra_x1", min_length=1)
     precision: Precision
     peak_fp16_flops: float = Field(gt=0.0, allow_inf_nan=False)
     peak_fp32_flops: float = Field(gt=0.0, allow_inf_nan=False)
@@ -149,6 +145,19 @@ class TegraConfig(BaseModel):
     gemv_bandwidth_fraction: float = _Fraction
     gemv_flops_fraction: float = _Fraction
     step_fixed_s: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+
+
+class TegraConfig(PlatformRates):
+    """One Tegra X1 as the model sees it; every parameter validated, each with its source.
+
+    ``platform`` names the device: ``tegra_x1`` for the paper's scenarios, or a measured
+    device (``epur baseline --platform-out``, ``epur.baselines.measure_platform``) that the
+    same cuDNN-style structure models with its own peaks, fractions and fixed cost.
+    """
+
+    model_config = _STRICT
+    scenario: str = Field(min_length=1)
+    platform: str = Field(default="tegra_x1", min_length=1)
     power_w: float = Field(gt=0.0, allow_inf_nan=False, description="board power under load")
     sources: dict[str, Source]
 
