@@ -26,20 +26,11 @@ from typing import Any
 from epur.arch import load_arch
 from epur.baselines import DEFAULT_SCENARIO, evaluate_tegra, tegra_scenarios
 from epur.evaluation import evaluate
+from epur.units import si
 from epur.workload.zoo import ZOO_NAMES, zoo_network
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NATIVE_16BIT = {"cpu": ("bf16",), "cuda": ("fp16", "bf16")}
-
-
-def _si(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""),
-                          (1e-3, "m"), (1e-6, "µ")):  # fmt: skip
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
 
 
 def modelled(network: str, batch: int, seq_len: int | None) -> dict[str, Any]:
@@ -87,13 +78,13 @@ def table(rows: list[dict[str, Any]]) -> str:
         m = r["measured"]
         peak = m["device"]["peak_flops"]
         share = f" ({100 * m['achieved_flops'] / peak:.2g} %)" if peak else ""
-        energy = _si(m["energy_j"], "J") if m["energy_j"] is not None else "n/a (below)"
+        energy = si(m["energy_j"], "J") if m["energy_j"] is not None else "n/a (below)"
         lines.append(
-            f"| {m['network']} | {m['dtype']} | {m['batch']} | {_si(m['latency_s'], 's')} "
-            f"| {_si(m['latency_spread_s'], 's')} | {energy} "
-            f"| {_si(m['achieved_weight_bandwidth_bytes_per_s'], 'B/s')} "
-            f"| {_si(m['achieved_flops'], 'FLOPS')}{share} | {_si(m['step_fixed_s'], 's')} "
-            f"| {_si(r['epur_latency_s'], 's')} | {_si(r['tegra_x1_latency_s'], 's')} |"
+            f"| {m['network']} | {m['dtype']} | {m['batch']} | {si(m['latency_s'], 's')} "
+            f"| {si(m['latency_spread_s'], 's')} | {energy} "
+            f"| {si(m['achieved_weight_bandwidth_bytes_per_s'], 'B/s')} "
+            f"| {si(m['achieved_flops'], 'FLOPS')}{share} | {si(m['step_fixed_s'], 's')} "
+            f"| {si(r['epur_latency_s'], 's')} | {si(r['tegra_x1_latency_s'], 's')} |"
         )
     reasons = sorted({r["measured"]["energy_reason"] for r in rows} - {None})
     lines += [f"\nEnergy n/a: {reason}." for reason in reasons]
@@ -108,13 +99,13 @@ def header(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     for r in rows:  # each run probes its own peaks, in its dtype: their medians
         peaks.setdefault(r["measured"]["dtype"], []).append(r["measured"]["device"]["peak_flops"])
     bws = sorted(r["measured"]["device"]["peak_bandwidth_bytes_per_s"] for r in rows)
-    flops = ", ".join(f"{k} {_si(statistics.median(v), 'FLOPS')}" for k, v in peaks.items())
+    flops = ", ".join(f"{k} {si(statistics.median(v), 'FLOPS')}" for k, v in peaks.items())
     length = f"--seq-len {args.seq_len}" if args.seq_len else "full sequence lengths"
     return (
         f"Measured on {d['kind']}: {d['name']} ({d['cores']} cores/SMs, "
         f"{d['threads'] or '-'} PyTorch threads), {m['date'][:10]}, "
         f"{', '.join(f'{k} {v}' for k, v in m['versions'].items())}. Peaks, probed by "
-        f"each run (medians): {flops}; {_si(statistics.median(bws), 'B/s')} "
+        f"each run (medians): {flops}; {si(statistics.median(bws), 'B/s')} "
         f"({d['peaks_source']}). {args.repeats} timed passes after {args.warmup} warm-up, "
         f"{length}, random weights; latency, IQR and energy per sequence (batch time / "
         "batch); weight bandwidth = weights read once per step / time; FLOPS against the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-__all__ = ["GIB", "KIB", "MIB", "ceil_div", "parse_bytes"]
+__all__ = ["GIB", "KIB", "MIB", "ceil_div", "parse_bytes", "si"]
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -46,3 +46,18 @@ def parse_bytes(value: int | str) -> int:
     if total.denominator != 1:
         raise ValueError(f"{value!r} is not a whole number of bytes")
     return int(total)
+
+
+_SI_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""),
+                (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))  # fmt: skip
+
+
+def si(value: float | None, unit: str) -> str:
+    """``value`` with an SI prefix and 3 significant figures (``172 GB/s``, ``9.96 ms``,
+    ``767 µs``); ``n/a`` for ``None``; below a nano unit, plain ``%g``."""
+    if value is None:
+        return "n/a"
+    for scale, prefix in _SI_PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"

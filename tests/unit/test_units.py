@@ -92,3 +92,15 @@ def test_ceil_div_is_exact_beyond_float_precision() -> None:
     assert ceil_div(big + 1, 10**15) == 10**15 + 1
     assert ceil_div(big, 10**15) == 10**15
     assert ceil_div(2**80 * 3 + 1, 3) == 2**80 + 1
+
+
+def test_si_prefixes() -> None:
+    from epur.units import si
+
+    assert si(172e9, "B/s") == "172 GB/s"
+    assert si(9.96e-3, "s") == "9.96 ms"
+    assert si(767e-6, "s") == "767 µs"
+    assert si(1.11e12, "FLOPS") == "1.11 TFLOPS"
+    assert si(2.5e-9, "s") == "2.5 ns"
+    assert si(0.0, "s") == "0 s"
+    assert si(None, "J") == "n/a"

@@ -10,6 +10,7 @@ from epur.baselines.measure import Measurement, Options, measure_baseline
 from epur.baselines.measured import MeasuredBaseline
 from epur.cli._common import adjust, load_spec
 from epur.errors import ConfigError
+from epur.units import si
 from epur.workload import Network
 from epur.workload.weights import NetworkWeights
 
@@ -60,18 +61,6 @@ def main(args: argparse.Namespace) -> None:
         write_text(args.platform_out, text, "--platform-out")
 
 
-def _si(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    for scale, prefix in ((1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
 def _share(achieved: float, peak: float | None, unit: str) -> str:
     """`` (41 % of the peak 173 GFLOPS)``; above the peak, why that can be."""
     if not peak:
@@ -79,7 +68,7 @@ def _share(achieved: float, peak: float | None, unit: str) -> str:
     pct = 100 * achieved / peak
     shown = f"{pct:.0f}" if pct >= 10 else f"{pct:.2g}"
     above = "; above it: served from on-chip caches" if pct > 100 else ""
-    return f" ({shown} % of the peak {_si(peak, unit)}{above})"
+    return f" ({shown} % of the peak {si(peak, unit)}{above})"
 
 
 def summary_text(m: Measurement) -> str:
@@ -87,7 +76,7 @@ def summary_text(m: Measurement) -> str:
     b: MeasuredBaseline = m.baseline
     d = b.device
     energy = (
-        f"{_si(b.energy_j, 'J')} per sequence ({b.energy_source})"
+        f"{si(b.energy_j, 'J')} per sequence ({b.energy_source})"
         if b.energy_j is not None
         else f"n/a ({b.energy_reason})"
     )
@@ -95,18 +84,18 @@ def summary_text(m: Measurement) -> str:
     lines = [
         f"{b.network} on {d.kind}: {d.name} ({b.dtype}, batch {b.batch}, {b.weights} weights, "
         f"measured {b.date})",
-        f"  latency per sequence   {_si(b.latency_s, 's')} (median of {b.repeats}; IQR "
-        f"{_si(b.latency_spread_s, 's')}; min {_si(b.latency_min_s, 's')}, "
-        f"max {_si(b.latency_max_s, 's')})",
+        f"  latency per sequence   {si(b.latency_s, 's')} (median of {b.repeats}; IQR "
+        f"{si(b.latency_spread_s, 's')}; min {si(b.latency_min_s, 's')}, "
+        f"max {si(b.latency_max_s, 's')})",
         f"  throughput             {b.throughput_sequences_per_s:.4g} sequences/s",
         f"  energy                 {energy}",
         f"  steps per sequence     {b.steps}; weights per step "
-        f"{_si(b.weight_bytes_per_step, 'B')}; {_si(b.flops_per_sequence, 'FLOP')} per sequence",
-        f"  weight bandwidth       {_si(b.achieved_weight_bandwidth_bytes_per_s, 'B/s')}"
+        f"{si(b.weight_bytes_per_step, 'B')}; {si(b.flops_per_sequence, 'FLOP')} per sequence",
+        f"  weight bandwidth       {si(b.achieved_weight_bandwidth_bytes_per_s, 'B/s')}"
         + _share(b.achieved_weight_bandwidth_bytes_per_s, d.peak_bandwidth_bytes_per_s, "B/s"),
-        f"  arithmetic             {_si(b.achieved_flops, 'FLOPS')}"
+        f"  arithmetic             {si(b.achieved_flops, 'FLOPS')}"
         + _share(b.achieved_flops, d.peak_flops, "FLOPS"),
-        f"  fixed cost per step    {_si(b.step_fixed_s, 's')} per layer direction "
+        f"  fixed cost per step    {si(b.step_fixed_s, 's')} per layer direction "
         "(two-length fit less the per-step kernels)",
         f"  device                 {d.cores} cores/SMs, {d.threads or '-'} threads, clocks "
         f"{clocks}; peaks: {d.peaks_source}",
