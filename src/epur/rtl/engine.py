@@ -225,14 +225,14 @@ class Engine(wiring.Component):  # type: ignore[misc]
         m.d.comb += ps_r.addr.eq(pos * big_h + ctl.n)
         from_psum = Signal()
         m.d.comb += from_psum.eq(ctl.rec & self.mwl)
+        if self.mwl:  # the row: W's in phase A, U's in the recurrence
+            w_addr = Mux(ctl.rec, lay.u_base + ctl.n * lay.u_words, ctl.n * lay.row_words)
+            k = Mux(ctl.rec, big_h, plan.inputs)
+        else:
+            w_addr, k = ctl.n * lay.row_words, Const(plan.inputs + big_h)
         for g, cu in enumerate(cus):
             init_g = Mux(from_psum, ps_value[g * pbits : (g + 1) * pbits].as_signed(),
                          to_acc(bias_r[g].data))  # fmt: skip
-            if self.mwl:
-                w_addr = Mux(ctl.rec, lay.u_base + ctl.n * lay.u_words, ctl.n * lay.row_words)
-                k = Mux(ctl.rec, big_h, plan.inputs)
-            else:
-                w_addr, k = ctl.n * lay.row_words, Const(plan.inputs + big_h)
             m.d.comb += [
                 cu.start.valid.eq(ctl.valid),
                 cu.start.payload.w_addr.eq(w_addr),
